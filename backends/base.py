@@ -1,0 +1,231 @@
+"""The backend contract: a request goes in, an async stream of typed events comes out.
+
+A backend knows one wire format or one local engine and nothing about other models, the
+UI or storage. It raises errors of ``backends.errors``; it never yields error values and
+never accumulates the full text (front ends do). It does not stamp times: the engine
+stamps every event with ``time.perf_counter()`` as it arrives.
+
+Timing markers, so the engine can apply DESIGN.md's definitions the same way for all:
+``Waiting`` opens a wait (throttle slot, retry back-off: counted in ``queue_ms``),
+``Loading`` opens a model load (``load_ms``), and ``Started`` is t0 — emitted just before
+the request is sent or local generation starts. Each ``Started`` closes the open wait or
+load; a retry emits ``Retry`` + ``Waiting`` and then ``Started`` again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Sampling parameters; None means "the provider's default" and is not sent."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """The params as stored in a session record (unset values left out)."""
+        out: dict[str, Any] = {}
+        for name in ("temperature", "top_p", "max_tokens", "seed"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.stop:
+            out["stop"] = list(self.stop)
+        return out
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Params:
+        return cls(
+            temperature=data.get("temperature"),
+            top_p=data.get("top_p"),
+            max_tokens=data.get("max_tokens"),
+            seed=data.get("seed"),
+            stop=tuple(data.get("stop") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One generation: the model part of the id, the conversation and the parameters.
+
+    ``threads`` is set by the engine for local engines (its CPU budget); hosted backends ignore it.
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    params: Params = Params()
+    threads: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds; None disables that timeout."""
+
+    connect: float | None = 10.0
+    first_byte: float | None = 120.0
+    idle: float | None = 60.0
+    total: float | None = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_tries: int = 3  # attempts in all, the first included
+    max_wait: float = 60.0  # never wait longer than this between attempts
+    base_delay: float = 0.5  # exponential back-off base when the server gives no hint
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    requests: int | None = None  # at most this many requests ...
+    period: float = 1.0  # ... per this many seconds (None requests: no throttle)
+    concurrency: int | None = None  # at most this many requests in flight
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Everything a backend instance needs, resolved once from settings.
+
+    ``api_key`` never appears in a repr, a record or a log line; ``key_env`` names where it
+    comes from, for error messages ("set OPENAI_API_KEY").
+    """
+
+    name: str
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    key_env: str | None = None
+    timeouts: Timeouts = Timeouts()
+    retry: RetryPolicy = RetryPolicy()
+    rate: RateLimit = RateLimit()
+    default_max_tokens: int = 1024
+    options: dict[str, Any] = field(default_factory=dict)  # backend-specific (n_ctx, models_dir...)
+
+
+# ---- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    reason: Literal["throttle", "retry", "cpu", "server"]
+    detail: str = ""
+    kind: ClassVar[str] = "waiting"
+
+
+@dataclass(frozen=True, slots=True)
+class Loading:
+    detail: str = ""
+    kind: ClassVar[str] = "loading"
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    kind: ClassVar[str] = "started"
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+    kind: ClassVar[str] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning ("thinking") text, kept apart from the answer."""
+
+    text: str
+    kind: ClassVar[str] = "reasoning"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts. ``source`` says where they come from; later Usage events replace earlier ones
+    field by field (a None field keeps the earlier value)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    source: Literal["provider", "tokenizer"] = "provider"
+    kind: ClassVar[str] = "usage"
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The normalised reason: stop, length, content_filter, tool_calls, safety, cancelled, other."""
+
+    reason: str
+    raw: str | None = None
+    kind: ClassVar[str] = "finish"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMetrics:
+    """Figures the server reports about itself (Ollama durations, llama.cpp timings), kept apart."""
+
+    values: dict[str, Any]
+    kind: ClassVar[str] = "server_metrics"
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    attempt: int  # the attempt that failed, 1-based
+    wait_s: float
+    error: str  # "<kind>: <message>"
+    kind: ClassVar[str] = "retry"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """What a local engine says about a run: threads used, whether a prompt cache was hit."""
+
+    threads: int | None = None
+    prompt_cache_hit: bool | None = None
+    engine: str | None = None
+    kind: ClassVar[str] = "engine_info"
+
+
+Event = (
+    Waiting | Loading | Started | TextDelta | ReasoningDelta | Usage | Finish | ServerMetrics
+    | Retry | EngineInfo
+)
+
+
+class Backend:
+    """Base of every backend. Subclasses implement ``stream``; everything else is a helper.
+
+    ``local`` backends run an engine on this machine's CPU: the engine schedules them under
+    its CPU budget and passes ``Request.threads``.
+    """
+
+    local: ClassVar[bool] = False
+    engine_name: ClassVar[str] = ""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+
+    def stream(self, request: Request) -> AsyncIterator[Event]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def endpoint(self, model: str) -> str | None:
+        """The server this model is reached at (lanes sharing one queue inside it), if any."""
+        return self.config.base_url
+
+    def check(self, model: str) -> str | None:
+        """Why this model cannot be used here (one line), or None if it looks usable.
+        Must not do network or heavy I/O."""
+        return None
+
+    async def aclose(self) -> None:
+        """Release what the backend holds (HTTP clients, worker processes)."""
