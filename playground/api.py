@@ -1,0 +1,154 @@
+"""The Python API under the CLI and the page, usable from a notebook::
+
+    doc = await playground.compare("Why is the sky blue?", models=["gguf:smollm2", "openai:gpt-4o-mini"],
+                                   temperature=0, max_tokens=64, seed=1)
+
+    comp = Comparison(runtime, ["gguf:smollm2", "hf:smollm2"], "Hi")
+    async for ev in comp.events():   # LaneEvent(lane, t, event) as they arrive
+        ...
+    comp.document                    # the session document (playground.session/1)
+
+A ``Comparison`` is one turn: it runs every lane (``repeat`` rounds, after an optional uncounted
+warm-up round), keeps the session document up to date and, given a ``Recorder``, saves it as it
+goes. It does not render anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from backends.base import Params
+from backends.errors import ConfigError
+from playground.engine import LaneEnd, LaneEvent, LaneSpec, Run
+from playground.lane import LaneState
+from playground.recorder import Recorder
+from playground.runtime import Runtime
+from playground.session import lane_messages, new_document, now_iso, session_models
+
+_default_runtime: Runtime | None = None
+
+
+def default_runtime() -> Runtime:
+    """The runtime of ``compare()`` when none is given: built once, keeps models warm."""
+    global _default_runtime
+    if _default_runtime is None:
+        _default_runtime = Runtime()
+    return _default_runtime
+
+
+def check_prompt(prompt: str) -> str:
+    if not prompt or not prompt.strip():
+        raise ConfigError("empty prompt: type a question, or pass - to read it from standard input")
+    return prompt
+
+
+class Comparison:
+    """One turn of a session sent to every model, ``repeat`` times."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        models: Sequence[str],
+        prompt: str,
+        *,
+        system: str | None = None,
+        params: Params | Sequence[Params | None] | None = None,
+        session: dict[str, Any] | None = None,
+        repeat: int = 1,
+        warmup: bool = False,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.prompt = check_prompt(prompt)
+        if session is not None and not models:
+            models = session_models(session)
+        if not models:
+            raise ConfigError("no models: give at least one model id, e.g. -m gguf:smollm2")
+        if repeat < 1:
+            raise ConfigError(f"--repeat must be 1 or more, not {repeat}")
+        self.runtime, self.models = runtime, list(models)
+        if isinstance(params, Params) or params is None:
+            self.params: list[Params | None] = [params] * len(self.models)
+        else:
+            self.params = list(params)
+        self.document = session if session is not None else new_document(prompt, system)
+        self.repeat, self.warmup, self.recorder = repeat, warmup, recorder
+        self.turn: dict[str, Any] = {"prompt": prompt, "created_at": now_iso(), "outputs": []}
+        self.runs: list[Run] = []
+
+    def _rounds(self) -> list[tuple[int | None, bool]]:
+        counted = [(None, False)] if self.repeat == 1 else [(k, False) for k in range(1, self.repeat + 1)]
+        return ([(0, True)] if self.warmup else []) + counted
+
+    def _specs(self, repeat: int | None, warmup: bool) -> list[LaneSpec]:
+        doc = self.document
+        return [
+            LaneSpec(model=m, messages=lane_messages(doc, i, m, self.prompt), params=self.params[i],
+                     repeat=repeat, warmup=warmup)
+            for i, m in enumerate(self.models)
+        ]
+
+    async def events(self) -> AsyncIterator[LaneEvent]:
+        """Run every round; yields each lane's stamped events. Lane indexes are per round
+        (0..len(models)-1); ``self.current`` is the round running now."""
+        rounds = self._rounds()
+        self.runs = [Run(self.runtime, self._specs(r, w)) for r, w in rounds]
+        self.turn["outputs"] = [lane.record() for run in self.runs for lane in run.lanes]
+        self.document["turns"].append(self.turn)
+        turn_index = len(self.document["turns"]) - 1
+        if self.recorder:
+            lanes = self.output_lanes()
+            await self.recorder.begin(self.document, turn_index, lambda i: lanes[i].record())
+        n = len(self.models)
+        try:
+            for k, run in enumerate(self.runs):
+                self.current = run
+                async for ev in run.events():
+                    if isinstance(ev.event, LaneEnd):
+                        self.turn["outputs"][k * n + ev.lane] = run.lanes[ev.lane].record()
+                    if self.recorder:
+                        self.recorder.touch(k * n + ev.lane)
+                    yield ev
+        finally:
+            self.turn["outputs"] = [lane.record() for run in self.runs for lane in run.lanes]
+            if self.recorder:
+                await self.recorder.finish(self.turn["outputs"])
+
+    def output_lanes(self) -> list[LaneState]:
+        """Every lane state of the turn, in output order."""
+        return [lane for run in self.runs for lane in run.lanes]
+
+    @property
+    def ok(self) -> bool:
+        return all(o["status"] == "ok" for o in self.turn["outputs"])
+
+
+async def compare(
+    prompt: str,
+    models: Sequence[str],
+    *,
+    system: str | None = None,
+    runtime: Runtime | None = None,
+    session: dict[str, Any] | None = None,
+    repeat: int = 1,
+    warmup: bool = False,
+    recorder: Recorder | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """Send one prompt to every model at once; returns the session document."""
+    comp = Comparison(runtime or default_runtime(), models, prompt, system=system,
+                      params=Params(**params) if params else None, session=session,
+                      repeat=repeat, warmup=warmup, recorder=recorder)
+    async for _ in comp.events():
+        pass
+    return comp.document
+
+
+async def stream(prompt: str, models: Sequence[str], **kwargs: Any) -> AsyncIterator[LaneEvent]:
+    """Like ``compare`` but yields the lane events as they arrive."""
+    params = {k: kwargs.pop(k) for k in ("temperature", "top_p", "max_tokens", "seed", "stop")
+              if k in kwargs}
+    comp = Comparison(kwargs.pop("runtime", None) or default_runtime(), models, prompt,
+                      params=Params(**params) if params else None, **kwargs)
+    async for ev in comp.events():
+        yield ev

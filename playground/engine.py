@@ -1,0 +1,165 @@
+"""The fan-out engine: one task per lane, their events merged into one stamped stream.
+
+Each lane's task resolves its model, waits for its CPU turn if it is local, and forwards its
+backend's events, stamping each with ``time.perf_counter()`` the moment it arrives. A lane's
+exception becomes that lane's error; the others go on. Closing the stream (Stop, Ctrl-C, a
+closed page) cancels every lane and awaits their clean-up, so HTTP streams are closed and local
+generation stops. This module does not render, save or price anything beyond the lane record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from backends.base import Event, Message, Params, Request, Waiting
+from backends.errors import ConfigError
+from playground import metrics
+from playground.lane import LaneState
+from playground.runtime import Runtime, Target
+
+CANCEL_GRACE_S = 0.2  # how long Stop waits for lanes to close before giving up on them
+
+
+@dataclass(frozen=True)
+class LaneSpec:
+    model: str
+    messages: tuple[Message, ...]
+    params: Params | None = None  # None: the defaults (and a named model's own params)
+    repeat: int | None = None
+    warmup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LaneEnd:
+    """The engine's last event of a lane: its terminal status (ok, error, cancelled)."""
+
+    status: str
+    kind = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class LaneEvent:
+    lane: int
+    t: float
+    event: Event | LaneEnd
+
+
+class Run:
+    """One fan-out. ``async for ev in run.events()`` drives it; ``run.lanes`` holds the states."""
+
+    def __init__(self, runtime: Runtime, specs: list[LaneSpec]) -> None:
+        self.runtime = runtime
+        self.specs = specs
+        self.lanes = [LaneState(model=s.model, params=s.params or Params(), repeat=s.repeat,
+                                warmup=s.warmup,
+                                prompt_chars=sum(len(m.content) for m in s.messages))
+                      for s in specs]
+        self._queue: asyncio.Queue[LaneEvent] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._local_lanes = 0
+
+    def _names(self) -> list[str]:
+        seen = [s.model for s in self.specs]
+        return [m if seen.count(m) == 1 else f"{m} (lane {i})" for i, m in enumerate(seen)]
+
+    async def events(self) -> AsyncIterator[LaneEvent]:
+        names = self._names()
+        targets = []
+        for spec in self.specs:
+            try:
+                targets.append(self.runtime.resolve(spec.model))
+            except Exception as exc:  # the lane's error; the run goes on
+                targets.append(exc)
+        self._local_lanes = sum(1 for t in targets if not isinstance(t, Exception) and t.local)
+        self._tasks = [asyncio.create_task(self._drive(i, names[i], t), name=f"lane-{i}")
+                       for i, t in enumerate(targets)]
+        pending = len(self._tasks)
+        try:
+            while pending:
+                ev = await self._queue.get()
+                if isinstance(ev.event, LaneEnd):
+                    pending -= 1
+                yield ev
+        finally:
+            await self._cancel_all()
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def _cancel_all(self) -> None:
+        live = [t for t in self._tasks if not t.done()]
+        for task in live:
+            task.cancel()
+        if live:
+            await asyncio.wait(live, timeout=CANCEL_GRACE_S)
+        now = time.perf_counter()
+        for lane in self.lanes:
+            if not lane.done:
+                lane.finish(now, "cancelled")
+
+    async def _drive(self, i: int, name: str, target: Target | Exception) -> None:
+        lane = self.lanes[i]
+        put = self._queue.put_nowait
+        perf = time.perf_counter
+        status, error = "ok", None
+        occupancy_token = None
+        try:
+            if isinstance(target, BaseException):
+                raise target
+            problem = target.backend.check(target.model)
+            if problem:  # cheap checks first: a missing file must not wait for a CPU turn
+                raise ConfigError(problem)
+            lane.provider, lane.provider_model = target.provider, target.model
+            lane.label, lane.engine, lane.local = target.label, target.engine, target.local
+            lane.params = self.runtime.params_for(target, self.specs[i].params)
+            request = Request(model=target.model, messages=self.specs[i].messages, params=lane.params)
+            if target.local:
+                stream = self._local(i, name, target, request)
+            else:
+                stream = target.backend.stream(request)
+                if target.resource:
+                    occupancy_token = self.runtime.occupancy.begin(target.resource, name)
+            try:
+                async for event in stream:
+                    t = perf()
+                    lane.apply(t, event)
+                    put(LaneEvent(i, t, event))
+            finally:
+                await stream.aclose()
+        except asyncio.CancelledError:
+            status = "cancelled"
+        except Exception as exc:  # noqa: BLE001 - every failure becomes this lane's error
+            status, error = "error", exc
+        finally:
+            if occupancy_token is not None:
+                lane.shared_with = self.runtime.occupancy.end(occupancy_token)
+            t = perf()
+            lane.finish(t, status, error)
+            lane.cost_usd = metrics.price(lane)
+            put(LaneEvent(i, t, LaneEnd(status)))
+
+    async def _local(self, i: int, name: str, target: Target, request: Request) -> AsyncIterator[Event]:
+        """A local lane: wait for a CPU turn (that wait is queue_ms), then run on the cores given."""
+        lane = self.lanes[i]
+        cpu = self.runtime.cpu
+        if cpu.mode == "turns":  # a zero-length wait when the CPU is free
+            busy = self.runtime.occupancy.holders("cpu")
+            yield Waiting("cpu", f"waiting for the CPU ({', '.join(busy)})" if busy else "")
+        async with cpu.turn(name, share_with=self._local_lanes) as grant:
+            token = self.runtime.occupancy.begin("cpu", name)
+            lane.waited_for = list(grant.waited_for)
+            lane.threads = grant.threads
+            try:
+                stream = target.backend.stream(
+                    Request(request.model, request.messages, request.params, threads=grant.threads))
+                try:
+                    async for event in stream:
+                        yield event
+                finally:
+                    await stream.aclose()
+            finally:
+                lane.shared_with = self.runtime.occupancy.end(token)

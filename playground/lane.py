@@ -1,0 +1,158 @@
+"""One lane's state as its stamped events arrive, and its output record (DESIGN.md format).
+
+The engine applies each ``(t, event)`` here; front ends read ``text``/``status`` live and call
+``record()`` for the saved output. Figures are derived by ``playground.metrics`` from what is
+kept here, so every backend is timed the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.base import (
+    EngineInfo,
+    Finish,
+    Loading,
+    Params,
+    ReasoningDelta,
+    Retry,
+    ServerMetrics,
+    Started,
+    TextDelta,
+    Usage,
+    Waiting,
+)
+from backends.errors import PlaygroundError
+from playground import metrics
+
+
+@dataclass
+class LaneState:
+    model: str
+    params: Params
+    label: str | None = None
+    provider: str = ""
+    provider_model: str = ""  # the model part sent to the provider (a named model's target)
+    engine: str = ""
+    local: bool = False
+    prompt_chars: int = 0
+    repeat: int | None = None
+    warmup: bool = False
+
+    status: str = "waiting"  # waiting, queued, loading, running, streaming, then ok/error/cancelled
+    chunks: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)  # perf_counter of each text chunk
+    t0: float | None = None
+    t_end: float | None = None
+    queue_s: float = 0.0
+    load_s: float = 0.0
+    _open: tuple[str, float] | None = None  # ("queue"|"load", since)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    token_source: str | None = None
+    finish_reason: str | None = None
+    error: dict[str, str] | None = None
+    server_metrics: dict[str, Any] = field(default_factory=dict)
+    retries: list[dict[str, Any]] = field(default_factory=list)
+    threads: int | None = None
+    prompt_cache_hit: bool | None = None
+    shared_with: list[str] = field(default_factory=list)
+    waited_for: list[str] = field(default_factory=list)
+    cost_usd: float | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("ok", "error", "cancelled", "interrupted")
+
+    def _close_open(self, t: float) -> None:
+        if self._open:
+            what, since = self._open
+            if what == "queue":
+                self.queue_s += t - since
+            else:
+                self.load_s += t - since
+            self._open = None
+
+    def apply(self, t: float, event: object) -> None:
+        """Fold one stamped event into the state. Hot path: keep it cheap."""
+        if isinstance(event, TextDelta):
+            if event.text:
+                self.chunks.append(event.text)
+                self.stamps.append(t)
+                self.status = "streaming"
+        elif isinstance(event, Started):
+            self._close_open(t)
+            self.t0 = t
+            self.status = "running"
+        elif isinstance(event, Waiting):
+            self._close_open(t)
+            self._open = ("queue", t)
+            self.status = "queued"
+        elif isinstance(event, Loading):
+            self._close_open(t)
+            self._open = ("load", t)
+            self.status = "loading"
+        elif isinstance(event, Usage):
+            if event.input_tokens is not None:
+                self.input_tokens = event.input_tokens
+            if event.output_tokens is not None:
+                self.output_tokens = event.output_tokens
+            self.token_source = event.source
+        elif isinstance(event, Finish):
+            self.finish_reason = event.reason
+        elif isinstance(event, ReasoningDelta):
+            self.reasoning.append(event.text)
+        elif isinstance(event, ServerMetrics):
+            self.server_metrics.update(event.values)
+        elif isinstance(event, Retry):
+            self.retries.append({"attempt": event.attempt, "wait_ms": round(event.wait_s * 1000, 1),
+                                 "error": event.error})
+        elif isinstance(event, EngineInfo):
+            if event.threads is not None:
+                self.threads = event.threads
+            if event.prompt_cache_hit is not None:
+                self.prompt_cache_hit = event.prompt_cache_hit
+
+    def finish(self, t: float, status: str, exc: BaseException | None = None) -> None:
+        self._close_open(t)
+        self.t_end = t
+        self.status = status
+        if exc is not None:
+            if isinstance(exc, PlaygroundError):
+                self.error = {"type": exc.kind, "message": exc.message}
+            else:
+                self.error = {"type": "internal", "message": f"{type(exc).__name__}: {exc}"}
+
+    def record(self) -> dict[str, Any]:
+        """The output record of DESIGN.md (``playground.session/1``)."""
+        t0 = self.t0
+        timeline = [] if t0 is None else [
+            [round((s - t0) * 1000, 1), len(c)] for s, c in zip(self.stamps, self.chunks, strict=True)
+        ]
+        out: dict[str, Any] = {
+            "model": self.model,
+            "label": self.label,
+            "params": self.params.to_record(),
+            "text": self.text,
+            "status": self.status if self.done else "running",
+            "error": self.error,
+            "finish_reason": self.finish_reason,
+            "metrics": metrics.compute(self),
+            "server_metrics": dict(self.server_metrics),
+            "timeline": timeline,
+        }
+        if self.reasoning:
+            out["reasoning"] = "".join(self.reasoning)
+        if self.retries:
+            out["retries"] = list(self.retries)
+        if self.repeat is not None:
+            out["repeat"] = self.repeat
+        if self.warmup:
+            out["warmup"] = True
+        return out

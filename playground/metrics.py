@@ -1,0 +1,97 @@
+"""The figures of a lane, computed in one place from its stamped events (DESIGN.md, "Timing").
+
+| ttft_ms       first non-empty text delta − t0
+| total_ms      end of stream − t0
+| output_tokens provider usage, else the local tokenizer's count, else an estimate (named in
+|               ``estimated``) — never a guess presented as a count
+| tokens_per_s  (output_tokens − 1) / (last delta − first delta): the decode rate
+| queue_ms      waits before t0 (throttle slot, retry back-off, CPU turn)
+| load_ms       loading a local model for this request, never inside TTFT
+| cost_usd      the price table on the provider's usage; 0 for local; null when unknown
+
+This module computes; it does not stamp (the engine does) and it does not store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playground.lane import LaneState
+
+CHARS_PER_TOKEN = 4.0  # the usual rule of thumb for English text; only ever used as an estimate
+LOCAL_PROVIDERS = frozenset({"gguf", "hf", "ollama"})
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def estimate_tokens(chars: int) -> int:
+    return max(1, round(chars / CHARS_PER_TOKEN)) if chars else 0
+
+
+def token_counts(lane: LaneState) -> tuple[int | None, int | None, list[str]]:
+    """Input and output tokens, and which of them are estimates."""
+    estimated: list[str] = []
+    out_tokens = lane.output_tokens
+    if out_tokens is None and lane.chunks:
+        out_tokens = estimate_tokens(sum(len(c) for c in lane.chunks))
+        estimated.append("output_tokens")
+    elif out_tokens is None:
+        out_tokens = 0 if lane.done else None
+    in_tokens = lane.input_tokens
+    if in_tokens is None and lane.prompt_chars:
+        in_tokens = estimate_tokens(lane.prompt_chars)
+        estimated.append("input_tokens")
+    return in_tokens, out_tokens, estimated
+
+
+def compute(lane: LaneState) -> dict[str, Any]:
+    t0 = lane.t0
+    in_tokens, out_tokens, estimated = token_counts(lane)
+    ttft = lane.stamps[0] - t0 if (t0 is not None and lane.stamps) else None
+    end = lane.t_end if lane.t_end is not None else (lane.stamps[-1] if lane.stamps else None)
+    total = end - t0 if (t0 is not None and end is not None) else None
+    rate = None
+    if out_tokens and out_tokens > 1 and len(lane.stamps) > 1:
+        span = lane.stamps[-1] - lane.stamps[0]
+        if span > 0:
+            rate = round((out_tokens - 1) / span, 2)
+            if "output_tokens" in estimated:
+                estimated.append("tokens_per_s")
+    cost = lane.cost_usd
+    if cost is not None and estimated and lane.provider not in LOCAL_PROVIDERS:
+        estimated.append("cost_usd")
+    contention: dict[str, Any] = {"threads": lane.threads, "shared_with": list(lane.shared_with)}
+    if lane.waited_for:
+        contention["waited_for"] = list(lane.waited_for)
+    out: dict[str, Any] = {
+        "ttft_ms": _ms(ttft),
+        "total_ms": _ms(total),
+        "queue_ms": _ms(lane.queue_s),
+        "load_ms": _ms(lane.load_s),
+        "input_tokens": in_tokens,
+        "output_tokens": out_tokens,
+        "tokens_per_s": rate,
+        "cost_usd": cost,
+        "estimated": estimated,
+        "contention": contention,
+    }
+    if lane.prompt_cache_hit is not None:
+        out["prompt_cache_hit"] = lane.prompt_cache_hit
+    return out
+
+
+def price(lane: LaneState) -> float | None:
+    """The cost of a finished lane: 0 for local engines, the price table for hosted ones."""
+    if lane.provider in LOCAL_PROVIDERS:
+        return 0.0
+    in_tokens, out_tokens, _ = token_counts(lane)
+    if in_tokens is None or out_tokens is None:
+        return None
+    try:
+        from backends.pricing import cost_usd
+    except ImportError:
+        return None
+    return cost_usd(lane.provider, lane.provider_model, in_tokens, out_tokens)

@@ -1,0 +1,114 @@
+"""The long-lived state of one Playground process: settings, backend instances, CPU budget.
+
+Built once at start-up (CLI, web app, or lazily for the Python API) and passed in. Backend
+instances are kept per provider configuration, so a loaded local model stays warm and a
+provider's throttle is shared by every run of the process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backends.base import Backend, Params, ProviderConfig
+from backends.errors import ConfigError
+from backends.registry import load_backend_class, provider_spec, split_model_id
+from playground.contention import CpuBudget, Occupancy
+from playground.settings import Settings
+
+EMBEDDED = "smollm2"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a model id resolves to."""
+
+    model_id: str  # as the user wrote it (recorded in the session)
+    provider: str
+    model: str  # the model part sent to the backend
+    backend: Backend
+    label: str | None
+    engine: str
+    params: dict[str, Any]  # a named model's own parameters
+
+    @property
+    def local(self) -> bool:
+        return self.backend.local
+
+    @property
+    def resource(self) -> str | None:
+        """What this lane shares with others: the CPU (local engines) or a server endpoint."""
+        return "cpu" if self.backend.local else self.backend.endpoint(self.model)
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.load()
+        self.cpu = CpuBudget(self.settings.cpu_threads, self.settings.cpu_mode)
+        self.occupancy = Occupancy()
+        self._backends: dict[tuple[str, str | None, str | None], Backend] = {}
+
+    def backend_for(self, config: ProviderConfig) -> Backend:
+        key = (config.name, config.base_url, config.key_env)
+        backend = self._backends.get(key)
+        if backend is None:
+            cls = load_backend_class(provider_spec(config.name))
+            backend = self._backends[key] = cls(config)
+        return backend
+
+    def resolve(self, model_id: str) -> Target:
+        """A model id (``provider:model`` or a named model of the config file) → its backend."""
+        model_id = model_id.strip()
+        named = self.settings.models.get(model_id)
+        if named is not None:
+            backend = self.backend_for(named.config)
+            return Target(model_id, named.provider, named.model, backend, named.label,
+                          provider_spec(named.provider).engine, named.params)
+        provider, model = split_model_id(model_id)
+        spec = provider_spec(provider)
+        if self.settings.exposed and spec.name in ("gguf", "hf") and model != EMBEDDED:
+            self._check_exposed_path(model)
+        backend = self.backend_for(self.settings.providers[spec.name])
+        return Target(model_id, spec.name, model, backend, None, spec.engine, {})
+
+    def _check_exposed_path(self, model: str) -> None:
+        """When the page is exposed, local ids may only name files under the models directory."""
+        root = self.settings.models_dir.resolve()
+        candidate = (root / model).resolve()
+        if not candidate.is_relative_to(root) or not candidate.exists():
+            raise ConfigError(
+                f"{model!r}: on an exposed server, local models must be files under {root} "
+                "or named models of playground.toml"
+            )
+
+    def params_for(self, target: Target, given: Params | None) -> Params:
+        """Defaults < the named model's params < what the user set for this run."""
+        merged = {**self.settings.defaults.to_record(), **target.params}
+        if given is not None:
+            merged.update(given.to_record())
+        return Params.from_record(merged)
+
+    def loaded_models(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for backend in self._backends.values():
+            lister = getattr(backend, "loaded", None)
+            if lister:
+                out.extend(lister())
+        return out
+
+    async def unload(self, provider: str, model: str) -> bool:
+        for backend in self._backends.values():
+            if backend.config.name == provider and hasattr(backend, "unload"):
+                if await backend.unload(model):
+                    return True
+        return False
+
+    async def aclose(self) -> None:
+        backends, self._backends = list(self._backends.values()), {}
+        for backend in backends:
+            await backend.aclose()
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
