@@ -1,0 +1,90 @@
+"""Anthropic Messages streaming (``anthropic:``).
+
+Builds ``POST {base}/v1/messages`` (system prompt as the top-level ``system``, ``max_tokens``
+always sent — the API requires it) and reads its named SSE events. Sending, timeouts, retries
+and throttling are ``backends.http``'s. It does not do tools, images or prompt caching.
+
+Options: ``anthropic_version`` (default "2023-06-01").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from backends import errors
+from backends.base import Event, Finish, ReasoningDelta, Request, TextDelta, Usage
+from backends.http import HostedBackend, HttpCall
+from backends.wire import json_object, mid_stream_error, sse_events
+
+FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+          "refusal": "content_filter", "model_context_window_exceeded": "length"}
+
+
+def _input_tokens(usage: dict[str, Any]) -> int | None:
+    """All prompt tokens: fresh ones plus those written to or read from the prompt cache."""
+    if usage.get("input_tokens") is None:
+        return None
+    return sum(int(usage.get(k) or 0) for k in
+               ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+
+
+class AnthropicBackend(HostedBackend):
+    def auth_headers(self) -> dict[str, str]:
+        return {"x-api-key": str(self.config.api_key)}
+
+    def build(self, request: Request) -> HttpCall:
+        p = request.params
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        body: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": p.max_tokens if p.max_tokens is not None else self.config.default_max_tokens,
+            "messages": [{"role": m.role, "content": m.content}
+                         for m in request.messages if m.role != "system"],
+            "stream": True,
+        }
+        if system:
+            body["system"] = system
+        if p.temperature is not None:
+            body["temperature"] = p.temperature
+        if p.top_p is not None:
+            body["top_p"] = p.top_p
+        if p.stop:
+            body["stop_sequences"] = list(p.stop)
+        version = str(self.config.options.get("anthropic_version", "2023-06-01"))
+        return HttpCall(f"{self.base_url}/v1/messages", body, {"anthropic-version": version})
+
+    async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
+        stop_reason: str | None = None
+        stopped = False
+        async for sse in sse_events(response, self.name):
+            if sse.event == "ping" or not sse.data.strip():
+                continue
+            frame = json_object(sse.data, self.name)
+            kind = frame.get("type") or sse.event
+            if kind == "error" or sse.event == "error":
+                raise mid_stream_error(self.name, frame.get("error", frame))
+            if kind == "message_start":
+                usage = (frame.get("message") or {}).get("usage") or {}
+                if _input_tokens(usage) is not None:
+                    yield Usage(input_tokens=_input_tokens(usage))
+            elif kind == "content_block_delta":
+                delta = frame.get("delta") or {}
+                if delta.get("type") == "text_delta" and delta.get("text"):
+                    yield TextDelta(delta["text"])
+                elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                    yield ReasoningDelta(delta["thinking"])
+            elif kind == "message_delta":
+                stop_reason = (frame.get("delta") or {}).get("stop_reason") or stop_reason
+                usage = frame.get("usage") or {}
+                if usage.get("output_tokens") is not None or usage.get("input_tokens") is not None:
+                    yield Usage(input_tokens=_input_tokens(usage), output_tokens=usage.get("output_tokens"))
+            elif kind == "message_stop":
+                stopped = True
+                break
+        if not stopped:
+            raise errors.StreamError(
+                f"stream ended before message_stop — {self.name} cut it off; try again")
+        yield Finish(FINISH.get(stop_reason or "", "other"), raw=stop_reason)

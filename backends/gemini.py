@@ -1,0 +1,96 @@
+"""Google Gemini ``streamGenerateContent?alt=sse`` (``gemini:``).
+
+Builds the request (roles user/model, ``systemInstruction``, ``generationConfig``) and reads
+its ``data:`` frames; the stream has no end marker, so a stream that closes without a
+``finishReason`` counts as cut off. A blocked prompt raises BlockedError; ``finishReason``
+SAFETY ends with Finish("safety"). Sending, timeouts, retries (including RetryInfo's
+``retryDelay``) and throttling are ``backends.http``'s. It does not do tools or images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from backends import errors
+from backends.base import Event, Finish, ReasoningDelta, Request, TextDelta, Usage
+from backends.http import HostedBackend, HttpCall
+from backends.wire import duration_seconds, json_object, mid_stream_error, sse_events
+
+FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "safety", "IMAGE_SAFETY": "safety",
+          "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
+          "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+          "MALFORMED_FUNCTION_CALL": "other", "OTHER": "other"}
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+
+
+def _usage(meta: dict[str, Any]) -> Usage:
+    output = meta.get("candidatesTokenCount")
+    thoughts = meta.get("thoughtsTokenCount")
+    if output is not None or thoughts is not None:
+        output = int(output or 0) + int(thoughts or 0)
+    return Usage(input_tokens=meta.get("promptTokenCount"), output_tokens=output)
+
+
+class GeminiBackend(HostedBackend):
+    def auth_headers(self) -> dict[str, str]:
+        return {"x-goog-api-key": str(self.config.api_key)}
+
+    def build(self, request: Request) -> HttpCall:
+        p = request.params
+        body: dict[str, Any] = {"contents": [
+            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            for m in request.messages if m.role != "system"
+        ]}
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+        config = {name: value for name, value in (
+            ("temperature", p.temperature), ("topP", p.top_p), ("maxOutputTokens", p.max_tokens),
+            ("seed", p.seed)) if value is not None}
+        if p.stop:
+            config["stopSequences"] = list(p.stop)
+        if config:
+            body["generationConfig"] = config
+        model = request.model.removeprefix("models/")
+        return HttpCall(f"{self.base_url}/v1beta/models/{model}:streamGenerateContent?alt=sse", body)
+
+    def retry_after_from_body(self, payload: Any) -> float | None:
+        error = payload.get("error") if isinstance(payload, dict) else None
+        details = error.get("details") if isinstance(error, dict) else None
+        for detail in details or ():
+            if isinstance(detail, dict) and detail.get("@type") == _RETRY_INFO:
+                return duration_seconds(str(detail.get("retryDelay", "")))
+        return None
+
+    async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
+        finish: str | None = None
+        last_usage: Usage | None = None
+        async for sse in sse_events(response, self.name):
+            if not sse.data.strip():
+                continue
+            frame = json_object(sse.data, self.name)
+            if frame.get("error"):
+                raise mid_stream_error(self.name, frame["error"])
+            if isinstance(frame.get("usageMetadata"), dict):
+                usage = _usage(frame["usageMetadata"])
+                if usage != last_usage:
+                    last_usage = usage
+                    yield usage
+            candidates = frame.get("candidates") or []
+            block = (frame.get("promptFeedback") or {}).get("blockReason")
+            if block and not candidates:
+                raise errors.BlockedError(
+                    f"{self.name} blocked the prompt ({block}) — rephrase it, or try another model")
+            for candidate in candidates[:1]:
+                for part in (candidate.get("content") or {}).get("parts") or ():
+                    text = part.get("text")
+                    if isinstance(text, str) and text:
+                        yield ReasoningDelta(text) if part.get("thought") else TextDelta(text)
+                finish = candidate.get("finishReason") or finish
+        if finish is None:
+            raise errors.StreamError(
+                f"stream ended without a finishReason — {self.name} cut it off; try again")
+        yield Finish(FINISH.get(finish, "other"), raw=finish)

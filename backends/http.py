@@ -1,0 +1,315 @@
+"""The shared machinery of the hosted backends: one home for HTTP.
+
+``HostedBackend`` owns, per backend instance, an ``httpx.AsyncClient`` (created lazily, closed
+in ``aclose``), a request throttle and a concurrency cap. Its ``stream`` sends one request per
+attempt with four distinct timeouts (connect, first byte, idle gap, total), turns error statuses
+into ``backends.errors`` before any stream is read, and retries retryable failures with
+exponential back-off and full jitter — only while the attempt has yielded no text, so a retry
+never duplicates streamed text. Server hints (``retry-after``, ``retry-after-ms``, Gemini's
+``retryDelay``) set the wait; a hint longer than ``retry.max_wait`` means give up.
+
+It knows no wire format: a subclass builds the request (``build``), adds its auth headers and
+turns a response body into typed events (``parse``), with the readers in ``backends.wire``.
+It never logs, and the API key never reaches a message, an event or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+from asyncio_throttle import Throttler
+
+from backends import errors
+from backends.base import (
+    Backend,
+    Event,
+    ProviderConfig,
+    ReasoningDelta,
+    Request,
+    Retry,
+    Started,
+    TextDelta,
+    Timeouts,
+    Waiting,
+)
+from backends.registry import PROVIDERS
+from backends.wire import error_from_response, load_json_document
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """One request as a backend builds it (auth headers are added when it is sent)."""
+
+    url: str
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Clock:
+    """The deadlines of one attempt: first byte, gaps between chunks, the whole request."""
+
+    def __init__(self, timeouts: Timeouts, name: str) -> None:
+        now = time.monotonic()
+        self.t = timeouts
+        self.name = name
+        self.first_deadline = now + timeouts.first_byte if timeouts.first_byte is not None else None
+        self.total_deadline = now + timeouts.total if timeouts.total is not None else None
+        self.got_first = False
+
+    def limit(self) -> tuple[float | None, errors.TimeoutError_ | None]:
+        """Seconds the next read may take, and the error to raise if it takes longer."""
+        now = time.monotonic()
+        if not self.got_first and self.first_deadline is not None:
+            limit, err = self.first_deadline - now, errors.FirstByteTimeout(
+                f"no response from {self.name} within {self.t.first_byte:g} s — the server may be "
+                "overloaded; try again, or raise timeouts.first_byte")
+        elif self.got_first and self.t.idle is not None:
+            limit, err = self.t.idle, errors.IdleTimeout(
+                f"{self.name} sent nothing for {self.t.idle:g} s mid-stream — the stream stalled; "
+                "try again, or raise timeouts.idle")
+        else:
+            limit, err = None, None
+        if self.total_deadline is not None and (limit is None or self.total_deadline - now <= limit):
+            limit, err = self.total_deadline - now, errors.TotalTimeout(
+                f"the request to {self.name} took longer than {self.t.total:g} s — "
+                "raise timeouts.total, or ask for fewer tokens")
+        return (max(limit, 0.0) if limit is not None else None), err
+
+    async def run(self, awaitable: Any) -> Any:
+        """Await one read under the current limit."""
+        limit, err = self.limit()
+        try:
+            async with asyncio.timeout(limit):
+                return await awaitable
+        except TimeoutError:
+            assert err is not None
+            raise err from None
+
+
+class _TimedStream(httpx.AsyncByteStream):
+    """A response body whose every chunk read is bounded by the attempt's clock (asyncio
+    timeouts, not httpx's read timeout), so idle and total limits hold whatever the parser."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, clock: _Clock) -> None:
+        self._inner = inner
+        self._clock = clock
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = self._inner.__aiter__()
+        while True:
+            try:
+                chunk = await self._clock.run(chunks.__anext__())
+            except StopAsyncIteration:
+                return
+            self._clock.got_first = True
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def display_name(provider: str) -> str:
+    """"OpenAI", "Anthropic", ... from the registry's engine label; the config name otherwise."""
+    spec = PROVIDERS.get(provider)
+    return spec.engine.removesuffix(" API") if spec and spec.engine else provider
+
+
+class HostedBackend(Backend):
+    """Base of the HTTP backends. Subclasses implement ``build``, ``auth_headers``, ``parse``."""
+
+    needs_key: ClassVar[bool] = True
+    accept: ClassVar[str] = "text/event-stream"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        self.name = display_name(config.name)
+        self._client: httpx.AsyncClient | None = None
+        rate = config.rate
+        self._throttle = Throttler(rate.requests, rate.period) if rate.requests else None
+        self._slots = asyncio.Semaphore(rate.concurrency) if rate.concurrency else None
+
+    # ---- for subclasses ----------------------------------------------------------------------
+
+    def build(self, request: Request) -> HttpCall:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def hint(self, status: int, request: Request | None) -> str | None:
+        """What to do about an error status (appended to the message after " — ")."""
+        if status in (401, 403):
+            return f"set {self.config.key_env}" if self.config.key_env else "check the credentials"
+        if status == 404:
+            return f"check the model name ({request.model})" if request else "check the base URL"
+        if status == 429:
+            return "wait, or lower this provider's rate limit"
+        if status >= 500:
+            return "the provider failed; try again later"
+        return "check the request parameters"
+
+    def retry_after_from_body(self, payload: Any) -> float | None:
+        """A wait the error body asks for (Gemini's RetryInfo); None when it says nothing."""
+        return None
+
+    # ---- the contract ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        spec = PROVIDERS.get(self.config.name)
+        base = self.config.base_url or (spec.default_base_url if spec else None)
+        if not base:
+            raise errors.ConfigError(f"no base URL for {self.config.name}: set it in playground.toml")
+        return base.rstrip("/")
+
+    def check(self, model: str) -> str | None:
+        if self._key_required() and not self.config.api_key:
+            return f"no API key for {self.config.name}: set {self.config.key_env or 'its API key'}"
+        return None
+
+    def endpoint(self, model: str) -> str | None:
+        return self.base_url
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def stream(self, request: Request) -> AsyncIterator[Event]:
+        self._require_key()
+        call = self.build(request)
+        policy = self.config.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            streamed = False
+            failure: errors.BackendError | None = None
+            if self._throttle is not None or self._slots is not None:
+                yield Waiting("throttle")
+            await self._acquire()
+            try:
+                yield Started()
+                try:
+                    async for event in self._attempt(call, request):
+                        streamed = streamed or isinstance(event, TextDelta | ReasoningDelta)
+                        yield event
+                    return
+                except errors.BackendError as exc:
+                    if streamed or not exc.retryable or attempt >= policy.max_tries:
+                        raise
+                    failure = exc
+            finally:
+                if self._slots is not None:
+                    self._slots.release()
+            wait = self._backoff(failure, attempt)
+            if wait is None:
+                raise failure
+            yield Retry(attempt, wait, f"{failure.kind}: {failure.message}")
+            yield Waiting("retry", detail=failure.kind)
+            await asyncio.sleep(wait)
+
+    async def get_json(self, url: str) -> Any:
+        """GET a small JSON document (model lists) under the same timeouts and error mapping."""
+        self._require_key()
+        clock = _Clock(self.config.timeouts, self.name)
+        client = self._http()
+        req = client.build_request("GET", url, headers=self._headers({}))
+        response = await self._send(client, req, clock)
+        try:
+            body = await response.aread()
+            if not response.is_success:
+                raise self._status_error(response, body, None)
+        except httpx.TransportError as exc:
+            raise errors.StreamError(f"connection to {self.name} broke: {type(exc).__name__}") from exc
+        finally:
+            await response.aclose()
+        return load_json_document(body, self.name)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _key_required(self) -> bool:
+        return bool(self.config.options.get("needs_key", self.needs_key))
+
+    def _require_key(self) -> None:
+        if self._key_required() and not self.config.api_key:
+            raise errors.ConfigError(
+                f"no API key for {self.config.name}: set {self.config.key_env or 'its API key'}")
+
+    def _headers(self, extra: dict[str, str]) -> dict[str, str]:
+        headers = {**self.config.options.get("headers", {}), **extra}
+        if self.config.api_key:
+            headers.update(self.auth_headers())
+        return headers
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(None, connect=self.config.timeouts.connect),
+                trust_env=bool(self.config.options.get("trust_env", True)),
+            )
+        return self._client
+
+    async def _acquire(self) -> None:
+        if self._slots is not None:
+            await self._slots.acquire()
+        if self._throttle is not None:
+            try:
+                await self._throttle.acquire()
+            except BaseException:
+                if self._slots is not None:
+                    self._slots.release()
+                raise
+
+    def _backoff(self, failure: errors.BackendError, attempt: int) -> float | None:
+        policy = self.config.retry
+        if failure.retry_after is not None:
+            return failure.retry_after if failure.retry_after <= policy.max_wait else None
+        return random.uniform(0.0, min(policy.max_wait, policy.base_delay * 2 ** (attempt - 1)))
+
+    async def _send(self, client: httpx.AsyncClient, req: httpx.Request, clock: _Clock) -> httpx.Response:
+        try:
+            response = await clock.run(client.send(req, stream=True))
+        except httpx.ConnectTimeout as exc:
+            raise errors.ConnectTimeout(
+                f"could not connect to {self.name} at {self.base_url} within "
+                f"{self.config.timeouts.connect:g} s — is it reachable?") from exc
+        except httpx.TransportError as exc:
+            raise errors.ConnectError(
+                f"cannot reach {self.name} at {self.base_url} ({type(exc).__name__}) — "
+                "is the server running and the base URL right?") from exc
+        response.stream = _TimedStream(response.stream, clock)  # type: ignore[arg-type]
+        return response
+
+    async def _attempt(self, call: HttpCall, request: Request) -> AsyncIterator[Event]:
+        clock = _Clock(self.config.timeouts, self.name)
+        client = self._http()
+        headers = self._headers({"accept": self.accept, "accept-encoding": "identity", **call.headers})
+        req = client.build_request("POST", call.url, json=call.body, headers=headers)
+        response = await self._send(client, req, clock)
+        try:
+            if not response.is_success:
+                raise self._status_error(response, await response.aread(), request)
+            async for event in self.parse(response, request):
+                yield event
+        except httpx.TransportError as exc:
+            raise errors.StreamError(
+                f"the connection to {self.name} broke mid-stream ({type(exc).__name__}) — try again"
+            ) from exc
+        finally:
+            await response.aclose()
+
+    def _status_error(self, response: httpx.Response, body: bytes, request: Request | None) -> errors.ProviderError:
+        return error_from_response(
+            response.status_code, response.headers, body, provider=self.name,
+            hint=self.hint(response.status_code, request), secret=self.config.api_key,
+            body_retry_after=self.retry_after_from_body)
+

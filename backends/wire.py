@@ -1,0 +1,175 @@
+"""Readers and error translation shared by the hosted wire formats.
+
+SSE frames (via httpx-sse), NDJSON lines, JSON frames that must be objects, error bodies of
+every provider shape, ``retry-after`` hints and rate-limit headers — all turned into
+``backends.errors`` here, once. It sends nothing and keeps no state; ``backends.http`` sends.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
+
+from backends import errors
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_RETRYABLE_TYPES = {"overloaded_error", "api_error", "server_error", "rate_limit_error",
+                    "internal", "unavailable", "resource_exhausted"}
+
+
+async def sse_events(response: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:
+    """The server-sent events of a response (comments and keep-alives skipped by httpx-sse)."""
+    try:
+        async for event in EventSource(response).aiter_sse():
+            yield event
+    except SSEError as exc:
+        kind = response.headers.get("content-type", "none")
+        raise errors.StreamError(
+            f"{provider} answered {kind}, not an event stream — check the base URL") from exc
+
+
+async def ndjson_objects(response: httpx.Response, provider: str) -> AsyncIterator[dict[str, Any]]:
+    """One JSON object per non-empty line."""
+    async for line in response.aiter_lines():
+        if line.strip():
+            yield json_object(line, provider)
+
+
+def json_object(text: str, provider: str) -> dict[str, Any]:
+    """A frame that must be a JSON object; anything else is a broken stream."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise errors.StreamError(
+            f"{provider} sent a malformed frame mid-stream: {text[:80]!r} — try again")
+    return value
+
+
+def mid_stream_error(provider: str, error: Any) -> errors.StreamError:
+    """An error frame inside a 200 stream. A StreamError, marked retryable when the server says it
+    was overloaded or failed (the retry loop still never retries once text was streamed)."""
+    message, kind, code = _error_fields(error)
+    err = errors.StreamError(f"{provider} reported an error mid-stream: {message}"
+                             + (f" ({kind})" if kind else ""))
+    status = code if isinstance(code, int) else None
+    if (status is not None and (status == 429 or status >= 500)) or str(kind).lower() in _RETRYABLE_TYPES:
+        err.retryable = True
+    return err
+
+
+def error_from_response(
+    status: int,
+    headers: httpx.Headers,
+    body: bytes,
+    *,
+    provider: str,
+    hint: str | None,
+    secret: str | None,
+    body_retry_after: Callable[[Any], float | None] = lambda payload: None,
+) -> errors.ProviderError:
+    """The ProviderError for a non-2xx answer: "401 from OpenAI: <message> — set OPENAI_API_KEY"."""
+    try:
+        payload: Any = json.loads(body)
+    except ValueError:
+        payload = None
+    if payload is None:
+        message, kind = body.decode("utf-8", "replace").strip()[:300] or "(empty body)", None
+    else:
+        message, kind, _ = _error_fields(payload.get("error", payload) if isinstance(payload, dict)
+                                         else payload)
+    retry_after = retry_after_header(headers)
+    if retry_after is None and payload is not None:
+        retry_after = body_retry_after(payload)
+    limits = rate_limit_note(headers) if status == 429 else None
+    if status == 429 and retry_after is None:
+        retry_after = rate_limit_reset(headers)
+    text = f"{status} from {provider}: {message}"
+    if limits:
+        text += f" ({limits})"
+    if hint:
+        text += f" — {hint}"
+    if secret:
+        text = text.replace(secret, "***")
+    return errors.error_for_status(status)(text, status=status, provider_type=kind, retry_after=retry_after)
+
+
+def _error_fields(error: Any) -> tuple[str, str | None, Any]:
+    """(message, type, code) from {"message","type"|"status","code"}, a bare string, or anything."""
+    if isinstance(error, dict):
+        inner = error.get("error")
+        if isinstance(inner, dict | str) and "message" not in error:
+            return _error_fields(inner)
+        message = error.get("message") or error.get("detail") or json.dumps(error)[:300]
+        kind = error.get("type") or error.get("status")
+        return str(message), (str(kind) if kind else None), error.get("code")
+    if isinstance(error, str):
+        return error, None, None
+    return json.dumps(error)[:300], None, None
+
+
+def retry_after_header(headers: httpx.Headers) -> float | None:
+    """Seconds from ``retry-after-ms``, or ``retry-after`` as seconds or an HTTP date."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def duration_seconds(text: str) -> float | None:
+    """"6m0s", "1.5s", "20ms", "45.8s" -> seconds; None if it is not a duration."""
+    parts = _DURATION.findall(text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    return sum(float(n) * _UNIT_S[u] for n, u in parts)
+
+
+def rate_limit_reset(headers: httpx.Headers) -> float | None:
+    """When an exhausted OpenAI-style quota resets (``x-ratelimit-reset-*`` of the one at 0)."""
+    waits = []
+    for what in ("requests", "tokens"):
+        if headers.get(f"x-ratelimit-remaining-{what}") == "0":
+            reset = duration_seconds(headers.get(f"x-ratelimit-reset-{what}", ""))
+            if reset is not None:
+                waits.append(reset)
+    return max(waits) if waits else None
+
+
+def rate_limit_note(headers: httpx.Headers) -> str | None:
+    """"remaining requests 0, resets in 6m0s" from the ``x-ratelimit-*`` headers, if any."""
+    notes = []
+    for what in ("requests", "tokens"):
+        remaining = headers.get(f"x-ratelimit-remaining-{what}")
+        if remaining is not None:
+            reset = headers.get(f"x-ratelimit-reset-{what}")
+            notes.append(f"remaining {what} {remaining}" + (f", resets in {reset}" if reset else ""))
+    return "; ".join(notes) or None
+
+
+def load_json_document(body: bytes, provider: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise errors.StreamError(f"{provider} sent a body that is not JSON — check the base URL") from exc
