@@ -15,6 +15,7 @@ goes. It does not render anything.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -75,6 +76,14 @@ class Comparison:
         self.repeat, self.warmup, self.recorder = repeat, warmup, recorder
         self.turn: dict[str, Any] = {"prompt": prompt, "created_at": now_iso(), "outputs": []}
         self.runs: list[Run] = []
+        self.current: Run | None = None
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        """Stop every lane now (their text so far is kept, status ``cancelled``)."""
+        self._cancelled = True
+        if self.current is not None:
+            self.current.cancel()
 
     def _rounds(self) -> list[tuple[int | None, bool]]:
         counted = [(None, False)] if self.repeat == 1 else [(k, False) for k in range(1, self.repeat + 1)]
@@ -102,6 +111,8 @@ class Comparison:
         n = len(self.models)
         try:
             for k, run in enumerate(self.runs):
+                if self._cancelled:
+                    break
                 self.current = run
                 async for ev in run.events():
                     if isinstance(ev.event, LaneEnd):
@@ -110,6 +121,10 @@ class Comparison:
                         self.recorder.touch(k * n + ev.lane)
                     yield ev
         finally:
+            now = time.perf_counter()
+            for lane in self.output_lanes():
+                if not lane.done:  # rounds never started after a Stop
+                    lane.finish(now, "cancelled")
             self.turn["outputs"] = [lane.record() for run in self.runs for lane in run.lanes]
             if self.recorder:
                 await self.recorder.finish(self.turn["outputs"])

@@ -60,6 +60,7 @@ class Run:
         self._queue: asyncio.Queue[LaneEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._local_lanes = 0
+        self._cancelled = False
 
     def _names(self) -> list[str]:
         seen = [s.model for s in self.specs]
@@ -76,6 +77,8 @@ class Run:
         self._local_lanes = sum(1 for t in targets if not isinstance(t, Exception) and t.local)
         self._tasks = [asyncio.create_task(self._drive(i, names[i], t), name=f"lane-{i}")
                        for i, t in enumerate(targets)]
+        if self._cancelled:
+            self.cancel()
         pending = len(self._tasks)
         try:
             while pending:
@@ -87,6 +90,7 @@ class Run:
             await self._cancel_all()
 
     def cancel(self) -> None:
+        self._cancelled = True
         for task in self._tasks:
             task.cancel()
 
@@ -110,7 +114,7 @@ class Run:
         try:
             if isinstance(target, BaseException):
                 raise target
-            problem = target.backend.check(target.model)
+            problem = self.runtime.problem(target)
             if problem:  # cheap checks first: a missing file must not wait for a CPU turn
                 raise ConfigError(problem)
             lane.provider, lane.provider_model = target.provider, target.model

@@ -81,3 +81,10 @@ class Recorder:
                 pass
         self._dirty.clear()
         await asyncio.shield(self._flush(dict(enumerate(outputs))))
+
+
+def open_store(settings: Any) -> Any:
+    """The store of these settings: ``PLAYGROUND_DATABASE_URL`` or SQLite in the home."""
+    from storage import Store
+
+    return Store.open(settings.database_url, home=settings.home)

@@ -72,6 +72,13 @@ class Runtime:
         backend = self.backend_for(self.settings.providers[spec.name])
         return Target(model_id, spec.name, model, backend, None, spec.engine, {})
 
+    def problem(self, target: Target) -> str | None:
+        """Why this target cannot run (one line: a missing key, file or extra), or None. Cheap."""
+        config = target.backend.config
+        if provider_spec(target.provider).needs_key and not config.api_key:
+            return f"no API key for {target.provider}: set {config.key_env}"
+        return target.backend.check(target.model)
+
     def _check_exposed_path(self, model: str) -> None:
         """When the page is exposed, local ids may only name files under the models directory."""
         root = self.settings.models_dir.resolve()

@@ -61,6 +61,7 @@ class Settings:
     defaults: Params = Params(max_tokens=256)
     cpu_mode: str = "turns"
     cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    hf_hub_cache: Path | None = None  # where huggingface_hub keeps downloads (HF_HUB_CACHE/HF_HOME)
     exposed: bool = False  # set by `serve` when bound beyond loopback: restricts free-entry ids
 
     @property
@@ -95,6 +96,8 @@ class Settings:
             defaults=defaults,
             cpu_mode=mode,
             cpu_threads=int(cpu.get("threads") or os.cpu_count() or 1),
+            hf_hub_cache=Path(env.get("HF_HUB_CACHE") or Path(
+                env.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub"),
         )
 
 

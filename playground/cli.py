@@ -1,0 +1,108 @@
+"""The ``playground`` command line: argument parsing and dispatch only.
+
+    playground serve [--host H] [--port P] [--auth U:P | --no-auth] [--share]
+    playground models
+    playground compare -m ID [-m ID ...] [--system S] [--temperature T] [--max-tokens N] [--seed N]
+                       [--repeat N] [--warmup] [--session ID] [--json] [--no-save] PROMPT|-
+    playground sessions list|show|export|import|search|rerun|delete ...
+
+Exit codes: 0 every lane ok; 1 a lane failed (its output is still shown and saved); 2 unusable
+input, with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from backends.errors import ConfigError, PlaygroundError
+
+EXIT_OK, EXIT_LANE_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own default is 2 too)
+        self.exit(EXIT_USAGE, f"playground: {message} — see playground {self.prog.split()[-1]} --help\n")
+
+
+def _add_params(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--system", help="system prompt")
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--top-p", type=float, dest="top_p")
+    p.add_argument("--max-tokens", type=int, dest="max_tokens")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--stop", action="append", default=[], help="a stop sequence (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="playground", description="Compare LLMs side by side with honest figures.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="the web page")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--auth", help="user:password required when exposed beyond this machine")
+    serve.add_argument("--no-auth", action="store_true", help="expose without a password (unsafe)")
+    serve.add_argument("--share", action="store_true", help="a public Gradio share link")
+
+    sub.add_parser("models", help="what can be used here, and why not")
+
+    cmp_ = sub.add_parser("compare", help="one prompt to several models, live side by side")
+    cmp_.add_argument("-m", "--model", action="append", dest="models", default=[], metavar="ID")
+    _add_params(cmp_)
+    cmp_.add_argument("--repeat", type=int, default=1, help="run each lane N times")
+    cmp_.add_argument("--warmup", action="store_true", help="one uncounted warm-up run first")
+    cmp_.add_argument("--session", help="continue this saved session (its models unless -m)")
+    cmp_.add_argument("--blind", action="store_true", help="hide model names until you vote")
+    cmp_.add_argument("--json", action="store_true", help="print the session document only")
+    cmp_.add_argument("--no-save", action="store_true", help="do not save the session")
+    cmp_.add_argument("prompt", help="the prompt, or - to read it from standard input")
+
+    from playground.cli_sessions import add_session_commands
+
+    add_session_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"playground: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PlaygroundError as exc:
+        print(f"playground: {exc}", file=sys.stderr)
+        return EXIT_LANE_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from playground.settings import Settings
+
+    settings = Settings.load()
+    if args.command == "serve":
+        from playground.web.serve import serve
+
+        return serve(settings, host=args.host, port=args.port, auth=args.auth,
+                     no_auth=args.no_auth, share=args.share)
+    if args.command == "models":
+        from playground.cli_compare import print_models
+
+        return asyncio.run(print_models(settings))
+    if args.command == "compare":
+        from playground.cli_compare import run_compare
+
+        return asyncio.run(run_compare(settings, args))
+    if args.command == "sessions":
+        from playground.cli_sessions import run_sessions
+
+        return run_sessions(settings, args)
+    raise ConfigError(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

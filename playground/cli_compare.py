@@ -1,0 +1,217 @@
+"""``playground compare`` and ``playground models``: the lanes live side by side in the terminal.
+
+Thin over ``playground.api.Comparison``: it validates the input (exit 2 on anything unusable,
+before a single request), renders the lanes with rich at ~10 frames/s, saves unless
+``--no-save``, and prints the figures. Ctrl-C stops every lane and still shows and saves what
+arrived. With ``--json`` stdout carries the session document and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import signal
+import sys
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from backends.base import Params
+from backends.errors import ConfigError
+from playground import figures
+from playground.api import Comparison, check_prompt
+from playground.recorder import Recorder, open_store
+from playground.runtime import Runtime
+from playground.settings import Settings
+
+LANES_PER_ROW = 4
+STATUS_STYLE = {"ok": "green", "error": "red", "cancelled": "yellow", "streaming": "cyan"}
+
+
+def read_prompt(arg: str) -> str:
+    if arg == "-":
+        try:
+            text = sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the prompt from standard input: {exc}") from None
+        return check_prompt(text)
+    return check_prompt(arg)
+
+
+def params_from(args: argparse.Namespace) -> Params | None:
+    given = {k: getattr(args, k) for k in ("temperature", "top_p", "max_tokens", "seed")
+             if getattr(args, k) is not None}
+    if args.stop:
+        given["stop"] = tuple(args.stop)
+    return Params(**given) if given else None
+
+
+def validate_models(runtime: Runtime, models: list[str]) -> None:
+    """Every id must resolve and pass its backend's cheap check, or the run does not start."""
+    for model_id in models:
+        target = runtime.resolve(model_id)
+        problem = runtime.problem(target)
+        if problem:
+            raise ConfigError(f"{model_id}: {problem}")
+
+
+def _lane_panel(lane: Any, record: dict[str, Any], best: dict[str, set[int]], index: int,
+                height: int | None, blind_name: str | None) -> tuple[Text, Text, Text]:
+    name = blind_name or (lane.label or lane.model)
+    engine = "" if blind_name else f" ({lane.engine})" if lane.engine else ""
+    header = Text(f"{name}{engine}", style="bold")
+    body = Text(lane.text if height is None else _tail(lane.text, height))
+    if record.get("error"):
+        body.append(f"\n⚠ {record['error']['message']}", style="red")
+    status = lane.status
+    foot = Text(f"[{status}] ", style=STATUS_STYLE.get(status, "dim"))
+    foot.append(figures.summary_line(record, best, index))
+    notes = figures.notes(record["metrics"])
+    if notes:
+        foot.append("\n" + "; ".join(notes), style="dim")
+    return header, body, foot
+
+
+def _tail(text: str, lines: int) -> str:
+    parts = text.splitlines()
+    return "\n".join(parts[-lines:]) if len(parts) > lines else text
+
+
+def render(comp: Comparison, height: int | None = None, blind: list[str] | None = None) -> Group:
+    lanes = comp.current.lanes if getattr(comp, "current", None) else []
+    records = [lane.record() for lane in lanes]
+    best = figures.best_lanes(records)
+    tables = []
+    for start in range(0, len(lanes), LANES_PER_ROW):
+        table = Table(expand=True, show_lines=True)
+        cells = [_lane_panel(lanes[i], records[i], best, i, height, blind[i] if blind else None)
+                 for i in range(start, min(start + LANES_PER_ROW, len(lanes)))]
+        for header, _, _ in cells:
+            table.add_column(header, ratio=1, overflow="fold")
+        table.add_row(*[body for _, body, _ in cells])
+        table.add_row(*[foot for _, _, foot in cells])
+        tables.append(table)
+    return Group(*tables)
+
+
+def figures_table(doc: dict[str, Any], names: list[str] | None = None) -> Table:
+    outputs = doc["turns"][-1]["outputs"]
+    best = figures.best_lanes(outputs)
+    table = Table(title="figures", expand=False)
+    for col in ("lane", "status", "TTFT", "total", "tokens", "tok/s", "cost", "notes"):
+        table.add_column(col)
+    for i, out in enumerate(outputs):
+        m = out["metrics"]
+        star = {k: " ★" if i in best.get(k, set()) else "" for k in figures.FIGURES}
+        name = names[i] if names else out["model"]
+        if out.get("repeat") is not None:
+            name += f" #{out['repeat']}" + (" (warm-up)" if out.get("warmup") else "")
+        table.add_row(
+            name, out["status"],
+            figures.fmt_ms(m["ttft_ms"]) + star["ttft_ms"],
+            figures.fmt_ms(m["total_ms"]) + star["total_ms"],
+            f"{figures.estimated_mark(m, 'output_tokens')}{m['output_tokens']}",
+            figures.estimated_mark(m, "tokens_per_s") + figures.fmt_rate(m["tokens_per_s"]) + star["tokens_per_s"],
+            figures.fmt_cost(m["cost_usd"]) + star["cost_usd"],
+            "; ".join(figures.notes(m)) or "",
+        )
+    return table
+
+
+async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
+    prompt = read_prompt(args.prompt)
+    runtime = Runtime(settings)
+    store = None if args.no_save else open_store(settings)
+    try:
+        session = None
+        if args.session:
+            if store is None:
+                raise ConfigError("--session needs saving: drop --no-save")
+            session = store.get_session(args.session)
+        models = args.models
+        if session is not None and not models:
+            from playground.session import session_models
+
+            models = session_models(session)
+        if models:
+            validate_models(runtime, models)
+        if args.blind:
+            models = random.sample(models, len(models))  # the display order gives nothing away
+        comp = Comparison(runtime, models, prompt, system=args.system, params=params_from(args),
+                          session=session, repeat=args.repeat, warmup=args.warmup,
+                          recorder=Recorder(store) if store else None)
+        blind = None
+        if args.blind:
+            from playground.blind import blind_names
+
+            blind = blind_names(len(comp.models))
+        await _drive(comp, args.json, blind)
+        doc = comp.document
+        if args.json:
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        else:
+            Console().print(figures_table(doc, blind))
+        if store is not None:
+            print(f"session {doc['id']}", file=sys.stderr)
+        if blind:
+            from playground.blind import vote_in_terminal
+
+            vote_in_terminal(store, doc, blind)
+        return 0 if comp.ok else 1
+    finally:
+        await runtime.aclose()
+        if store is not None:
+            store.close()
+
+
+async def _drive(comp: Comparison, json_mode: bool, blind: list[str] | None) -> None:
+    """Run the comparison under a live view; Ctrl-C cancels every lane and keeps their text."""
+    console = Console(stderr=json_mode)
+    show = console.is_terminal or not json_mode
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, comp.cancel)
+    except (NotImplementedError, RuntimeError):
+        pass
+    try:
+        if not show:
+            async for _ in comp.events():
+                pass
+            return
+        height = max(4, console.size.height - 8) if console.is_terminal else None
+        with Live(console=console, refresh_per_second=10, auto_refresh=False,
+                  vertical_overflow="visible") as live:
+            last = 0.0
+            async for _ in comp.events():
+                now = loop.time()
+                if now - last >= 0.1:
+                    live.update(render(comp, height, blind), refresh=True)
+                    last = now
+            live.update(render(comp, None, blind), refresh=True)
+    finally:
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+async def print_models(settings: Settings) -> int:
+    from playground.discovery import discover
+
+    runtime = Runtime(settings)
+    try:
+        found = await discover(runtime)
+    finally:
+        await runtime.aclose()
+    table = Table(title="models")
+    for col in ("id", "usable", "source", "why / what"):
+        table.add_column(col, overflow="fold")
+    for m in found:
+        table.add_row(m.id, "yes" if m.usable else "no", m.source, m.why)
+    Console().print(table)
+    return 0

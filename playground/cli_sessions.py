@@ -1,0 +1,162 @@
+"""``playground sessions list|show|export|import|search|rerun|delete``: saved sessions in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from backends.errors import ConfigError
+from playground.settings import Settings
+
+
+def add_session_commands(sub: Any) -> None:
+    p = sub.add_parser("sessions", help="saved sessions")
+    ss = p.add_subparsers(dest="action", required=True, parser_class=type(p))
+    lst = ss.add_parser("list", help="newest first")
+    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--limit", type=int, default=20)
+    lst.add_argument("--model", help="only sessions with this model")
+    show = ss.add_parser("show", help="a session's answers and figures")
+    show.add_argument("id")
+    exp = ss.add_parser("export", help="as JSON (playground.session/1) or Markdown")
+    exp.add_argument("id")
+    exp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    exp.add_argument("--format", choices=("json", "md"), default="json")
+    imp = ss.add_parser("import", help="a session JSON file (- for standard input)")
+    imp.add_argument("file")
+    srch = ss.add_parser("search", help="full text over prompts and answers")
+    srch.add_argument("query")
+    srch.add_argument("--model")
+    srch.add_argument("--limit", type=int, default=20)
+    srch.add_argument("--json", action="store_true")
+    rr = ss.add_parser("rerun", help="run a session's turns again as a new, linked session")
+    rr.add_argument("id")
+    rr.add_argument("-m", "--model", action="append", dest="models", default=[], metavar="ID")
+    rr.add_argument("--json", action="store_true")
+    dele = ss.add_parser("delete", help="delete a session")
+    dele.add_argument("id")
+
+
+def _summaries_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("id", "created", "title", "models", "turns", "status"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        statuses = r.get("statuses") or []
+        table.add_row(r["id"], str(r.get("created_at", ""))[:19], r.get("title") or "",
+                      ", ".join(r.get("models") or []), str(r.get("turns", "")),
+                      " ".join(statuses) if isinstance(statuses, list) else str(statuses))
+        if r.get("snippet"):
+            table.add_row("", "", f"[dim]{r['snippet']}[/dim]", "", "", "")
+    return table
+
+
+def _read_file(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"file not found: {name}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {name}: {exc}") from None
+
+
+def run_sessions(settings: Settings, args: argparse.Namespace) -> int:
+    from playground.recorder import open_store
+    from storage import ImportRejected, NotFound
+
+    store = open_store(settings)
+    out = Console()
+    try:
+        if args.action == "list":
+            rows = store.list_sessions(limit=args.limit, model=args.model)
+            if args.json:
+                print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+            else:
+                out.print(_summaries_table(rows, "sessions"))
+        elif args.action == "search":
+            rows = store.search(args.query, model=args.model, limit=args.limit)
+            if args.json:
+                print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+            else:
+                out.print(_summaries_table(rows, f"search: {args.query}"))
+        elif args.action == "show":
+            _show(out, store.get_session(args.id))
+        elif args.action == "export":
+            doc = store.export_document(args.id)
+            if args.format == "md":
+                from storage.markdown import to_markdown
+
+                text = to_markdown(doc)
+            else:
+                text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+            if args.output:
+                Path(args.output).write_text(text, encoding="utf-8")
+                print(f"wrote {args.output}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
+        elif args.action == "import":
+            new_id = store.import_document(_read_file(args.file))
+            print(new_id)
+        elif args.action == "delete":
+            store.delete_session(args.id)
+            print(f"deleted {args.id}", file=sys.stderr)
+        elif args.action == "rerun":
+            return asyncio.run(_rerun(settings, store, args))
+        return 0
+    except NotFound:
+        raise ConfigError(f"no session {args.id!r}: see playground sessions list") from None
+    except ImportRejected as exc:
+        raise ConfigError(f"import rejected: {exc}") from None
+    finally:
+        store.close()
+
+
+def _show(out: Console, doc: dict[str, Any]) -> None:
+    from playground.cli_compare import figures_table
+
+    out.print(f"[bold]{doc.get('title')}[/bold]  {doc['id']}  {doc['created_at']}")
+    if doc.get("system"):
+        out.print(f"[dim]system:[/dim] {doc['system']}")
+    for n, turn in enumerate(doc["turns"], 1):
+        out.rule(f"turn {n}")
+        out.print(f"[bold]> {turn['prompt']}[/bold]")
+        for o in turn["outputs"]:
+            out.print(f"[cyan]{o['model']}[/cyan] [{o['status']}]")
+            out.print(o["text"])
+            if o.get("error"):
+                out.print(f"[red]{o['error']['message']}[/red]")
+        out.print(figures_table({"turns": [turn]}))
+
+
+async def _rerun(settings: Settings, store: Any, args: argparse.Namespace) -> int:
+    from playground.cli_compare import figures_table, validate_models
+    from playground.recorder import Recorder
+    from playground.rerun import Rerun
+    from playground.runtime import Runtime
+
+    source = store.get_session(args.id)
+    runtime = Runtime(settings)
+    try:
+        rerun = Rerun(runtime, source, args.models or None, recorder_factory=lambda: Recorder(store))
+        validate_models(runtime, rerun.models)
+        async for _ in rerun.events():
+            pass
+    finally:
+        await runtime.aclose()
+    doc = rerun.document
+    if args.json:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    else:
+        for turn in doc["turns"]:
+            Console().print(figures_table({"turns": [turn]}))
+    print(f"session {doc['id']} (re-run of {source['id']})", file=sys.stderr)
+    return 0 if rerun.ok else 1

@@ -1,0 +1,89 @@
+"""Figures as people read them: formatting, best-of-run marks, and notes on waits and sharing.
+
+Shared by the terminal and the page so both say the same thing the same way. Works on output
+records (the ``metrics`` dicts of DESIGN.md); computes nothing new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# figure -> True when lower is better
+FIGURES: dict[str, bool] = {"ttft_ms": True, "total_ms": True, "tokens_per_s": False, "cost_usd": True}
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "—"
+    return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+def fmt_cost(cost: float | None) -> str:
+    if cost is None:
+        return "$?"
+    if cost == 0:
+        return "$0"
+    return f"${cost:.4f}" if cost >= 0.0001 else f"${cost:.2e}"
+
+
+def fmt_rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1f} tok/s"
+
+
+def best_lanes(outputs: list[dict[str, Any]]) -> dict[str, set[int]]:
+    """For each figure, the lanes holding the best value (only among ok lanes, ≥ 2 of them)."""
+    best: dict[str, set[int]] = {}
+    ok = [(i, o["metrics"]) for i, o in enumerate(outputs) if o.get("status") == "ok"]
+    if len(ok) < 2:
+        return best
+    for name, lower in FIGURES.items():
+        values = [(i, m.get(name)) for i, m in ok if m.get(name) is not None]
+        if len(values) < 2:
+            continue
+        target = min(v for _, v in values) if lower else max(v for _, v in values)
+        if all(v == target for _, v in values):
+            continue  # a tie across every lane marks nothing
+        best[name] = {i for i, v in values if v == target}
+    return best
+
+
+def estimated_mark(metrics: dict[str, Any], name: str) -> str:
+    return "~" if name in (metrics.get("estimated") or []) else ""
+
+
+def notes(metrics: dict[str, Any]) -> list[str]:
+    """Why a lane's figures may not be the model's alone: waits, loads, sharing, retries."""
+    out: list[str] = []
+    if (metrics.get("load_ms") or 0) > 0:
+        out.append(f"load {fmt_ms(metrics['load_ms'])} (not in TTFT)")
+    if (metrics.get("queue_ms") or 0) >= 1:
+        out.append(f"queued {fmt_ms(metrics['queue_ms'])}")
+    contention = metrics.get("contention") or {}
+    if contention.get("waited_for"):
+        out.append("waited for " + ", ".join(contention["waited_for"]))
+    if contention.get("shared_with"):
+        out.append("shared with " + ", ".join(contention["shared_with"]))
+    if contention.get("threads"):
+        out.append(f"{contention['threads']} threads")
+    if metrics.get("prompt_cache_hit"):
+        out.append("prompt cache hit: TTFT not the model's cold figure")
+    return out
+
+
+def summary_line(output: dict[str, Any], best: dict[str, set[int]] | None = None, lane: int = 0) -> str:
+    """One line of figures for a lane: TTFT, rate, tokens, total, cost; ★ marks the best."""
+    m = output.get("metrics") or {}
+    best = best or {}
+
+    def star(name: str) -> str:
+        return " ★" if lane in best.get(name, set()) else ""
+
+    tokens = m.get("output_tokens")
+    parts = [
+        f"TTFT {fmt_ms(m.get('ttft_ms'))}{star('ttft_ms')}",
+        f"{estimated_mark(m, 'tokens_per_s')}{fmt_rate(m.get('tokens_per_s'))}{star('tokens_per_s')}",
+        f"{estimated_mark(m, 'output_tokens')}{tokens if tokens is not None else '—'} tok",
+        f"{fmt_ms(m.get('total_ms'))}{star('total_ms')}",
+        f"{estimated_mark(m, 'cost_usd')}{fmt_cost(m.get('cost_usd'))}{star('cost_usd')}",
+    ]
+    return " · ".join(parts)

@@ -1,0 +1,74 @@
+"""Re-run a saved session: its turns again, same (or substituted) models and parameters, as a
+new session linked to its source by ``rerun_of`` — so the two can be compared.
+
+Used by ``playground sessions rerun`` and the page's Re-run button; renders nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from backends.base import Params
+from backends.errors import ConfigError
+from playground.api import Comparison
+from playground.engine import LaneEvent
+from playground.recorder import Recorder
+from playground.runtime import Runtime
+from playground.session import new_document, session_models
+
+
+def substitute(source_models: list[str], given: Sequence[str] | None) -> list[str]:
+    """``-m`` ids replace the source's models: one for one, or the given list for every lane."""
+    if not given:
+        return source_models
+    return list(given)
+
+
+def lane_params(turn: dict[str, Any], models: list[str], source_models: list[str]) -> list[Params | None]:
+    """Each lane's recorded parameters (the source lane at the same position)."""
+    counted = [o for o in turn["outputs"] if not o.get("warmup")]
+    out: list[Params | None] = []
+    for i, _ in enumerate(models):
+        src = counted[i] if i < len(counted) and i < len(source_models) else (counted[0] if counted else None)
+        out.append(Params.from_record(src["params"]) if src else None)
+    return out
+
+
+class Rerun:
+    """Iterate ``events()`` to run every turn; ``document`` is the new session."""
+
+    def __init__(self, runtime: Runtime, source: dict[str, Any], models: Sequence[str] | None = None,
+                 recorder_factory: Callable[[], Recorder] | None = None) -> None:
+        if not source.get("turns"):
+            raise ConfigError(f"session {source.get('id')} has no turns to re-run")
+        self.runtime, self.source = runtime, source
+        self.source_models = session_models(source)
+        self.models = substitute(self.source_models, models)
+        self.recorder_factory = recorder_factory
+        self.document = new_document(source["turns"][0]["prompt"], source.get("system"))
+        self.document["title"] = f"Re-run: {source.get('title') or ''}".strip()
+        self.document["rerun_of"] = source["id"]
+        self.comparison: Comparison | None = None
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self.comparison:
+            self.comparison.cancel()
+
+    async def events(self) -> AsyncIterator[tuple[int, LaneEvent]]:
+        """Yields (turn index, lane event) as every turn runs in order."""
+        for index, turn in enumerate(self.source["turns"]):
+            if self._cancelled:
+                return
+            self.comparison = Comparison(
+                self.runtime, self.models, turn["prompt"], system=self.source.get("system"),
+                params=lane_params(turn, self.models, self.source_models), session=self.document,
+                recorder=self.recorder_factory() if self.recorder_factory else None)
+            async for ev in self.comparison.events():
+                yield index, ev
+
+    @property
+    def ok(self) -> bool:
+        return all(o["status"] == "ok" for t in self.document["turns"] for o in t["outputs"])
