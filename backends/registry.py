@@ -56,6 +56,8 @@ PROVIDERS: dict[str, ProviderSpec] = {
                      needs_key=False, engine="llama.cpp"),
         ProviderSpec("hf", "backends.hf:HFBackend", None, (), None, extra="local",
                      needs_key=False, engine="transformers"),
+        ProviderSpec("test", "backends.scripted:ScriptedBackend", None, (), None,
+                     needs_key=False, engine="scripted"),
     )
 }
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from playground.lane import LaneState
 
 CHARS_PER_TOKEN = 4.0  # the usual rule of thumb for English text; only ever used as an estimate
-LOCAL_PROVIDERS = frozenset({"gguf", "hf", "ollama"})
+FREE_PROVIDERS = frozenset({"gguf", "hf", "ollama", "test"})  # run on your own machines: $0
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -61,7 +61,7 @@ def compute(lane: LaneState) -> dict[str, Any]:
             if "output_tokens" in estimated:
                 estimated.append("tokens_per_s")
     cost = lane.cost_usd
-    if cost is not None and estimated and lane.provider not in LOCAL_PROVIDERS:
+    if cost is not None and estimated and lane.provider not in FREE_PROVIDERS:
         estimated.append("cost_usd")
     contention: dict[str, Any] = {"threads": lane.threads, "shared_with": list(lane.shared_with)}
     if lane.waited_for:
@@ -85,7 +85,7 @@ def compute(lane: LaneState) -> dict[str, Any]:
 
 def price(lane: LaneState) -> float | None:
     """The cost of a finished lane: 0 for local engines, the price table for hosted ones."""
-    if lane.provider in LOCAL_PROVIDERS:
+    if lane.provider in FREE_PROVIDERS:
         return 0.0
     in_tokens, out_tokens, _ = token_counts(lane)
     if in_tokens is None or out_tokens is None:
