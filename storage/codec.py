@@ -1,0 +1,143 @@
+"""Between the session document and table rows: times, JSON columns, the timeline, key order.
+
+Times: the document writes ISO 8601 UTC with a `Z`; the tables hold naive UTC `datetime`s. A time
+is written back with no fraction, milliseconds or microseconds, whichever is shortest and exact,
+so an exported time survives export → import → export unchanged.
+
+The timeline is stored as one compact JSON text, `[[41.2,3],[50.8,5]]`, in `outputs.timeline`:
+a row per chunk would be 16,000 rows for one 8-lane turn (far over a 20 ms save), and packed binary
+arrays would either lose float precision (float32) or be no smaller than the JSON (float64 + int32
+is 12 bytes a chunk, the JSON about 10). JSON keeps the exact numbers the engine measured, reads the
+same in SQLite and PostgreSQL, and can be inspected with the databases' own JSON functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.errors import StorageError
+
+STATUSES = ("ok", "error", "cancelled", "interrupted", "running")
+# Output keys with their own columns, in the order the export writes them; any other key of an
+# output (repeat, warmup, reasoning, retries, and later additions) goes to `outputs.extra`.
+OUTPUT_KEYS = ("model", "label", "params", "text", "status", "error", "finish_reason",
+               "metrics", "server_metrics", "timeline")
+# Figures copied from metrics into columns of their own, for stats without JSON parsing.
+METRIC_COLUMNS = ("ttft_ms", "total_ms", "tokens_per_s", "cost_usd", "output_tokens")
+
+
+def now() -> datetime:
+    """The current time as a naive UTC datetime, at the precision the export writes."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_datetime(value: datetime | str | None, what: str = "time") -> datetime | None:
+    """A naive UTC datetime from an aware or naive (taken as UTC) datetime or an ISO 8601 string."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise StorageError(f"{what}: {value!r} is not an ISO 8601 date or time") from None
+    if not isinstance(value, datetime):
+        raise StorageError(f"{what}: expected a datetime or ISO 8601 string, got {type(value).__name__}")
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def to_iso(value: datetime) -> str:
+    """`2026-11-26T09:00:00Z`, `...:00.123Z` or `...:00.123456Z`: the shortest exact form."""
+    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    micro = value.microsecond
+    if micro == 0:
+        return base + "Z"
+    if micro % 1000 == 0:
+        return f"{base}.{micro // 1000:03d}Z"
+    return f"{base}.{micro:06d}Z"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, key order kept, non-ASCII kept: what the JSON columns hold."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def spec_key(model: str, label: str | None, params: dict[str, Any]) -> str:
+    """The identity of a model spec: sha256 of model, label and params (keys sorted)."""
+    try:
+        canonical = json.dumps([model, label, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"output params are not plain JSON data: {exc}") from None
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def complete_output(output: dict[str, Any]) -> dict[str, Any]:
+    """An output with every required key present (defaults for the ones a writer left out)."""
+    if not isinstance(output, dict):
+        raise StorageError(f"an output must be a dict, got {type(output).__name__}")
+    model = output.get("model")
+    if not isinstance(model, str) or ":" not in model:
+        raise StorageError(f"output model must be a 'provider:model' id, got {model!r}")
+    full = {"model": model, "label": None, "params": {}, "text": "", "status": "running", "error": None,
+            "finish_reason": None, "metrics": {}, "server_metrics": {}, "timeline": []}
+    full.update(output)
+    if full["status"] not in STATUSES:
+        raise StorageError(f"output status must be one of {', '.join(STATUSES)}, got {full['status']!r}")
+    for key in ("params", "metrics", "server_metrics"):
+        if not isinstance(full[key], dict):
+            raise StorageError(f"output {key} must be a dict, got {type(full[key]).__name__}")
+    if not isinstance(full["text"], str):
+        raise StorageError(f"output text must be a string, got {type(full['text']).__name__}")
+    return full
+
+
+def output_columns(output: dict[str, Any]) -> dict[str, Any]:
+    """The column values of one (complete) output, except ids, spec and times."""
+    metrics = output["metrics"]
+    extra = {k: v for k, v in output.items() if k not in OUTPUT_KEYS}
+    try:
+        row = {
+            "text": output["text"],
+            "status": output["status"],
+            "error": None if output["error"] is None else dumps(output["error"]),
+            "finish_reason": output["finish_reason"],
+            "metrics": dumps(metrics),
+            "server_metrics": dumps(output["server_metrics"]),
+            "timeline": dumps(output["timeline"]),
+            "extra": dumps(extra) if extra else None,
+        }
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"output is not plain JSON data: {exc}") from None
+    for name in METRIC_COLUMNS:
+        value = metrics.get(name)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        row[name] = (int(value) if name == "output_tokens" else float(value)) if ok else None
+    return row
+
+
+def output_document(row: Any) -> dict[str, Any]:
+    """One output of the export, from a row joined with its model spec."""
+    doc = {
+        "model": row.model,
+        "label": row.label,
+        "params": json.loads(row.params),
+        "text": row.text,
+        "status": row.status,
+        "error": loads(row.error),
+        "finish_reason": row.finish_reason,
+        "metrics": json.loads(row.metrics),
+        "server_metrics": json.loads(row.server_metrics),
+        "timeline": json.loads(row.timeline),
+    }
+    if row.extra:
+        doc.update(json.loads(row.extra))
+    return doc

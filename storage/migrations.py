@@ -1,0 +1,169 @@
+"""Numbered schema migrations, recorded in `schema_migrations`.
+
+A migration is a number, a name and a function of a connection. Each is written once and never
+edited: it holds its own DDL (not the current table classes), so a database made by any earlier
+release is brought forward step by step by any later one. `migrate` runs the pending ones in one
+transaction, under a lock (SQLite's write lock, a PostgreSQL advisory lock), so two processes
+opening a new database at once migrate it once. A database newer than this code is refused.
+
+    1  tables: sessions, turns, model_specs, outputs
+    2  full-text search: SQLite FTS5 tables kept by triggers; PostgreSQL tsvector columns + GIN
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, insert, text
+
+from storage.codec import now
+from storage.db import transaction
+from storage.errors import StorageError
+from storage.tables import MIGRATIONS as MIGRATIONS_TABLE
+
+_LOCK_ID = 0x504C4159  # "PLAY": the PostgreSQL advisory lock taken while migrating
+
+_TABLES = """
+CREATE TABLE sessions (
+    id VARCHAR(26) NOT NULL PRIMARY KEY,
+    title TEXT NOT NULL,
+    system TEXT,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    rerun_of VARCHAR(26),
+    tags TEXT,
+    votes TEXT
+);
+CREATE INDEX ix_sessions_created ON sessions (created_at, id);
+CREATE INDEX ix_sessions_rerun_of ON sessions (rerun_of);
+CREATE TABLE turns (
+    id {pk},
+    session_id VARCHAR(26) NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    prompt TEXT NOT NULL,
+    created_at {ts} NOT NULL,
+    CONSTRAINT uq_turns_session_idx UNIQUE (session_id, idx)
+);
+CREATE TABLE model_specs (
+    id {pk},
+    key VARCHAR(64) NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    label TEXT,
+    params TEXT NOT NULL,
+    first_used_at {ts} NOT NULL
+);
+CREATE INDEX ix_model_specs_model ON model_specs (model);
+CREATE TABLE outputs (
+    id {pk},
+    session_id VARCHAR(26) NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    turn_id INTEGER NOT NULL REFERENCES turns (id) ON DELETE CASCADE,
+    lane INTEGER NOT NULL,
+    spec_id INTEGER NOT NULL REFERENCES model_specs (id),
+    text TEXT NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    error TEXT,
+    finish_reason TEXT,
+    metrics TEXT NOT NULL,
+    server_metrics TEXT NOT NULL,
+    timeline TEXT NOT NULL,
+    extra TEXT,
+    ttft_ms DOUBLE PRECISION,
+    total_ms DOUBLE PRECISION,
+    tokens_per_s DOUBLE PRECISION,
+    cost_usd DOUBLE PRECISION,
+    output_tokens INTEGER,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    writer TEXT,
+    CONSTRAINT uq_outputs_turn_lane UNIQUE (turn_id, lane)
+);
+CREATE INDEX ix_outputs_session ON outputs (session_id);
+CREATE INDEX ix_outputs_spec_created ON outputs (spec_id, created_at);
+CREATE INDEX ix_outputs_status ON outputs (status);
+"""
+
+_SQLITE_FTS = """
+CREATE VIRTUAL TABLE {table}_fts USING fts5({col}, content='{table}', content_rowid='id', tokenize='porter unicode61');
+CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN
+    INSERT INTO {table}_fts (rowid, {col}) VALUES (new.id, new.{col});
+END;
+CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN
+    INSERT INTO {table}_fts ({table}_fts, rowid, {col}) VALUES ('delete', old.id, old.{col});
+END;
+CREATE TRIGGER {table}_fts_update AFTER UPDATE OF {col} ON {table} WHEN old.{col} IS NOT new.{col} BEGIN
+    INSERT INTO {table}_fts ({table}_fts, rowid, {col}) VALUES ('delete', old.id, old.{col});
+    INSERT INTO {table}_fts (rowid, {col}) VALUES (new.id, new.{col});
+END;
+INSERT INTO {table}_fts ({table}_fts) VALUES ('rebuild');
+"""
+
+# tsvector is capped at 1 MB; indexing the first 100,000 characters keeps a long answer writable.
+_POSTGRES_FTS = """
+ALTER TABLE {table} ADD COLUMN search tsvector
+    GENERATED ALWAYS AS (to_tsvector('english', left({col}, 100000))) STORED;
+CREATE INDEX ix_{table}_search ON {table} USING GIN (search);
+"""
+
+
+def _run(conn: Connection, script: str) -> None:
+    # Split on statement ends outside trigger bodies (which end with "END;").
+    statement: list[str] = []
+    for line in script.strip().splitlines():
+        statement.append(line)
+        stripped = line.strip()
+        in_trigger = statement[0].lstrip().upper().startswith("CREATE TRIGGER")
+        if stripped.endswith(";") and (not in_trigger or stripped.upper() == "END;"):
+            conn.exec_driver_sql("\n".join(statement))
+            statement = []
+
+
+def _m1_tables(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        _run(conn, _TABLES.format(ts="DATETIME", pk="INTEGER NOT NULL PRIMARY KEY"))
+    else:
+        _run(conn, _TABLES.format(ts="TIMESTAMP WITHOUT TIME ZONE", pk="SERIAL PRIMARY KEY"))
+
+
+def _m2_search(conn: Connection) -> None:
+    script = _SQLITE_FTS if conn.dialect.name == "sqlite" else _POSTGRES_FTS
+    for table, col in (("outputs", "text"), ("turns", "prompt")):
+        _run(conn, script.format(table=table, col=col))
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "tables", _m1_tables),
+    (2, "full-text search", _m2_search),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    if not conn.dialect.has_table(conn, "schema_migrations"):
+        return 0
+    return conn.execute(text("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).scalar_one()
+
+
+def migrate(engine: Engine, *, upto: int = LATEST) -> list[int]:
+    """Apply the pending migrations up to `upto`; returns the numbers applied (often none)."""
+    with transaction(engine, write=True) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER NOT NULL PRIMARY KEY, name VARCHAR NOT NULL, applied_at "
+            + ("DATETIME" if conn.dialect.name == "sqlite" else "TIMESTAMP WITHOUT TIME ZONE")
+            + " NOT NULL)"
+        )
+        version = current_version(conn)
+        if version > LATEST:
+            raise StorageError(
+                f"the database is at schema version {version}, newer than this release knows ({LATEST}); "
+                "upgrade playground"
+            )
+        applied = []
+        for number, name, step in MIGRATIONS:
+            if version < number <= upto:
+                step(conn)
+                conn.execute(insert(MIGRATIONS_TABLE).values(version=number, name=name, applied_at=now()))
+                applied.append(number)
+        return applied

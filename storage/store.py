@@ -1,0 +1,295 @@
+"""The store: the one object the engine, the CLI and the UI use to keep sessions.
+
+Durability, as the engine uses it: `start_turn` writes the turn and one `running` output per lane
+in one transaction before any model answers; `update_output` replaces one lane's output (a flush
+of the text so far, or the final record) in one statement. A process that dies mid-run therefore
+leaves every lane's text as of its last flush; the next `Store.open` anywhere finds those `running`
+rows whose writer is gone and marks them `interrupted` (`store.recovered` says how many).
+
+Each write is one transaction, so a failed write changes nothing. The methods are synchronous and
+thread-safe (each call takes its own pooled connection); the caller runs them off the event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from ulid import ULID
+
+from storage import queries, search
+from storage.codec import complete_output, dumps, now, output_columns, spec_key, to_datetime
+from storage.db import default_url, make_engine, transaction
+from storage.errors import NotFound, StorageError
+from storage.recovery import Writer, recover, release
+from storage.schema import check_output, find_secret, parse, validate
+from storage.tables import OUTPUTS, SESSIONS, SPECS, TURNS
+
+_ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+
+
+class Store:
+    """Sessions in one database. Make one with `Store.open()`; `close()` it at exit."""
+
+    def __init__(self, engine: Engine, *, stale_after: timedelta = timedelta(minutes=15)) -> None:
+        self.engine = engine
+        self.writer = Writer.new()
+        self.recovered = 0
+        self._spec_ids: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stale_after = stale_after
+
+    @classmethod
+    def open(cls, url: str | None = None, home: Path | None = None, **options: Any) -> Store:
+        """Open (creating and migrating as needed) the database at `url`, or SQLite in `home`.
+
+        With neither, PLAYGROUND_DATABASE_URL, else $PLAYGROUND_HOME/playground.db (~/.playground).
+        """
+        from storage.migrations import migrate
+
+        store = cls(make_engine(url or default_url(home)), **options)
+        try:
+            with _translated("open the database"):
+                migrate(store.engine)
+                with transaction(store.engine, write=True) as conn:
+                    store.recovered = recover(conn, stale_after=store._stale_after)
+        except BaseException:
+            store.engine.dispose()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Mark this store's still-running outputs `interrupted`, and release the database."""
+        with _translated("close the database"), transaction(self.engine, write=True) as conn:
+            release(conn, self.writer)
+        self.engine.dispose()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def create_session(
+        self, *, title: str, system: str | None, tags: Iterable[str] = (), rerun_of: str | None = None,
+        session_id: str | None = None, created_at: datetime | str | None = None,
+    ) -> str:
+        """A new session with no turns yet; returns its id (a new ULID unless `session_id`)."""
+        tags = list(tags)
+        if not isinstance(title, str) or not (system is None or isinstance(system, str)):
+            raise StorageError("title must be a string and system a string or None")
+        if not all(isinstance(tag, str) and tag for tag in tags):
+            raise StorageError("tags must be non-empty strings")
+        for name, value in (("session_id", session_id), ("rerun_of", rerun_of)):
+            if value is not None and not _ULID.match(value):
+                raise StorageError(f"{name} must be a ULID (26 characters of Crockford base32), got {value!r}")
+        created = to_datetime(created_at, "created_at") or now()
+        sid = session_id or str(ULID.from_datetime(_aware(created)))
+        row = {"id": sid, "title": title, "system": system, "created_at": created, "updated_at": now(),
+               "rerun_of": rerun_of, "tags": dumps(tags) if tags else None, "votes": None}
+        with _translated("create the session"), transaction(self.engine, write=True) as conn:
+            if session_id and conn.execute(select(SESSIONS.c.id).where(SESSIONS.c.id == sid)).first():
+                raise StorageError(f"session {sid} exists already")
+            conn.execute(insert(SESSIONS).values(_pg_safe(conn, row)))
+        return sid
+
+    def start_turn(self, session_id: str, *, prompt: str, outputs: list[dict[str, Any]]) -> int:
+        """Write a new turn and its outputs (normally `running`) at once; returns the turn index."""
+        if not isinstance(prompt, str):
+            raise StorageError("prompt must be a string")
+        full = [self._checked(o, f"lane {lane}") for lane, o in enumerate(outputs)]
+        pending: dict[str, int] = {}
+        with _translated("start the turn"), transaction(self.engine, write=True) as conn:
+            index = self._insert_turn(conn, session_id, prompt, now(), full, str(self.writer), pending)
+        self._remember(pending)
+        return index
+
+    def update_output(self, session_id: str, turn_index: int, lane: int, output: dict[str, Any]) -> None:
+        """Replace one lane's output: a flush of the text so far, or its final record."""
+        full = self._checked(output, f"lane {lane}")
+        turn = select(TURNS.c.id).where(TURNS.c.session_id == session_id, TURNS.c.idx == turn_index)
+        pending: dict[str, int] = {}
+        with _translated("save the output"), transaction(self.engine, write=True) as conn:
+            values = {**output_columns(full), "spec_id": self._spec_id(conn, full, pending),
+                      "updated_at": now(), "writer": str(self.writer)}
+            done = conn.execute(
+                update(OUTPUTS)
+                .where(OUTPUTS.c.turn_id == turn.scalar_subquery(), OUTPUTS.c.lane == lane)
+                .values(_pg_safe(conn, values))
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"no lane {lane} in turn {turn_index} of session {session_id}")
+        self._remember(pending)
+
+    def set_votes(self, session_id: str, votes: list[dict[str, Any]]) -> None:
+        """Store the session's optional `votes` list (replacing any earlier one)."""
+        if not isinstance(votes, list) or not all(isinstance(v, dict) for v in votes):
+            raise StorageError("votes must be a list of dicts")
+        if find_secret(votes, "votes"):
+            raise StorageError(f"{find_secret(votes, 'votes')} looks like a credential; not stored")
+        with _translated("save the votes"), transaction(self.engine, write=True) as conn:
+            done = conn.execute(
+                update(SESSIONS).where(SESSIONS.c.id == session_id).values(votes=dumps(votes), updated_at=now())
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"no session {session_id}")
+
+    def delete_session(self, session_id: str) -> None:
+        with _translated("delete the session"), transaction(self.engine, write=True) as conn:
+            if conn.execute(delete(SESSIONS).where(SESSIONS.c.id == session_id)).rowcount == 0:
+                raise NotFound(f"no session {session_id}")
+
+    def import_document(self, doc_or_text: str | bytes | dict[str, Any]) -> str:
+        """Store a `playground.session/1` document, all or nothing; returns its id in this store.
+
+        The document's id is kept unless a session has it already; then the copy gets a new one.
+        """
+        doc = parse(doc_or_text)
+        validate(doc)
+        created = to_datetime(doc["created_at"])
+        pending: dict[str, int] = {}
+        with _translated("import the session"), transaction(self.engine, write=True) as conn:
+            sid = doc["id"]
+            if conn.execute(select(SESSIONS.c.id).where(SESSIONS.c.id == sid)).first():
+                sid = str(ULID())
+            conn.execute(insert(SESSIONS).values(_pg_safe(conn, {
+                "id": sid, "title": doc["title"], "system": doc["system"], "created_at": created,
+                "updated_at": now(), "rerun_of": doc.get("rerun_of"),
+                "tags": dumps(doc["tags"]) if "tags" in doc else None,
+                "votes": dumps(doc["votes"]) if "votes" in doc else None,
+            })))
+            for turn in doc["turns"]:
+                outputs = [complete_output(o) for o in turn["outputs"]]
+                self._insert_turn(conn, sid, turn["prompt"], to_datetime(turn["created_at"]), outputs, None, pending)
+        self._remember(pending)
+        return sid
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> dict[str, Any]:
+        """The session as its export document (`playground.session/1`)."""
+        with _translated("read the session"), transaction(self.engine, write=False) as conn:
+            return queries.load_document(conn, session_id)
+
+    export_document = get_session
+
+    def list_sessions(
+        self, *, limit: int = 50, offset: int = 0, model: str | None = None,
+        since: datetime | str | None = None, until: datetime | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Summaries of the newest sessions: id, title, created_at, models, turns, statuses, ..."""
+        stmt = queries.filtered(select(SESSIONS.c.id), model=model, since=to_datetime(since, "since"),
+                                until=to_datetime(until, "until"))
+        with _translated("list sessions"), transaction(self.engine, write=False) as conn:
+            ids = list(conn.execute(queries.newest(stmt, limit, offset)).scalars())
+            return queries.summaries(conn, ids)
+
+    def search(
+        self, query: str, *, model: str | None = None, since: datetime | str | None = None,
+        until: datetime | str | None = None, limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Sessions whose prompts or answers contain all the words of `query`, newest first."""
+        stmt = queries.filtered(select(SESSIONS.c.id), model=model, since=to_datetime(since, "since"),
+                                until=to_datetime(until, "until"))
+        with _translated("search"), transaction(self.engine, write=False) as conn:
+            where = search.session_filter(conn, query)
+            if where is None:
+                return []
+            ids = list(conn.execute(queries.newest(stmt.where(where), limit)).scalars())
+            rows = queries.summaries(conn, ids)
+            return search.with_snippets(rows, search.snippets(conn, query, ids))
+
+    def model_stats(self, *, model: str | None = None) -> list[dict[str, Any]]:
+        """Per output: model, label, status, ttft_ms, total_ms, tokens_per_s, cost_usd, created_at."""
+        with _translated("read model stats"), transaction(self.engine, write=False) as conn:
+            return queries.model_stats(conn, model)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _checked(output: dict[str, Any], where: str) -> dict[str, Any]:
+        full = complete_output(output)
+        check_output(full, where, StorageError)
+        return full
+
+    def _insert_turn(
+        self, conn: Connection, session_id: str, prompt: str, created: datetime,
+        outputs: list[dict[str, Any]], writer: str | None, pending: dict[str, int],
+    ) -> int:
+        session = select(SESSIONS.c.id).where(SESSIONS.c.id == session_id)
+        if conn.dialect.name == "postgresql":
+            session = session.with_for_update()  # one new turn at a time per session
+        if conn.execute(session).first() is None:
+            raise NotFound(f"no session {session_id}")
+        index = conn.execute(
+            select(func.coalesce(func.max(TURNS.c.idx) + 1, 0)).where(TURNS.c.session_id == session_id)
+        ).scalar_one()
+        turn_id = conn.execute(
+            insert(TURNS).values(_pg_safe(conn, {"session_id": session_id, "idx": index, "prompt": prompt,
+                                                 "created_at": created})).returning(TURNS.c.id)
+        ).scalar_one()
+        rows = [
+            _pg_safe(conn, {**output_columns(o), "session_id": session_id, "turn_id": turn_id, "lane": lane,
+                            "spec_id": self._spec_id(conn, o, pending), "created_at": created, "updated_at": now(),
+                            "writer": writer})
+            for lane, o in enumerate(outputs)
+        ]
+        if rows:
+            conn.execute(insert(OUTPUTS), rows)
+        conn.execute(update(SESSIONS).where(SESSIONS.c.id == session_id).values(updated_at=now()))
+        return index
+
+    def _spec_id(self, conn: Connection, output: dict[str, Any], pending: dict[str, int]) -> int:
+        """The id of the output's (model, label, params), adding it on first use."""
+        key = spec_key(output["model"], output["label"], output["params"])
+        with self._lock:
+            known = self._spec_ids.get(key)
+        if known is not None:
+            return known
+        spec_id = conn.execute(select(SPECS.c.id).where(SPECS.c.key == key)).scalar()
+        if spec_id is None:
+            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(
+                insert_(SPECS).values(key=key, model=output["model"], label=output["label"],
+                                      params=dumps(output["params"]), first_used_at=now())
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            spec_id = conn.execute(select(SPECS.c.id).where(SPECS.c.key == key)).scalar_one()
+        pending[key] = spec_id
+        return spec_id
+
+    def _remember(self, pending: dict[str, int]) -> None:
+        """Cache spec ids once their transaction committed (a rolled-back insert is never cached)."""
+        with self._lock:
+            self._spec_ids.update(pending)
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC)
+
+
+def _pg_safe(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL text cannot hold NUL characters; they become U+FFFD (same length, so timelines hold)."""
+    if conn.dialect.name != "postgresql":
+        return row
+    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for k, v in row.items()}
+
+
+@contextlib.contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Turn database driver errors into one-line StorageErrors at the store's boundary."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        raise StorageError(f"could not {action}: {reason}") from exc
+    except json.JSONDecodeError as exc:
+        raise StorageError(f"could not {action}: a stored JSON field is corrupt ({exc})") from exc
