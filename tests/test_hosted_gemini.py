@@ -1,0 +1,85 @@
+"""GeminiBackend against the scripted server speaking streamGenerateContent?alt=sse."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends import errors
+from backends.base import Finish, Message, Params, Request, Usage
+from playground.testing import Reply, collect, kinds, reasoning_of, text_of
+
+REQUEST = Request("gemini-x", (Message("system", "Be brief."), Message("user", "Hi"),
+                               Message("assistant", "Hello."), Message("user", "More?")),
+                  Params(temperature=0.1, top_p=0.8, max_tokens=64, seed=5, stop=("END",)))
+
+
+async def test_request_body_and_headers(server, hosted):
+    await collect(hosted("gemini").stream(REQUEST))
+    sent = server.requests[0]
+    assert sent.path == "/v1beta/models/gemini-x:streamGenerateContent" and sent.query == "alt=sse"
+    assert sent.headers["x-goog-api-key"].startswith("sk-test") and "authorization" not in sent.headers
+    assert sent.body == {
+        "contents": [{"role": "user", "parts": [{"text": "Hi"}]}, {"role": "model", "parts": [{"text": "Hello."}]},
+                     {"role": "user", "parts": [{"text": "More?"}]}],
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "generationConfig": {"temperature": 0.1, "topP": 0.8, "maxOutputTokens": 64, "seed": 5,
+                             "stopSequences": ["END"]},
+    }
+
+
+async def test_last_usage_wins(server, hosted):
+    server.script(Reply(chunks=["a", "b", "c"], input_tokens=3, output_tokens=9))
+    events = await collect(hosted("gemini").stream(REQUEST))
+    usage = [s.event for s in events if isinstance(s.event, Usage)]
+    assert usage[-1] == Usage(input_tokens=3, output_tokens=9)
+    assert text_of(events) == "abc" and events[-1].event == Finish("stop", raw="STOP")
+
+
+@pytest.mark.parametrize(("raw", "reason"), [("MAX_TOKENS", "length"), ("SAFETY", "safety"),
+                                             ("RECITATION", "content_filter"), ("OTHER", "other")])
+async def test_finish_reasons(raw, reason, server, hosted):
+    server.script(Reply(finish=raw))
+    assert (await collect(hosted("gemini").stream(REQUEST)))[-1].event == Finish(reason, raw=raw)
+
+
+async def test_thought_parts_are_reasoning(server, hosted):
+    server.script(Reply(reasoning=["Hmm."], chunks=["Yes."]))
+    events = await collect(hosted("gemini").stream(REQUEST))
+    assert reasoning_of(events) == "Hmm." and text_of(events) == "Yes."
+
+
+async def test_blocked_prompt(server, hosted):
+    server.script(Reply(blocked="SAFETY"))
+    with pytest.raises(errors.BlockedError, match=r"^Gemini blocked the prompt \(SAFETY\)"):
+        await collect(hosted("gemini").stream(REQUEST))
+    assert len(server.requests) == 1
+
+
+async def test_error_before_stream(server, hosted):
+    server.script(Reply(status=400, message="API key not valid. Please pass a valid API key."))
+    with pytest.raises(errors.BadRequestError) as caught:
+        await collect(hosted("gemini").stream(REQUEST))
+    assert str(caught.value).startswith("400 from Gemini: API key not valid.")
+    assert caught.value.provider_type == "INVALID_ARGUMENT"
+
+
+async def test_error_frame_mid_stream(server, hosted):
+    server.script(Reply(error_after=2, message="internal"))
+    events: list = []
+    with pytest.raises(errors.StreamError, match="^Gemini reported an error mid-stream: internal"):
+        await collect(hosted("gemini").stream(REQUEST), events)
+    assert text_of(events) == "Hello, "
+
+
+async def test_closing_without_finish_reason_is_a_stream_error(server, hosted):
+    server.script(Reply(done=False))
+    events: list = []
+    with pytest.raises(errors.StreamError, match="without a finishReason"):
+        await collect(hosted("gemini").stream(REQUEST), events)
+    assert text_of(events) == "Hello, world!" and "finish" not in kinds(events)
+
+
+async def test_malformed_frame(server, hosted):
+    server.script(Reply(malformed_after=1))
+    with pytest.raises(errors.StreamError, match="malformed frame"):
+        await collect(hosted("gemini").stream(REQUEST))
