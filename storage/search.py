@@ -2,12 +2,12 @@
 
 Both index every turn's prompt and every output's text with English stemming (SQLite: the
 `porter` tokenizer; PostgreSQL: the `english` configuration), kept current inside the writing
-transaction (triggers / generated columns, see migration 2). A query is plain words and "quoted
-phrases", all of which must match; results are the matching sessions, newest first, with one
-snippet each, the matched words between ** marks.
+transaction (triggers / generated columns, see migration 2). A query is words and "quoted
+phrases"; a session matches when each of them occurs somewhere in it (a prompt or an answer).
+Results are the matching sessions, newest first, with one snippet each, matches between ** marks.
 
-User input never reaches the FTS5 query parser raw: every word is quoted, so `c++`, `-v` or a
-stray quote search for themselves instead of raising a syntax error.
+User input never reaches a query parser raw: each term is quoted for FTS5, and handed to
+`phraseto_tsquery` on PostgreSQL, so `c++`, `-v` or a stray quote can never be a syntax error.
 """
 
 from __future__ import annotations
@@ -20,53 +20,74 @@ from sqlalchemy import Connection, String, bindparam, select, text
 from storage.tables import SESSIONS
 
 MARK = "**"
+MAX_TERMS = 8
 _TERMS = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
+# Words too common to search for (PostgreSQL's `english` configuration drops these and more);
+# dropped on SQLite too, so that both answer a query the same way.
+STOP_WORDS = frozenset(
+    "a an and are as at be but by for from had has have he her his i if in into is it its me my no not of "
+    "on or our she so than that the their them then there these they this to was we were what when where "
+    "which who why will with you your".split()
+)
+
+
+def terms(query: str) -> list[str]:
+    """The words and quoted phrases of `query` (punctuation and stop words dropped), at most MAX_TERMS."""
+    found = []
+    for phrase, word in _TERMS.findall(query):
+        term = " ".join(re.findall(r"\w+", phrase)) if phrase else word
+        if term and term not in found and term.lower() not in STOP_WORDS:
+            found.append(term)
+    return found[:MAX_TERMS]
 
 
 def fts5_query(query: str) -> str | None:
     """An FTS5 query that ANDs the words and phrases of `query`; None when it has none."""
-    parts = []
-    for phrase, word in _TERMS.findall(query):
-        term = " ".join(re.findall(r"\w+", phrase)) if phrase else word
-        if term:
-            parts.append('"' + term.replace('"', '""') + '"')
-    return " ".join(parts) or None
+    return " ".join(_fts5_term(t) for t in terms(query)) or None
 
 
-def matching_sessions(conn: Connection, query: str):  # noqa: ANN201 - a SQLAlchemy selectable
-    """A subquery of the ids of sessions whose prompts or answers match `query`, or None."""
+def _fts5_term(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _usable_terms(conn: Connection, query: str) -> list[str]:
+    found = terms(query)
+    if conn.dialect.name == "postgresql" and found:  # drop stop words: they match nothing there
+        probe = ", ".join(f"numnode(phraseto_tsquery('english', :t{i}))" for i in range(len(found)))
+        sizes = conn.execute(text(f"SELECT {probe}"), {f"t{i}": t for i, t in enumerate(found)}).one()
+        found = [t for t, size in zip(found, sizes, strict=True) if size]
+    return found
+
+
+def session_filter(conn: Connection, query: str):  # noqa: ANN201 - a SQLAlchemy clause
+    """A WHERE clause on sessions for `query`, or None when the query has no usable terms."""
+    found = _usable_terms(conn, query)
+    if not found:
+        return None
     if conn.dialect.name == "sqlite":
-        match = fts5_query(query)
-        if match is None:
-            return None
-        sql = text(
-            "SELECT o.session_id FROM outputs o WHERE o.id IN "
-            "(SELECT rowid FROM outputs_fts WHERE outputs_fts MATCH :match) "
-            "UNION SELECT t.session_id FROM turns t WHERE t.id IN "
-            "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH :match)"
-        ).bindparams(match=match)
+        one = ("SELECT session_id FROM (SELECT o.session_id FROM outputs o WHERE o.id IN "
+               "(SELECT rowid FROM outputs_fts WHERE outputs_fts MATCH :t{i}) "
+               "UNION SELECT t.session_id FROM turns t WHERE t.id IN "
+               "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH :t{i})) AS m{i}")
+        values = {f"t{i}": _fts5_term(t) for i, t in enumerate(found)}
     else:
-        if not query.strip():
-            return None
-        sql = text(
-            "SELECT o.session_id FROM outputs o WHERE o.search @@ websearch_to_tsquery('english', :match) "
-            "UNION SELECT t.session_id FROM turns t WHERE t.search @@ websearch_to_tsquery('english', :match)"
-        ).bindparams(match=query)
-    return sql.columns(session_id=String).subquery()
-
-
-def session_filter(conn: Connection, query: str):  # noqa: ANN201
-    """A WHERE clause on sessions for `query`, or None when the query has no words."""
-    sub = matching_sessions(conn, query)
-    return None if sub is None else SESSIONS.c.id.in_(select(sub.c.session_id))
+        one = ("SELECT session_id FROM (SELECT o.session_id FROM outputs o "
+               "WHERE o.search @@ phraseto_tsquery('english', :t{i}) "
+               "UNION SELECT t.session_id FROM turns t "
+               "WHERE t.search @@ phraseto_tsquery('english', :t{i})) AS m{i}")
+        values = {f"t{i}": t for i, t in enumerate(found)}
+    sql = " INTERSECT ".join(one.format(i=i) for i in range(len(found)))
+    sub = text(sql).bindparams(**values).columns(session_id=String).subquery()
+    return SESSIONS.c.id.in_(select(sub.c.session_id))
 
 
 def snippets(conn: Connection, query: str, ids: list[str]) -> dict[str, str]:
     """One snippet per session of `ids`: from a matching prompt if any, else a matching answer."""
-    if not ids:
+    found = _usable_terms(conn, query)
+    if not ids or not found:
         return {}
     if conn.dialect.name == "sqlite":
-        match = fts5_query(query)
+        values: dict[str, Any] = {"match": " OR ".join(_fts5_term(t) for t in found)}
         sql = text(
             f"SELECT t.session_id AS sid, snippet(turns_fts, 0, '{MARK}', '{MARK}', '…', 12) AS snip, 0 AS pri "
             "FROM turns_fts JOIN turns t ON t.id = turns_fts.rowid "
@@ -76,10 +97,11 @@ def snippets(conn: Connection, query: str, ids: list[str]) -> dict[str, str]:
             "WHERE outputs_fts MATCH :match AND o.session_id IN :ids"
         )
     else:
-        match = query
+        values = {f"t{i}": t for i, t in enumerate(found)}
+        tsquery = " || ".join(f"phraseto_tsquery('english', :t{i})" for i in range(len(found)))
         options = f"StartSel={MARK}, StopSel={MARK}, MaxWords=14, MinWords=6, ShortWord=2"
         sql = text(
-            "WITH q AS (SELECT websearch_to_tsquery('english', :match) AS q), "
+            f"WITH q AS (SELECT {tsquery} AS q), "
             "hits AS (SELECT DISTINCT ON (session_id) session_id, body, pri FROM ("
             "  SELECT t.session_id, t.prompt AS body, 0 AS pri, t.id AS pos FROM turns t, q "
             "  WHERE t.session_id IN :ids AND t.search @@ q.q "
@@ -89,11 +111,11 @@ def snippets(conn: Connection, query: str, ids: list[str]) -> dict[str, str]:
             "AS snip, hits.pri FROM hits, q"
         )
     sql = sql.bindparams(bindparam("ids", expanding=True))
-    found: dict[str, tuple[int, str]] = {}
-    for sid, snip, pri in conn.execute(sql, {"match": match, "ids": ids}):
-        if sid not in found or pri < found[sid][0]:
-            found[sid] = (pri, " ".join(snip.split()))
-    return {sid: snip for sid, (_, snip) in found.items()}
+    best: dict[str, tuple[int, str]] = {}
+    for sid, snip, pri in conn.execute(sql, {**values, "ids": ids}):
+        if sid not in best or pri < best[sid][0]:
+            best[sid] = (pri, " ".join(snip.split()))
+    return {sid: snip for sid, (_, snip) in best.items()}
 
 
 def with_snippets(rows: list[dict[str, Any]], found: dict[str, str]) -> list[dict[str, Any]]:
