@@ -69,7 +69,7 @@ class LocalBackend(Backend):
     async def stream(self, request: Request) -> AsyncIterator[Event]:
         key, load_args = self.resolve(request.model)
         worker = self._workers.get(key)
-        if worker is None or not worker.loaded:
+        if worker is None or worker.dead or not worker.loaded:
             yield Loading(f"loading {request.model}")  # t0 comes after the load: load_ms
         if worker is None or worker.dead:
             if worker is not None:
