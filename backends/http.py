@@ -237,7 +237,13 @@ class HostedBackend(Backend):
     # ---- internals ---------------------------------------------------------------------------
 
     def _key_required(self) -> bool:
-        return bool(self.config.options.get("needs_key", self.needs_key))
+        """Option ``needs_key`` decides; else a key is needed for the provider's own public
+        service, not for a compatible server at another base URL (vLLM, llama.cpp, LM Studio)."""
+        if "needs_key" in self.config.options:
+            return bool(self.config.options["needs_key"])
+        spec = PROVIDERS.get(self.config.name)
+        default = spec.default_base_url.rstrip("/") if spec and spec.default_base_url else None
+        return self.needs_key and (self.config.base_url is None or self.config.base_url.rstrip("/") == default)
 
     def _require_key(self) -> None:
         if self._key_required() and not self.config.api_key:

@@ -82,6 +82,8 @@ def error_from_response(
         payload: Any = json.loads(body)
     except ValueError:
         payload = None
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        payload = payload[0]  # Gemini without alt=sse wraps its error in a list
     if payload is None:
         message, kind = body.decode("utf-8", "replace").strip()[:300] or "(empty body)", None
     else:

@@ -57,6 +57,7 @@ async def hosted(server: ScriptedServer) -> AsyncIterator[Callable[..., HostedBa
             key_env=key_env, timeouts=Timeouts(connect=2, first_byte=5, idle=5, total=20),
             retry=RetryPolicy(max_tries=3, max_wait=5, base_delay=0.01))
         fields.update(overrides)
+        fields["options"] = {"trust_env": False, **overrides.get("options", {})}  # no proxies for 127.0.0.1
         backend = getattr(importlib.import_module(module), cls)(ProviderConfig(**fields))
         made.append(backend)
         return backend
@@ -97,7 +98,7 @@ def llama_server() -> Iterator[str]:
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
          "--host", "127.0.0.1", "--port", str(port), "--interrupt_requests", "False",
          "--n_threads", "2", "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_PROXY": "*"})
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 60

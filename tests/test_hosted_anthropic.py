@@ -85,5 +85,5 @@ async def test_no_message_stop_is_a_stream_error(server, hosted):
 
 async def test_missing_key(server, hosted):
     with pytest.raises(errors.ConfigError, match="^no API key for anthropic: set ANTHROPIC_API_KEY$"):
-        await collect(hosted("anthropic", api_key=None).stream(REQUEST))
+        await collect(hosted("anthropic", api_key=None, base_url=None).stream(REQUEST))
     assert server.requests == []

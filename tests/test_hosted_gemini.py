@@ -83,3 +83,10 @@ async def test_malformed_frame(server, hosted):
     server.script(Reply(malformed_after=1))
     with pytest.raises(errors.StreamError, match="malformed frame"):
         await collect(hosted("gemini").stream(REQUEST))
+
+
+async def test_error_body_wrapped_in_a_list(server, hosted):
+    server.script(Reply(status=404, body=[{"error": {"code": 404, "message": "models/x is not found",
+                                                     "status": "NOT_FOUND"}}]))
+    with pytest.raises(errors.BadRequestError, match=r"^404 from Gemini: models/x is not found — check the model name"):
+        await collect(hosted("gemini").stream(REQUEST))

@@ -25,11 +25,20 @@ REQUEST = Request("model-x", (Message("user", "Hello?"),))
 
 
 async def test_missing_key_fails_before_any_request(server, hosted):
-    backend = hosted("openai", api_key=None)
+    backend = hosted("openai", api_key=None, base_url=None)  # the public API: a key is needed
     assert backend.check("gpt-4o") == "no API key for openai: set OPENAI_API_KEY"
     with pytest.raises(errors.ConfigError, match=r"^no API key for openai: set OPENAI_API_KEY$"):
         await collect(backend.stream(REQUEST))
+    with pytest.raises(errors.ConfigError, match="^no API key for openai"):
+        await collect(hosted("openai", api_key=None, options={"needs_key": True}).stream(REQUEST))
     assert server.requests == []
+
+
+async def test_compatible_server_at_its_own_url_needs_no_key(server, hosted):
+    backend = hosted("openai", api_key=None)  # e.g. OPENAI_BASE_URL=http://127.0.0.1:8080/v1
+    assert backend.check("smollm2") is None
+    assert text_of(await collect(backend.stream(REQUEST))) == "Hello, world!"
+    assert "authorization" not in server.requests[0].headers
 
 
 async def test_ollama_needs_no_key(server, hosted):

@@ -131,7 +131,7 @@ async def test_list_models(server, hosted):
 
 
 async def test_real_llama_cpp_server(llama_server, hosted):
-    backend = hosted("openai", base_url=llama_server, api_key=None, options={"needs_key": False},
+    backend = hosted("openai", base_url=llama_server, api_key=None,
                      timeouts=Timeouts(connect=5, first_byte=60, idle=30, total=120))
     request = Request("smollm2", (Message("user", "What is the capital of France?"),),
                       Params(temperature=0.0, max_tokens=16, seed=1))

@@ -41,6 +41,11 @@ class Reply:
     usage_choices_null: bool = False  # openai: `"choices": null` in the usage chunk
     blocked: str | None = None  # gemini: promptFeedback.blockReason, no candidates
 
+    @classmethod
+    def paced(cls, chunks: int = 200, seconds: float = 1.0, text: str = "tok ", **fields: Any) -> Reply:
+        """A steady stream for benchmarks: ``chunks`` pieces of ``text`` spread over ``seconds``."""
+        return cls(chunks=(text,) * chunks, delay=seconds / chunks, **fields)
+
     @property
     def output_count(self) -> int:
         return self.output_tokens if self.output_tokens is not None else len(self.chunks)
