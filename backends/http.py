@@ -52,7 +52,8 @@ class HttpCall:
 
 
 class _Clock:
-    """The deadlines of one attempt: first byte, gaps between chunks, the whole request."""
+    """The deadlines of one attempt: first byte (response headers and the first body chunk),
+    gaps between chunks, the whole attempt (each retry gets a fresh clock)."""
 
     def __init__(self, timeouts: Timeouts, name: str) -> None:
         now = time.monotonic()
@@ -210,6 +211,7 @@ class HostedBackend(Backend):
             finally:
                 if self._slots is not None:
                     self._slots.release()
+            assert failure is not None
             wait = self._backoff(failure, attempt)
             if wait is None:
                 raise failure
@@ -306,7 +308,7 @@ class HostedBackend(Backend):
                 raise self._status_error(response, await response.aread(), request)
             async for event in self.parse(response, request):
                 yield event
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise errors.StreamError(
                 f"the connection to {self.name} broke mid-stream ({type(exc).__name__}) — try again"
             ) from exc
