@@ -5,6 +5,7 @@
     playground compare -m ID [-m ID ...] [--system S] [--temperature T] [--max-tokens N] [--seed N]
                        [--repeat N] [--warmup] [--session ID] [--json] [--no-save] PROMPT|-
     playground sessions list|show|export|import|search|rerun|delete ...
+    playground arena vote|judge|battle|leaderboard|export|import ...
 
 Exit codes: 0 every lane ok; 1 a lane failed (its output is still shown and saved); 2 unusable
 input, with a one-line reason on stderr.
@@ -60,9 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--no-save", action="store_true", help="do not save the session")
     cmp_.add_argument("prompt", help="the prompt, or - to read it from standard input")
 
+    from playground.cli_arena import add_arena_commands
     from playground.cli_sessions import add_session_commands
 
     add_session_commands(sub)
+    add_arena_commands(sub)
     return parser
 
 
@@ -97,6 +100,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from playground.cli_compare import run_compare
 
         return asyncio.run(run_compare(settings, args))
+    if args.command == "arena":
+        from playground.cli_arena import run_arena
+
+        return run_arena(settings, args)
     if args.command == "sessions":
         from playground.cli_sessions import run_sessions
 

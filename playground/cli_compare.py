@@ -123,6 +123,24 @@ def figures_table(doc: dict[str, Any], names: list[str] | None = None) -> Table:
     return table
 
 
+def repeat_table(outputs: list[dict[str, Any]], names: list[str] | None = None) -> Table:
+    from playground.aggregate import aggregate
+
+    table = Table(title="repeat runs: median · p90 (min–max)")
+    for col in ("lane", "runs", "TTFT", "tok/s", "total"):
+        table.add_column(col)
+    def cell(s: dict[str, Any], unit: str) -> str:
+        if s["median"] is None:
+            return "—"
+        return f"{s['median']:.1f} · {s['p90']:.1f} ({s['min']:.1f}–{s['max']:.1f}) {unit}"
+
+    for i, row in enumerate(aggregate(outputs)):
+        runs = f"{row['runs']}" + (f" (+{row['failed']} failed)" if row["failed"] else "")
+        table.add_row(names[i] if names else row["model"], runs, cell(row["ttft_ms"], "ms"),
+                      cell(row["tokens_per_s"], "tok/s"), cell(row["total_ms"], "ms"))
+    return table
+
+
 async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
     prompt = read_prompt(args.prompt)
     runtime = Runtime(settings)
@@ -156,6 +174,8 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         else:
             Console().print(figures_table(doc, blind))
+            if args.repeat > 1:
+                Console().print(repeat_table(doc["turns"][-1]["outputs"], blind))
         if store is not None:
             print(f"session {doc['id']}", file=sys.stderr)
         if blind:

@@ -69,10 +69,10 @@ class Settings:
         return self.home / "models"
 
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    def load(cls, env: Mapping[str, str] | None = None, cwd: Path | str | None = None) -> Settings:
         env = os.environ if env is None else env
         home = Path(env.get("PLAYGROUND_HOME") or Path.home() / ".playground").expanduser()
-        path = _find_config(cwd or Path.cwd(), home)
+        path = _find_config(Path(cwd) if cwd else Path.cwd(), home)
         data = _read_toml(path) if path else {}
         defaults = _params(data.get("defaults", {}), "defaults", Params(max_tokens=256))
         cpu = data.get("cpu", {})

@@ -169,3 +169,21 @@ async def test_lane_events_are_stamped_in_order(runtime):
     stamps = [ev.t async for ev in run.events()]
     assert stamps == sorted(stamps)
     await asyncio.sleep(0)
+
+
+async def test_repeat_aggregates_match_the_runs(runtime):
+    from playground.aggregate import aggregate, percentile
+
+    doc = await compare("hi", ["test:chunks=5&first_ms=10", "test:chunks=5&first_ms=30"], runtime=runtime,
+                        repeat=3, warmup=True)
+    outs = doc["turns"][0]["outputs"]
+    rows = aggregate(outs)
+    assert [r["model"] for r in rows] == ["test:chunks=5&first_ms=10", "test:chunks=5&first_ms=30"]
+    for lane, row in enumerate(rows):
+        ttfts = [o["metrics"]["ttft_ms"] for o in outs[lane::2] if not o.get("warmup")]
+        assert row["runs"] == 3 and row["warmups"] == 1 and row["failed"] == 0
+        assert row["ttft_ms"]["median"] == pytest.approx(sorted(ttfts)[1], abs=0.01)
+        assert row["ttft_ms"]["p90"] == pytest.approx(percentile(ttfts, 90), abs=0.01)
+        assert row["ttft_ms"]["min"] <= row["ttft_ms"]["median"] <= row["ttft_ms"]["max"]
+    assert rows[0]["ttft_ms"]["median"] < rows[1]["ttft_ms"]["median"]
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
