@@ -74,9 +74,6 @@ class Runtime:
 
     def problem(self, target: Target) -> str | None:
         """Why this target cannot run (one line: a missing key, file or extra), or None. Cheap."""
-        config = target.backend.config
-        if provider_spec(target.provider).needs_key and not config.api_key:
-            return f"no API key for {target.provider}: set {config.key_env}"
         return target.backend.check(target.model)
 
     def _check_exposed_path(self, model: str) -> None:

@@ -191,3 +191,18 @@ def output() -> Callable[..., dict[str, Any]]:
         return base
 
     return make
+
+
+# ---- local engines: one runtime for the whole session, so each model loads once ----------------
+
+
+@pytest.fixture(scope="session")
+async def local_runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """A Runtime whose gguf:smollm2 and hf:smollm2 workers stay warm across test files."""
+    from playground.runtime import Runtime
+    from playground.settings import Settings
+
+    home = tmp_path_factory.mktemp("local-home")
+    runtime = Runtime(Settings.load(env={"PLAYGROUND_HOME": str(home)}, cwd=home))
+    yield runtime
+    await runtime.aclose()
