@@ -19,10 +19,9 @@ import statistics
 import tempfile
 import time
 
-from backends.base import Message, Params, Request
+from backends.base import Message, Params, ProviderConfig, Request
 from backends.local import embedded_gguf
 from backends.scripted import ScriptedBackend
-from backends.base import ProviderConfig
 from playground.api import compare
 from playground.engine import LaneSpec, Run
 from playground.runtime import Runtime
