@@ -65,7 +65,7 @@ CREATE TABLE outputs (
     finish_reason TEXT,
     metrics TEXT NOT NULL,
     server_metrics TEXT NOT NULL,
-    timeline TEXT NOT NULL,
+    timeline {blob} NOT NULL,
     extra TEXT,
     ttft_ms DOUBLE PRECISION,
     total_ms DOUBLE PRECISION,
@@ -119,9 +119,9 @@ def _run(conn: Connection, script: str) -> None:
 
 def _m1_tables(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
-        _run(conn, _TABLES.format(ts="DATETIME", pk="INTEGER NOT NULL PRIMARY KEY"))
+        _run(conn, _TABLES.format(ts="DATETIME", pk="INTEGER NOT NULL PRIMARY KEY", blob="BLOB"))
     else:
-        _run(conn, _TABLES.format(ts="TIMESTAMP WITHOUT TIME ZONE", pk="SERIAL PRIMARY KEY"))
+        _run(conn, _TABLES.format(ts="TIMESTAMP WITHOUT TIME ZONE", pk="SERIAL PRIMARY KEY", blob="BYTEA"))
 
 
 def _m2_search(conn: Connection) -> None:

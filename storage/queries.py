@@ -63,12 +63,13 @@ def filtered(
 ) -> Select:
     """`stmt` (a select over sessions) narrowed to a model used and a creation-time range."""
     if model is not None:
+        # EXISTS, not IN: walking the newest sessions stops after `limit` hits, where IN would
+        # first collect every session that ever used a common model.
         stmt = stmt.where(
-            SESSIONS.c.id.in_(
-                select(OUTPUTS.c.session_id)
-                .join(SPECS, SPECS.c.id == OUTPUTS.c.spec_id)
-                .where(SPECS.c.model == model)
-            )
+            select(OUTPUTS.c.id)
+            .where(OUTPUTS.c.session_id == SESSIONS.c.id,
+                   OUTPUTS.c.spec_id.in_(select(SPECS.c.id).where(SPECS.c.model == model)))
+            .exists()
         )
     if since is not None:
         stmt = stmt.where(SESSIONS.c.created_at >= since)

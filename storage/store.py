@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +36,16 @@ from storage.schema import check_output, find_secret, parse, validate
 from storage.tables import OUTPUTS, SESSIONS, SPECS, TURNS
 
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+# Statements of the flush path, built once (building them per call costs more than running them).
+_TURN_ID = select(TURNS.c.id).where(TURNS.c.session_id == bindparam("sid"), TURNS.c.idx == bindparam("idx"))
+_LANES = select(OUTPUTS.c.lane).where(OUTPUTS.c.turn_id == bindparam("turn_id"))
+_WRITTEN = ("text", "status", "error", "finish_reason", "metrics", "server_metrics", "timeline", "extra",
+            "ttft_ms", "total_ms", "tokens_per_s", "cost_usd", "output_tokens", "spec_id", "updated_at", "writer")
+_UPDATE_OUTPUT = (
+    update(OUTPUTS)
+    .where(OUTPUTS.c.turn_id == bindparam("w_turn"), OUTPUTS.c.lane == bindparam("w_lane"))
+    .values({name: bindparam(name) for name in _WRITTEN})
+)
 
 
 class Store:
@@ -112,19 +122,25 @@ class Store:
 
     def update_output(self, session_id: str, turn_index: int, lane: int, output: dict[str, Any]) -> None:
         """Replace one lane's output: a flush of the text so far, or its final record."""
-        full = self._checked(output, f"lane {lane}")
-        turn = select(TURNS.c.id).where(TURNS.c.session_id == session_id, TURNS.c.idx == turn_index)
+        self.update_outputs(session_id, turn_index, {lane: output})
+
+    def update_outputs(self, session_id: str, turn_index: int, outputs: dict[int, dict[str, Any]]) -> None:
+        """Replace several lanes' outputs of one turn in one transaction (a flush of every lane)."""
+        full = {lane: self._checked(o, f"lane {lane}") for lane, o in outputs.items()}
         pending: dict[str, int] = {}
         with _translated("save the output"), transaction(self.engine, write=True) as conn:
-            values = {**output_columns(full), "spec_id": self._spec_id(conn, full, pending),
-                      "updated_at": now(), "writer": str(self.writer)}
-            done = conn.execute(
-                update(OUTPUTS)
-                .where(OUTPUTS.c.turn_id == turn.scalar_subquery(), OUTPUTS.c.lane == lane)
-                .values(_pg_safe(conn, values))
-            )
-            if done.rowcount == 0:
-                raise NotFound(f"no lane {lane} in turn {turn_index} of session {session_id}")
+            if conn.dialect.name == "postgresql" and all(o["status"] == "running" for o in full.values()):
+                # A mid-stream flush is superseded within seconds: don't wait for the server's fsync
+                # (only a crash of the database server itself could lose it; final records do wait).
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            turn_id = conn.execute(_TURN_ID, {"sid": session_id, "idx": turn_index}).scalar()
+            lanes = set(conn.execute(_LANES, {"turn_id": turn_id}).scalars()) if turn_id is not None else set()
+            for lane, output in full.items():
+                if lane not in lanes:
+                    raise NotFound(f"no lane {lane} in turn {turn_index} of session {session_id}")
+                values = {**output_columns(output), "spec_id": self._spec_id(conn, output, pending),
+                          "updated_at": now(), "writer": str(self.writer)}
+                conn.execute(_UPDATE_OUTPUT, {**_pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
         self._remember(pending)
 
     def set_votes(self, session_id: str, votes: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ Conventions: session ids are ULIDs (26 characters, sortable by creation time); t
 `datetime`s in UTC (plain SQLAlchemy `DateTime`: SQLModel's own type insists on aware ones);
 structured fields (params, metrics, error, tags, ...) are compact JSON text so
 that SQLite and PostgreSQL store them the same way and the export gives back exactly what came in.
-`outputs.timeline` is the compact JSON text of the `[[ms, chars], ...]` list (see storage.codec).
+`outputs.timeline` packs the `[[ms, chars], ...]` list into bytes (see storage.codec for why).
 
 These classes never create tables: the numbered migrations in storage.migrations do, and a test
 checks that the migrated database and these classes agree.
@@ -14,7 +14,17 @@ checks that the migrated database and these classes agree.
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -88,7 +98,7 @@ class OutputRow(SQLModel, table=True):
     finish_reason: str | None = Field(default=None, sa_column=Column(Text))
     metrics: str = Field(sa_column=Column(Text, nullable=False))  # JSON object
     server_metrics: str = Field(sa_column=Column(Text, nullable=False))  # JSON object
-    timeline: str = Field(sa_column=Column(Text, nullable=False))  # compact JSON [[ms, chars], ...]
+    timeline: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # codec.pack_timeline
     extra: str | None = Field(default=None, sa_column=Column(Text))  # JSON object of other output keys
     # Copies of metrics figures, so that stats and filters never parse JSON.
     ttft_ms: float | None = None
