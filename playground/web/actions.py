@@ -1,0 +1,149 @@
+"""The Compare view's actions (Run, Stop, Replay, Re-run): each builds a ``Job`` and streams it
+to the lanes through ``compare.page_frames``. Output order for every action:
+``answers[n] + figures[n] + earlier[n] + [session, race, export_json, export_md, notice]``
+(Stop leaves out ``earlier`` and adds the Run/Stop buttons)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import gradio as gr
+
+from backends.base import Params
+from backends.errors import ConfigError
+from playground.recorder import Recorder
+from playground.rerun import Rerun
+from playground.web import history
+from playground.web import lanes as view
+from playground.web.compare import CLOSE_S, Job, comparison_job, lane_values, page_frames
+from playground.web.context import Context
+from playground.web.replay import SPEEDS, Replay
+
+MAX_LANES = 8
+EXTRA = 5  # session, race, export_json, export_md, notice
+
+
+def _number(value: Any, kind: type, name: str) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return kind(float(value)) if kind is int else kind(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{name} must be a number, not {value!r}") from None
+
+
+def params_of(temperature: Any, max_tokens: Any, seed: Any) -> Params:
+    """Blank fields mean "the default" (the provider's, or playground.toml's)."""
+    return Params(temperature=_number(temperature, float, "temperature"),
+                  max_tokens=_number(max_tokens, int, "max tokens"), seed=_number(seed, int, "seed"))
+
+
+def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[Any]]) -> list[Params]:
+    """Every lane's parameters: the shared ones when "same for all" is on, else each lane's own."""
+    return [params_of(*(shared if same else own)) for own in per_lane]
+
+
+def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None) -> list[Any]:
+    n = len(models)
+    earlier = [view.earlier_html(view.lane_history(doc, i, m), prompt) for i, m in enumerate(models)]
+    waiting = view.stats_html({}, status="waiting")
+    return [""] * n + [waiting] * n + earlier + [gr.skip()] * EXTRA
+
+
+async def finish(ctx: Context, job: Job) -> list[Any]:
+    """session, race chart, export files, notice — once a job's lanes have ended."""
+    doc = job.document()
+    if doc is None or not doc.get("turns"):
+        return [gr.skip()] * EXTRA
+    outputs = doc["turns"][-1]["outputs"]
+    try:
+        json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, doc["id"])
+    except Exception as exc:  # noqa: BLE001 - the page still shows the answers
+        return [doc, view.race_frame(outputs), gr.skip(), gr.skip(), f"⚠ could not export: {exc}"]
+    failed = sum(o["status"] != "ok" for o in outputs)
+    notice = f"session {doc['id']} saved" + (f" — {failed} lane(s) did not finish" if failed else "")
+    return [doc, view.race_frame(outputs), json_path, md_path, notice]
+
+
+async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
+                  final: Any = None) -> AsyncIterator[list[Any]]:
+    ctx.active[key] = job
+    try:
+        async for frame in page_frames(job, n, first, final or (lambda: finish(ctx, job))):
+            yield frame
+    finally:
+        if ctx.active.get(key) is job:
+            del ctx.active[key]
+
+
+async def run(ctx: Context, key: str, models: list[str], prompt: str, system: str | None,
+              params: list[Params], doc: dict[str, Any] | None) -> AsyncIterator[list[Any]]:
+    if not models or len(models) > MAX_LANES:
+        raise gr.Error(f"choose 1 to {MAX_LANES} models")
+    try:
+        job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc)
+    except ConfigError as exc:
+        raise gr.Error(str(exc)) from None
+    async for frame in _stream(ctx, key, job, _first(models, doc, prompt), len(models)):
+        yield frame
+
+
+async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None) -> AsyncIterator[list[Any]]:
+    if not doc or not doc.get("turns"):
+        raise gr.Error("open or run a session first, then re-run it")
+    from playground.session import session_models
+
+    same = models == session_models(doc)
+    re = Rerun(ctx.runtime, doc, None if same else models, recorder_factory=lambda: Recorder(ctx.store))
+
+    async def events() -> AsyncIterator[Any]:
+        async for _, ev in re.events():
+            yield ev
+
+    job = Job(events(), lambda: re.comparison.output_lanes() if re.comparison else [], re.cancel,
+              lambda: re.document)
+    first = _first(models, None, doc["turns"][-1]["prompt"])
+    async for frame in _stream(ctx, key, job, first, len(models)):
+        yield frame
+
+
+async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None,
+                 speed: str) -> AsyncIterator[list[Any]]:
+    if not doc or not doc.get("turns"):
+        raise gr.Error("open or run a session first, then replay it")
+    outputs = [o for o in doc["turns"][-1]["outputs"] if not o.get("warmup")][:len(models)]
+    rp = Replay(outputs, SPEEDS.get(speed, 1.0))
+    job = Job(rp.events(), lambda: rp.lanes, rp.cancel, lambda: doc)
+    n = len(outputs)
+
+    async def final() -> list[Any]:
+        return [gr.skip()] * (EXTRA - 1) + [f"replayed at {speed}"]
+
+    first = _first(models[:n], {**doc, "turns": doc["turns"][:-1]}, doc["turns"][-1]["prompt"])
+    async for frame in _stream(ctx, key, job, first, n, final):
+        yield _pad(frame, n, len(models))
+
+
+def _pad(frame: list[Any], n: int, total: int) -> list[Any]:
+    """A frame for ``n`` lanes laid into outputs for ``total`` lanes."""
+    if n == total:
+        return frame
+    gap = [gr.skip()] * (total - n)
+    return frame[:n] + gap + frame[n:2 * n] + gap + frame[2 * n:3 * n] + gap + frame[3 * n:]
+
+
+async def stop(ctx: Context, key: str, n: int) -> list[Any]:
+    """Cancel this page's run now; the lanes' final state, the saved session and the buttons."""
+    job = ctx.active.get(key)
+    buttons = [gr.update(interactive=True), gr.update(interactive=False)]
+    if job is None:
+        return [gr.skip()] * (2 * n + EXTRA) + buttons
+    job.cancel()
+    try:
+        await asyncio.wait_for(job.finished.wait(), CLOSE_S)
+    except TimeoutError:
+        pass
+    values = lane_values(job, n, set(range(n)), {"text": [None] * n, "stats": [None] * n}, done=True)
+    return values + await finish(ctx, job) + buttons

@@ -1,0 +1,323 @@
+"""The page's layout and wiring: ``build_app(ctx)`` returns the Blocks; handlers call into
+``actions``/``history``/``stats``/``settings_tab``. Lanes are built from the list of models by
+``@gr.render`` (1 to 8, four to a row), and the events that write to them are wired there.
+
+Queue: the streaming events (run, replay, re-run) have no concurrency limit — they are async and
+wait on the network or on the runtime's CPU turns, so one user's run never queues another's; the
+local engines serialise themselves (``CpuBudget``). Other handlers share the default limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+
+from backends.registry import PROVIDERS, split_model_id
+from playground import discovery
+from playground import figures as figs
+from playground.session import session_models
+from playground.web import actions, api, history, settings_tab, stats
+from playground.web import lanes as view
+from playground.web.context import Context
+from playground.web.diff import word_diff_html
+from playground.web.theme import CSS, JS, SAME_TOGGLE
+
+DEFAULT_MODELS = ["gguf:smollm2", "hf:smollm2"]
+LANES_PER_ROW = 4
+
+
+def engine_of(ctx: Context, model: str) -> str:
+    named = ctx.settings.models.get(model)
+    try:
+        provider = named.provider if named else split_model_id(model)[0]
+        return PROVIDERS[provider].engine
+    except Exception:  # noqa: BLE001 - an unknown id: its lane will say why
+        return ""
+
+
+def _blank(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _lock() -> tuple[Any, Any]:
+    return gr.update(interactive=False), gr.update(interactive=True)
+
+
+def _unlock() -> tuple[Any, Any]:
+    return gr.update(interactive=True), gr.update(interactive=False)
+
+
+def launch_options(ctx: Context) -> dict[str, Any]:
+    """What ``demo.launch()`` needs besides host and port (Gradio 6: css/js/theme go here)."""
+    ctx.exports.mkdir(parents=True, exist_ok=True)
+    return {"css": CSS, "js": JS, "theme": gr.themes.Soft(), "run_history": False,
+            "footer_links": ["api"], "allowed_paths": [str(ctx.exports)], "show_error": True}
+
+
+def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Blocks:
+    local = discovery.embedded(ctx.runtime) + discovery.configured(ctx.runtime) + discovery.gguf_files(ctx.runtime)
+    choices = discovery.usable_ids(local)
+    chosen = list(default_models or DEFAULT_MODELS)
+    d = ctx.settings.defaults
+    with gr.Blocks(title="Playground") as demo:
+        view_state = gr.State({"models": chosen, "doc": None})
+        session = gr.State(None)
+        history_ids = gr.State([])
+        selected = gr.State(None)
+        with gr.Row():
+            gr.HTML('<span id="page-title">Playground</span>')
+            gr.HTML(f'<div class="notes" style="text-align:right">db: '
+                    f'{view.esc(settings_tab.database_url(ctx))}</div>')
+        with gr.Tabs(selected="compare") as tabs:
+            with gr.Tab("Compare", id="compare"):
+                with gr.Row():
+                    models = gr.Dropdown(choices=sorted(set(choices + chosen)), value=chosen, multiselect=True,
+                                         allow_custom_value=True, max_choices=actions.MAX_LANES, scale=5,
+                                         label="Models (pick, or type provider:model and press Enter)",
+                                         elem_id="models")
+                    same = gr.Checkbox(value=True, label="same params for all", scale=1, elem_id="same-params",
+                                       interactive=True)
+                with gr.Accordion("System prompt", open=False):
+                    system = gr.Textbox(show_label=False, lines=2, placeholder="optional system prompt",
+                                        elem_id="system", interactive=True)
+                prompt = gr.Textbox(show_label=False, lines=3, elem_id="prompt", autofocus=True, interactive=True,
+                                    placeholder="Ask every model at once… (Ctrl/Cmd+Enter runs)")
+                with gr.Row(equal_height=True):
+                    run_btn = gr.Button("Run ⌘↵", variant="primary", elem_id="run", scale=1)
+                    stop_btn = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop", scale=1)
+                    new_btn = gr.Button("New session", elem_id="new-session", scale=1)
+                    temp = gr.Textbox(_blank(d.temperature), label="temperature", placeholder="default",
+                                      scale=1, interactive=True, elem_id="temperature")
+                    max_tokens = gr.Number(d.max_tokens, label="max tokens", precision=0, minimum=1, scale=1,
+                                           interactive=True)
+                    seed = gr.Textbox(_blank(d.seed), label="seed", placeholder="none", scale=1,
+                                      interactive=True, elem_id="seed")
+                notice = gr.Markdown("", elem_id="notice")
+                lane_slots: dict[str, Any] = {}
+
+                @gr.render(inputs=[view_state])
+                def lanes(v: dict[str, Any]) -> None:
+                    _render_lanes(ctx, v, lane_slots)
+
+                race = gr.LinePlot(x="seconds", y="characters", color="lane", height=220, elem_id="race",
+                                   label="The race: characters streamed over time, from each lane's start")
+                with gr.Row(elem_classes=["toolbar"]):
+                    export_json = gr.DownloadButton("Export JSON", elem_id="export-json", value=None, size="sm")
+                    export_md = gr.DownloadButton("Export Markdown", elem_id="export-md", value=None, size="sm")
+                    speed = gr.Radio(list(actions.SPEEDS), value="2×", show_label=False, elem_id="speed",
+                                     interactive=True, scale=2, container=False)
+                    replay_btn = gr.Button("Replay", elem_id="replay", size="sm")
+                    rerun_btn = gr.Button("Re-run", elem_id="rerun", size="sm")
+                with gr.Accordion("Diff two answers", open=False):
+                    with gr.Row():
+                        diff_a = gr.Dropdown(label="from", choices=[], elem_id="diff-a")
+                        diff_b = gr.Dropdown(label="to", choices=[], elem_id="diff-b")
+                        diff_btn = gr.Button("Diff", elem_id="diff")
+                    diff_out = gr.HTML(elem_id="diff-out")
+            with gr.Tab("History", id="history-tab") as history_tab:
+                with gr.Row():
+                    search = gr.Textbox(label="search prompts and answers", elem_id="history-search", scale=3)
+                    model_filter = gr.Dropdown(label="model", choices=[], allow_custom_value=True, scale=1)
+                history_df = gr.Dataframe(headers=history.COLUMNS, interactive=False, wrap=True,
+                                          elem_id="history", label="Saved sessions, newest first (click to open)")
+                with gr.Row():
+                    import_btn = gr.UploadButton("Import JSON", file_types=[".json"], elem_id="import-json")
+                    delete_btn = gr.Button("Delete selected", variant="stop", elem_id="delete")
+                history_msg = gr.Markdown("", elem_id="history-msg")
+            with gr.Tab("Stats", id="stats-tab") as stats_tab:
+                stats_table = gr.Dataframe(headers=stats.TABLE, interactive=False, elem_id="stats-table")
+                stats_plot = gr.ScatterPlot(x="ttft_ms", y="tokens_per_s", color="model", elem_id="stats-plot",
+                                            label="one point per run: TTFT (ms) against tokens/s")
+            with gr.Tab("Settings", id="settings-tab") as settings_tab_:
+                status = gr.HTML(elem_id="status")
+                loaded = gr.Dataframe(headers=settings_tab.LOADED, interactive=False, label="loaded local models")
+                with gr.Row():
+                    unload_which = gr.Dropdown(label="model", choices=[], elem_id="unload-which")
+                    unload_btn = gr.Button("Unload", elem_id="unload")
+                unload_msg = gr.Markdown("")
+
+        lane_slots.update(prompt=prompt, system=system, same=same, shared=[temp, max_tokens, seed],
+                          session=session, run=run_btn, stop=stop_btn, replay=replay_btn, rerun=rerun_btn,
+                          speed=speed, extra=[session, race, export_json, export_md, notice])
+
+        # ---- compare: models, new session, diff ---------------------------------------------
+        def on_models(chosen: list[str], doc: dict[str, Any] | None, v: dict[str, Any]) -> Any:
+            chosen = list(chosen or [])[:actions.MAX_LANES]
+            return gr.skip() if chosen == v["models"] else {"models": chosen, "doc": doc}
+
+        models.change(on_models, [models, session, view_state], view_state, api_visibility="private")
+        same.change(None, same, None, js=SAME_TOGGLE)
+
+        def on_new(chosen: list[str]) -> list[Any]:
+            return [{"models": list(chosen or []), "doc": None}, None, "", None, None, None, "new session"]
+
+        new_btn.click(on_new, models, [view_state, session, prompt, race, export_json, export_md, notice],
+                      api_visibility="private")
+
+        def diff_choices(doc: dict[str, Any] | None) -> tuple[Any, Any]:
+            names = list(_answers(ctx, doc))
+            return (gr.update(choices=names, value=names[0] if names else None),
+                    gr.update(choices=names, value=names[1] if len(names) > 1 else None))
+
+        session.change(diff_choices, session, [diff_a, diff_b], api_visibility="private")
+
+        def on_diff(doc: dict[str, Any] | None, a: str | None, b: str | None) -> str:
+            answers = _answers(ctx, doc)
+            if a not in answers or b not in answers:
+                return "choose two answers"
+            return word_diff_html(answers[a], answers[b])
+
+        diff_btn.click(on_diff, [session, diff_a, diff_b], diff_out, api_visibility="private")
+
+        # ---- history ------------------------------------------------------------------------
+        def on_history(query: str, model: str | None) -> tuple[Any, list[str], Any]:
+            table, ids = history.rows(ctx, query, model)
+            return table, ids, gr.update(choices=history.model_choices(ctx))
+
+        history_outs = [history_df, history_ids, model_filter]
+        for trigger in (search.submit, model_filter.change, history_tab.select):
+            trigger(on_history, [search, model_filter], history_outs, api_visibility="private")
+
+        def on_open(ids: list[str], evt: gr.SelectData) -> list[Any]:
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            doc = ctx.store.get_session(ids[row])
+            chosen = session_models(doc)
+            outputs = doc["turns"][-1]["outputs"] if doc["turns"] else []
+            json_path, md_path = history.write_exports(ctx, doc["id"])
+            return [{"models": chosen, "doc": doc}, doc, gr.update(value=chosen), doc.get("system") or "",
+                    gr.Tabs(selected="compare"), view.race_frame(outputs), json_path, md_path,
+                    f"opened session {doc['id']}: {doc['title']}", doc["id"]]
+
+        history_df.select(on_open, history_ids, [view_state, session, models, system, tabs, race, export_json,
+                                                 export_md, notice, selected], api_visibility="private")
+
+        def on_import(file: Any, query: str, model: str | None) -> list[Any]:
+            message = history.import_file(ctx, getattr(file, "name", file))
+            return [message, *on_history(query, model)]
+
+        import_btn.upload(on_import, [import_btn, search, model_filter], [history_msg, *history_outs],
+                          api_visibility="private")
+
+        def on_delete(sid: str | None, query: str, model: str | None) -> list[Any]:
+            if not sid:
+                return ["open a session first (click its row)", *on_history(query, model)]
+            ctx.store.delete_session(sid)
+            return [f"deleted session {sid}", *on_history(query, model)]
+
+        delete_btn.click(on_delete, [selected, search, model_filter], [history_msg, *history_outs],
+                         api_visibility="private")
+
+        # ---- stats and settings ---------------------------------------------------------------
+        stats_tab.select(lambda: stats.frames(ctx.store.model_stats()), None, [stats_table, stats_plot],
+                         api_visibility="private")
+
+        async def on_settings() -> list[Any]:
+            table, ids = settings_tab.loaded_frame(ctx)
+            return [await settings_tab.status_html(ctx), table, gr.update(choices=ids, value=None)]
+
+        settings_tab_.select(on_settings, None, [status, loaded, unload_which], api_visibility="private")
+
+        async def on_unload(which: str | None) -> list[Any]:
+            message = await settings_tab.unload(ctx, which)
+            return [message, *(await on_settings())]
+
+        unload_btn.click(on_unload, unload_which, [unload_msg, status, loaded, unload_which],
+                         api_visibility="private")
+
+        async def on_load(chosen: list[str]) -> Any:
+            found = discovery.usable_ids(await discovery.discover(ctx.runtime))
+            return gr.update(choices=sorted(set(found + list(chosen or []))))
+
+        demo.load(on_load, models, models, api_visibility="private")
+        api.register(ctx)
+    return demo
+
+
+def _answers(ctx: Context, doc: dict[str, Any] | None) -> dict[str, str]:
+    """The answers a diff can compare: each lane of the last turn, and, for a re-run, its source's."""
+    if not doc or not doc.get("turns"):
+        return {}
+    out = {f"lane {i + 1}: {o['model']}": o["text"] for i, o in enumerate(doc["turns"][-1]["outputs"])}
+    if doc.get("rerun_of"):
+        try:
+            src = ctx.store.get_session(doc["rerun_of"])
+            out |= {f"original {i + 1}: {o['model']}": o["text"] for i, o in enumerate(src["turns"][-1]["outputs"])}
+        except Exception:  # noqa: BLE001 - the source may have been deleted
+            pass
+    return out
+
+
+def _render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None:
+    """One column per model, four to a row; then the events that stream into them."""
+    chosen, doc = v["models"], v.get("doc")
+    n = len(chosen)
+    if not n:
+        gr.Markdown("Choose at least one model above.")
+        return
+    last = doc["turns"][-1]["outputs"] if doc and doc.get("turns") else []
+    best = figs.best_lanes(last)
+    texts, stats_, earlier, per_lane = [], [], [], []
+    for start in range(0, n, LANES_PER_ROW):
+        with gr.Row(elem_classes=["lane-row"]):
+            for i in range(start, min(start + LANES_PER_ROW, n)):
+                model = chosen[i]
+                hist = view.lane_history(doc, i, model)
+                out = hist[-1][1] if hist else None
+                p = (out or {}).get("params") or {}
+                with gr.Column(scale=1, min_width=160, elem_classes=["lane"]):
+                    gr.HTML(view.header_html(model, engine_of(ctx, model)), js_on_load=None)
+                    with gr.Accordion("params", open=False, elem_classes=["lane-params"]):
+                        per_lane.append([
+                            gr.Textbox(_blank(p.get("temperature", ctx.settings.defaults.temperature)),
+                                       label="temperature", placeholder="default", interactive=True),
+                            gr.Number(p.get("max_tokens", ctx.settings.defaults.max_tokens), label="max tokens",
+                                      precision=0, interactive=True),
+                            gr.Textbox(_blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
+                                       placeholder="none", interactive=True)])
+                    earlier.append(gr.HTML(view.earlier_html(hist[:-1], hist[-1][0] if hist else None),
+                                           elem_id=f"earlier-{i}", js_on_load=None))
+                    texts.append(gr.HTML(view.answer_html(out["text"] if out else ""), elem_id=f"lane-{i}",
+                                         elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
+                    stats_.append(gr.HTML(view.stats_html(out or {}, status=out["status"] if out else "waiting",
+                                                          lane=i, best=best), elem_id=f"stats-{i}", js_on_load=None))
+            for _ in range(min(n, LANES_PER_ROW) - (min(start + LANES_PER_ROW, n) - start)):
+                gr.Column(scale=1, min_width=160)  # keeps a short last row's lanes the same width
+    _wire(ctx, chosen, slots, texts, stats_, earlier, per_lane)
+
+
+def _wire(ctx: Context, chosen: list[str], s: dict[str, Any], texts: list[Any], stats_: list[Any],
+          earlier: list[Any], per_lane: list[list[Any]]) -> None:
+    n = len(chosen)
+    outs = texts + stats_ + earlier + s["extra"]
+    buttons = [s["run"], s["stop"]]
+    flat = [c for trio in per_lane for c in trio]
+    run_inputs = [s["prompt"], s["system"], s["same"], *s["shared"], s["session"], *flat]
+
+    async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[list[Any]]:
+        prompt, system, same, t, m, sd, doc, *rest = values
+        params = actions.lane_params(same, (t, m, sd), [rest[k:k + 3] for k in range(0, len(rest), 3)])
+        async for frame in actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc):
+            yield frame
+
+    async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[list[Any]]:
+        async for frame in actions.replay(ctx, request.session_hash, chosen, doc, speed):
+            yield frame
+
+    async def on_rerun(doc: Any, request: gr.Request) -> AsyncIterator[list[Any]]:
+        async for frame in actions.rerun(ctx, request.session_hash, chosen, doc):
+            yield frame
+
+    async def on_stop(request: gr.Request) -> list[Any]:
+        return await actions.stop(ctx, request.session_hash, n)
+
+    streaming = dict(outputs=outs, concurrency_limit=None, show_progress="hidden", api_visibility="private")
+    events = []
+    for button, fn, inputs in ((s["run"], on_run, run_inputs), (s["replay"], on_replay, [s["session"], s["speed"]]),
+                               (s["rerun"], on_rerun, [s["session"]])):
+        ev = button.click(_lock, None, buttons, queue=False, api_visibility="private").then(fn, inputs, **streaming)
+        ev.then(_unlock, None, buttons, queue=False, api_visibility="private")
+        events.append(ev)
+    s["stop"].click(on_stop, None, texts + stats_ + s["extra"] + buttons, cancels=events,
+                    api_visibility="private", concurrency_limit=None)

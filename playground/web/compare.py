@@ -1,0 +1,143 @@
+"""The streaming handler: one async generator drives every lane of a run and flushes the page.
+
+A ``Job`` is anything that yields stamped lane events (a ``Comparison``, a ``Rerun``, a replay).
+``coalesced()`` pumps those events in a task of its own and yields the set of changed lanes at
+most every ``FLUSH_S`` (``Coalescer``), so the page gets ~16 updates a second however fast the
+models stream; ``page_frames()`` turns each set into component values, ``gr.skip()`` for the rest.
+
+Stop: closing the generator (Gradio's ``cancels=``, a closed tab) runs its ``finally``, which
+calls ``job.cancel()`` (every lane cancelled, HTTP streams closed, local generation stopped) and
+waits for the lanes to end, so the saved session says ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from backends.base import Params
+from playground import figures
+from playground.api import Comparison
+from playground.recorder import Recorder
+from playground.web import lanes as view
+from playground.web.coalesce import Coalescer
+from playground.web.context import Context
+
+CLOSE_S = 3.0  # how long a stopped run may take to close its lanes and save
+
+
+@dataclass
+class Job:
+    events: AsyncIterator[Any]  # LaneEvent-like: lane, t, event.kind
+    lanes: Callable[[], Sequence[Any]]  # the lane states now: .text, .status, .record()
+    cancel: Callable[[], None]
+    document: Callable[[], dict[str, Any] | None]
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    coalescer: Coalescer | None = None
+
+
+def comparison_job(ctx: Context, models: list[str], prompt: str, system: str | None,
+                   params: Sequence[Params | None], doc: dict[str, Any] | None) -> Job:
+    comp = Comparison(ctx.runtime, models, prompt, system=system if not doc else None,
+                      params=list(params), session=doc, recorder=Recorder(ctx.store))
+    return Job(comp.events(), comp.output_lanes, comp.cancel, lambda: comp.document)
+
+
+async def coalesced(job: Job, co: Coalescer) -> AsyncIterator[tuple[set[int], bool]]:
+    """(changed lanes, last) at most every ``co.flush_s``; the last yield (every lane, True) comes
+    after the events end. Closing this generator early cancels the job and waits for its lanes."""
+    job.coalescer = co
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    async def pump() -> None:
+        try:
+            async for ev in job.events:
+                co.feed(ev)
+                wake.set()
+        finally:
+            wake.set()
+            job.finished.set()
+
+    task = asyncio.create_task(pump())
+    try:
+        while not task.done():
+            delay = co.wait_s(loop.time())
+            if not co.dirty:  # nothing new: sleep until an event comes (or a clock must tick)
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), delay)
+            elif delay:
+                await asyncio.sleep(delay)
+            changed = co.due(loop.time())
+            if changed:
+                yield changed, False
+        await task  # a failure of the run itself (not of a lane) surfaces here
+        yield co.all(), True
+    finally:
+        if not task.done():
+            job.cancel()
+            await asyncio.wait([task], timeout=CLOSE_S)
+            if not task.done():
+                task.cancel()
+
+
+def clock(co: Coalescer | None, lane: int) -> tuple[float | None, str]:
+    if co is None or lane not in co.since:
+        return None, ""
+    return asyncio.get_running_loop().time() - co.since[lane], co.detail.get(lane, "")
+
+
+def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
+                done: bool = False) -> list[Any]:
+    """Values for the lanes' answer and figures components; ``gr.skip()`` where nothing changed."""
+    states = list(job.lanes())[:n]
+    records = [s.record() for s in states]
+    best = figures.best_lanes(records) if done else {}
+    texts: list[Any] = [gr.skip()] * n
+    stats: list[Any] = [gr.skip()] * n
+    for i, state in enumerate(states):
+        if i not in changed and not done:
+            continue
+        text = view.answer_html(state.text)
+        if text != sent["text"][i]:
+            texts[i] = sent["text"][i] = text
+        seconds, detail = clock(job.coalescer, i)
+        html = view.stats_html(records[i], status=state.status, lane=i, best=best,
+                               clock_s=seconds, detail=detail)
+        if html != sent["stats"][i]:
+            stats[i] = sent["stats"][i] = html
+    return texts + stats
+
+
+async def page_frames(job: Job, n: int, first: list[Any], final: Callable[[], Any]) -> AsyncIterator[list[Any]]:
+    """The page's updates for a job: ``first`` (lanes reset), the coalesced lanes, then the lanes
+    with their best-of marks followed by ``await final()`` (session, chart, export files)."""
+    sent: dict[str, list[Any]] = {"text": [None] * n, "stats": [None] * n}
+    extra = len(first) - 2 * n
+    yield first
+    async for changed, last in coalesced(job, Coalescer(n)):
+        if last:
+            tail = list(await final())
+            yield lane_values(job, n, changed, sent, done=True) + [gr.skip()] * (extra - len(tail)) + tail
+        else:
+            yield lane_values(job, n, changed, sent) + [gr.skip()] * extra
+
+
+async def api_frames(job: Job, n: int) -> AsyncIterator[dict[str, Any]]:
+    """The API's updates: every lane's model, status and text at each flush; the session at the end."""
+    async for _, last in coalesced(job, Coalescer(n)):
+        if last:
+            continue
+        doc = job.document()
+        yield {"session_id": doc["id"] if doc else None, "done": False,
+               "lanes": [{"model": s.model, "status": s.status, "text": s.text} for s in job.lanes()]}
+    doc = job.document()
+    yield {"session_id": doc["id"], "done": True, "lanes": [
+        {"model": o["model"], "status": o["status"], "text": o["text"], "metrics": o["metrics"],
+         "error": o["error"]} for o in doc["turns"][-1]["outputs"]]}

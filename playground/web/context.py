@@ -1,0 +1,24 @@
+"""The server's long-lived objects, made once by ``serve()`` and handed to the page's handlers:
+settings, one Runtime (loaded models stay warm), one Store, and the run in progress per browser
+session (so Stop can reach it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.runtime import Runtime
+from playground.settings import Settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    runtime: Runtime
+    store: Any  # storage.Store
+    active: dict[str, Any] = field(default_factory=dict)  # session hash -> compare.Job
+
+    @property
+    def exports(self) -> Path:
+        return self.settings.home / "exports"

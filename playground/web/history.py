@@ -1,0 +1,77 @@
+"""The History tab's work: the saved sessions newest first (with search), opening one, export
+files, import, delete. Store calls are synchronous; Gradio runs these handlers in its thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from playground.web.context import Context
+from storage.markdown import to_markdown
+
+COLUMNS = ["when", "title", "models", "turns", "lanes"]
+DOTS = {"ok": "●", "error": "✖", "cancelled": "◐", "interrupted": "◌", "running": "○"}
+
+
+def _row(s: dict[str, Any]) -> list[Any]:
+    when = (s.get("created_at") or "")[:19].replace("T", " ")
+    title = s.get("title") or ""
+    if s.get("snippet"):
+        title += f" — {s['snippet']}"
+    lanes = " ".join(f"{DOTS.get(k, '?')}{k} {v}" for k, v in sorted(s.get("statuses", {}).items()))
+    return [when, title, ", ".join(s.get("models", [])), s.get("turns", 0), lanes]
+
+
+def rows(ctx: Context, query: str = "", model: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The table of sessions (search results when ``query`` has words) and their ids, in order."""
+    model = model or None
+    if query and query.strip():
+        found = ctx.store.search(query, model=model, limit=100)
+    else:
+        found = ctx.store.list_sessions(limit=100, model=model)
+    return pd.DataFrame([_row(s) for s in found], columns=COLUMNS), [s["id"] for s in found]
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:40] or "session"
+
+
+def write_exports(ctx: Context, session_id: str) -> tuple[str, str]:
+    """The stored session as JSON (its export document) and Markdown, written under
+    ``$PLAYGROUND_HOME/exports`` so the download buttons have real files to serve."""
+    doc = ctx.store.export_document(session_id)
+    ctx.exports.mkdir(parents=True, exist_ok=True)
+    stem = f"{_slug(doc.get('title') or '')}-{doc['id']}"
+    json_path = ctx.exports / f"{stem}.json"
+    md_path = ctx.exports / f"{stem}.md"
+    json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(to_markdown(doc), encoding="utf-8")
+    return str(json_path), str(md_path)
+
+
+def import_file(ctx: Context, path: str | Path | None) -> str:
+    """Import a ``playground.session/1`` JSON file; a one-line message either way."""
+    from storage.errors import StorageError
+
+    if not path:
+        return ""
+    try:
+        data = Path(path).read_bytes()
+        sid = ctx.store.import_document(data)
+    except (StorageError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"⚠ import rejected: {first}"
+    return f"imported as session {sid}"
+
+
+def model_choices(ctx: Context) -> list[str]:
+    seen: list[str] = []
+    for row in ctx.store.model_stats():
+        if row["model"] not in seen:
+            seen.append(row["model"])
+    return sorted(seen)

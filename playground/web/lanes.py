@@ -1,0 +1,121 @@
+"""What a lane looks like: its header, answer, status badge, figures and earlier turns, as HTML.
+
+Every piece of model or user text goes through ``html.escape`` here, so an answer containing
+``<script>`` or ``<img onerror=...>`` is shown as text and never runs. The answer is the escaped
+text alone (no wrapper, no cursor): escaping keeps prefixes, so Gradio can send each update as an
+append. Figures and their best-of marks come from ``playground.figures``; nothing is computed here.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from playground import figures
+
+STATUS_TEXT = {
+    "waiting": "waiting", "queued": "queued", "loading": "loading model…", "running": "sent, no text yet",
+    "streaming": "streaming", "ok": "done", "error": "error", "cancelled": "cancelled",
+    "interrupted": "interrupted", "replaying": "replaying",
+}
+_FIGS = [("ttft_ms", "TTFT", figures.fmt_ms), ("total_ms", "total", figures.fmt_ms),
+         ("output_tokens", "tokens", lambda v: "—" if v is None else f"{v} tok"),
+         ("tokens_per_s", "rate", figures.fmt_rate), ("cost_usd", "cost", figures.fmt_cost)]
+
+
+def esc(text: str | None) -> str:
+    return html.escape(text or "")
+
+
+def answer_html(text: str) -> str:
+    return esc(text)
+
+
+def header_html(model: str, engine: str) -> str:
+    sub = f' <span class="lane-engine">({esc(engine)})</span>' if engine else ""
+    return f'<div class="lane-head"><span class="lane-model">{esc(model)}</span>{sub}</div>'
+
+
+def status_label(status: str, clock_s: float | None = None, detail: str = "") -> str:
+    label = STATUS_TEXT.get(status, status)
+    if status in ("queued", "loading") and clock_s is not None:
+        label += f" {clock_s:.0f} s"
+    if status == "queued" and detail:
+        label += f" ({detail})"
+    return label
+
+
+def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
+               best: dict[str, set[int]] | None = None, clock_s: float | None = None,
+               detail: str = "") -> str:
+    """The lane's status badge, its figures (★ on the best across lanes; ~ on estimates), its notes
+    (waits, loads, CPU sharing) and its error as a sentence."""
+    m = record.get("metrics") or {}
+    best = best or {}
+    badge = f'<span class="badge st-{esc(status)}">{esc(status_label(status, clock_s, detail))}</span>'
+    figs = []
+    for name, title, fmt in _FIGS:
+        value = m.get(name)
+        mark = figures.estimated_mark(m, name)
+        is_best = lane in best.get(name, set())
+        cls = "fig best" if is_best else "fig"
+        star = " ★" if is_best else ""
+        tip = ' title="estimated"' if mark else ""
+        figs.append(f'<span class="{cls}"{tip}><b>{title}</b> {mark}{esc(fmt(value))}{star}</span>')
+    parts = [f'<div class="figs">{badge} {" ".join(figs)}</div>']
+    notes = figures.notes(m)
+    if notes:
+        parts.append(f'<div class="notes">{esc(" · ".join(notes))}</div>')
+    error = record.get("error")
+    if error:
+        parts.append(f'<div class="lane-error">⚠ {esc(error.get("message"))}</div>')
+    return "".join(parts)
+
+
+def earlier_html(turns: Sequence[tuple[str, dict[str, Any] | None]], prompt: str | None = None) -> str:
+    """Earlier turns of a lane's conversation, each collapsed to its first line, then the prompt
+    its answer below replies to."""
+    out = []
+    for n, (prompt, output) in enumerate(turns, 1):
+        first = (prompt.strip().splitlines() or [""])[0]
+        first = first if len(first) <= 60 else first[:59] + "…"
+        answer = output.get("text", "") if output else ""
+        line = figures.summary_line(output) if output else ""
+        out.append(f'<details class="turn"><summary>Turn {n}: {esc(first)}</summary>'
+                   f'<div class="turn-q">{esc(prompt)}</div><div class="turn-a">{esc(answer)}</div>'
+                   f'<div class="notes">{esc(line)}</div></details>')
+    if prompt:
+        out.append(f'<div class="turn-prompt">› {esc(prompt)}</div>')
+    return "".join(out)
+
+
+def lane_history(doc: dict[str, Any] | None, lane: int, model: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """(prompt, this lane's output) for every turn of ``doc``: the output at the lane's position
+    when that output is of the same model, else none."""
+    if not doc:
+        return []
+    out = []
+    for turn in doc.get("turns", []):
+        counted = [o for o in turn["outputs"] if not o.get("warmup")]
+        o = counted[lane] if lane < len(counted) and counted[lane]["model"] == model else None
+        out.append((turn["prompt"], o))
+    return out
+
+
+def race_frame(outputs: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Cumulative characters over time, one line per lane, from each output's timeline. Times are
+    from the lane's start (its queue and load waits included), so the race reads as the user saw it."""
+    rows: list[tuple[float, int, str]] = []
+    for i, o in enumerate(outputs):
+        name = f"{i + 1}: {names[i] if names else o['model']}"
+        m = o.get("metrics") or {}
+        offset = (m.get("queue_ms") or 0) + (m.get("load_ms") or 0)
+        total = 0
+        rows.append((offset / 1000, 0, name))
+        for ms, chars in o.get("timeline") or []:
+            total += chars
+            rows.append(((offset + ms) / 1000, total, name))
+    return pd.DataFrame(rows, columns=["seconds", "characters", "lane"])

@@ -1,0 +1,66 @@
+"""``playground serve`` and ``python app.py``: check the exposure flags, make the one Runtime and
+the one Store of this process, build the page and serve it; close both on the way out.
+
+Safe by default: bound to 127.0.0.1. Binding elsewhere or ``--share`` needs ``--auth user:pass``
+(or an explicit ``--no-auth``), and then marks the settings ``exposed`` so free-entry local model
+ids may only name configured models and files under the models directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import sys
+
+from playground.recorder import open_store
+from playground.runtime import Runtime
+from playground.settings import Settings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+EXIT_USAGE = 2
+
+
+def check_exposure(host: str, auth: str | None, no_auth: bool, share: bool) -> tuple[bool, tuple[str, str] | None]:
+    """(exposed, auth pair); raises ValueError with a one-line reason when unsafe or malformed."""
+    exposed = share or host not in LOOPBACK
+    pair = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise ValueError("--auth must be user:password")
+        pair = (user, password)
+    if exposed and pair is None and not no_auth:
+        raise ValueError(f"serving on {'a share link' if share else host} needs --auth user:password "
+                         "(or --no-auth to expose it without one)")
+    return exposed, pair
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
+          no_auth: bool = False, share: bool = False) -> int:
+    try:
+        exposed, pair = check_exposure(host, auth, no_auth, share)
+    except ValueError as exc:
+        print(f"playground: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if exposed:
+        settings = dataclasses.replace(settings, exposed=True)
+    from playground.web.app import build_app, launch_options
+    from playground.web.context import Context
+
+    runtime = Runtime(settings)
+    store = open_store(settings)
+    ctx = Context(settings, runtime, store)
+    demo = build_app(ctx)
+    demo.queue(default_concurrency_limit=8, max_size=256)
+    try:
+        demo.launch(server_name=host, server_port=port, auth=pair, share=share, **launch_options(ctx))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            demo.close()
+        with contextlib.suppress(Exception):
+            asyncio.run(runtime.aclose())
+        store.close()
+    return 0

@@ -1,0 +1,68 @@
+"""The Settings tab: what this server can use — providers with a key set (never the key), Ollama
+reachable or not, loaded local models with their memory (and Unload), the database, the version."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import pandas as pd
+
+from backends.registry import PROVIDERS
+from playground.discovery import ollama_models
+from playground.web.context import Context
+from playground.web.lanes import esc
+
+LOADED = ["provider", "model", "pid", "memory (MB)"]
+
+
+def database_url(ctx: Context) -> str:
+    """The database in use, any password masked."""
+    return ctx.store.engine.url.render_as_string(hide_password=True)
+
+
+def version() -> str:
+    try:
+        return metadata.version("playground")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+async def status_html(ctx: Context) -> str:
+    keyed, missing = [], []
+    for name, spec in PROVIDERS.items():
+        if not spec.needs_key:
+            continue
+        config = ctx.settings.providers[name]
+        (keyed if config.api_key else missing).append(f"{name} ({config.key_env})")
+    ollama = await ollama_models(ctx.runtime)
+    if ollama and ollama[0].id == "ollama:*":
+        ollama_line = f"not reachable — {ollama[0].why}"
+    else:
+        ollama_line = f"reachable, {len(ollama)} model(s): " + ", ".join(m.id for m in ollama)
+    rows = [
+        ("keys set", ", ".join(keyed) or "none"),
+        ("no key", ", ".join(missing) or "none"),
+        ("Ollama", ollama_line),
+        ("database", database_url(ctx)),
+        ("home", str(ctx.settings.home)),
+        ("exposed", "yes: local ids limited to named models and files under models/"
+         if ctx.settings.exposed else "no (127.0.0.1)"),
+        ("version", f"playground {version()}"),
+    ]
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return f'<table class="status-table">{body}</table>'
+
+
+def loaded_frame(ctx: Context) -> tuple[pd.DataFrame, list[str]]:
+    found: list[dict[str, Any]] = ctx.runtime.loaded_models()
+    table = [[m["provider"], m["model"], m.get("pid"), m.get("rss_mb")] for m in found]
+    return pd.DataFrame(table, columns=LOADED), [f"{m['provider']}:{m['model']}" for m in found]
+
+
+async def unload(ctx: Context, which: str | None) -> str:
+    if not which:
+        return "choose a loaded model first"
+    provider, _, model = which.partition(":")
+    done = await ctx.runtime.unload(provider, model)
+    return f"unloaded {which}" if done else f"{which} was not loaded"
