@@ -57,62 +57,64 @@ def _fts5_term(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+# Per dialect: how many rows hold a term (counting stops past CAP), the sessions of those rows,
+# and a per-session test. The per-session test is written so that neither database can turn it
+# into "collect every matching row first" (PostgreSQL would hash an EXISTS): a walk over the
+# newest sessions then stops as soon as `limit` of them match.
+_SQL = {
+    "sqlite": {
+        "count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs_fts WHERE outputs_fts MATCH :m LIMIT :cap)) "
+                 "+ (SELECT count(*) FROM (SELECT 1 FROM turns_fts WHERE turns_fts MATCH :m LIMIT :cap))",
+        "sessions": "SELECT o.session_id FROM outputs o WHERE o.id IN "
+                    "(SELECT rowid FROM outputs_fts WHERE outputs_fts MATCH :{p}) "
+                    "UNION SELECT t.session_id FROM turns t WHERE t.id IN "
+                    "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH :{p})",
+        "test": "(EXISTS (SELECT 1 FROM outputs o CROSS JOIN outputs_fts f ON f.rowid = o.id "
+                "WHERE o.session_id = sessions.id AND outputs_fts MATCH :{p}) "
+                "OR EXISTS (SELECT 1 FROM turns t CROSS JOIN turns_fts g ON g.rowid = t.id "
+                "WHERE t.session_id = sessions.id AND turns_fts MATCH :{p}))",
+    },
+    "postgresql": {
+        "count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs "
+                 "WHERE search @@ phraseto_tsquery('english', :m) LIMIT :cap) AS a) "
+                 "+ (SELECT count(*) FROM (SELECT 1 FROM turns "
+                 "WHERE search @@ phraseto_tsquery('english', :m) LIMIT :cap) AS b)",
+        "sessions": "SELECT o.session_id FROM outputs o WHERE o.search @@ phraseto_tsquery('english', :{p}) "
+                    "UNION SELECT t.session_id FROM turns t WHERE t.search @@ phraseto_tsquery('english', :{p})",
+        "test": "(COALESCE((SELECT bool_or(o.search @@ phraseto_tsquery('english', :{p})) FROM outputs o "
+                "WHERE o.session_id = sessions.id), false) "
+                "OR COALESCE((SELECT bool_or(t.search @@ phraseto_tsquery('english', :{p})) FROM turns t "
+                "WHERE t.session_id = sessions.id), false))",
+    },
+}
+
+
 def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
     """A WHERE clause on sessions for `query`; None when it has no usable terms."""
     found = terms(query)
-    if not found:
-        return None
+    sql = _SQL["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
     if conn.dialect.name == "sqlite":
-        return _sqlite_filter(conn, found)
-    return _postgres_filter(conn, found)
-
-
-def _sqlite_filter(conn: Connection, found: list[str]) -> ColumnElement[bool]:
-    counts = []
-    for term in found:
-        counts.append(conn.execute(text(
-            "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs_fts WHERE outputs_fts MATCH :m LIMIT :cap)) "
-            "+ (SELECT count(*) FROM (SELECT 1 FROM turns_fts WHERE turns_fts MATCH :m LIMIT :cap))"
-        ), {"m": _fts5_term(term), "cap": CAP + 1}).scalar_one())
-    if min(counts) == 0:
-        return SESSIONS.c.id.is_(None)  # some term occurs nowhere: no session matches
-    clauses = []
-    rarest = counts.index(min(counts))
-    if counts[rarest] <= CAP:  # few rows: start from them
-        clauses.append(SESSIONS.c.id.in_(text(
-            "SELECT o.session_id FROM outputs o WHERE o.id IN "
-            "(SELECT rowid FROM outputs_fts WHERE outputs_fts MATCH :r) "
-            "UNION SELECT t.session_id FROM turns t WHERE t.id IN "
-            "(SELECT rowid FROM turns_fts WHERE turns_fts MATCH :r)"
-        ).bindparams(r=_fts5_term(found[rarest])).columns(OUTPUTS.c.session_id)))
-    for i, term in enumerate(found):
-        if i == rarest and counts[i] <= CAP:
-            continue
-        clauses.append(text(
-            f"(EXISTS (SELECT 1 FROM outputs o CROSS JOIN outputs_fts f ON f.rowid = o.id "
-            f"WHERE o.session_id = sessions.id AND outputs_fts MATCH :e{i}) "
-            f"OR EXISTS (SELECT 1 FROM turns t CROSS JOIN turns_fts g ON g.rowid = t.id "
-            f"WHERE t.session_id = sessions.id AND turns_fts MATCH :e{i}))"
-        ).bindparams(**{f"e{i}": _fts5_term(term)}))
-    return and_(*clauses)
-
-
-def _postgres_filter(conn: Connection, found: list[str]) -> ColumnElement[bool] | None:
-    # Stop words make an empty tsquery, which matches nothing: drop them first.
-    probe = ", ".join(f"numnode(phraseto_tsquery('english', :t{i}))" for i in range(len(found)))
-    sizes = conn.execute(text(f"SELECT {probe}"), {f"t{i}": t for i, t in enumerate(found)}).one()
-    found = [t for t, size in zip(found, sizes, strict=True) if size]
-    if not found:
+        values = [_fts5_term(t) for t in found]
+    else:  # a stop word makes an empty tsquery, which matches nothing: drop those terms
+        if found:
+            probe = ", ".join(f"numnode(phraseto_tsquery('english', :t{i}))" for i in range(len(found)))
+            sizes = conn.execute(text(f"SELECT {probe}"), {f"t{i}": t for i, t in enumerate(found)}).one()
+            found = [t for t, size in zip(found, sizes, strict=True) if size]
+        values = found
+    if not values:
         return None
-    clauses = [
-        text(
-            f"(EXISTS (SELECT 1 FROM outputs o WHERE o.session_id = sessions.id "
-            f"AND o.search @@ phraseto_tsquery('english', :p{i})) "
-            f"OR EXISTS (SELECT 1 FROM turns t WHERE t.session_id = sessions.id "
-            f"AND t.search @@ phraseto_tsquery('english', :p{i})))"
-        ).bindparams(**{f"p{i}": term})
-        for i, term in enumerate(found)
-    ]
+    counts = [conn.execute(text(sql["count"]), {"m": v, "cap": CAP + 1}).scalar_one() for v in values]
+    if min(counts) == 0:
+        return SESSIONS.c.id.is_(None)  # a term that occurs nowhere: no session matches
+    rarest = counts.index(min(counts))
+    narrow = counts[rarest] <= CAP
+    clauses = []
+    for i, value in enumerate(values):
+        if i == rarest and narrow:  # few rows: start from their sessions
+            sessions = text(sql["sessions"].format(p=f"s{i}")).bindparams(**{f"s{i}": value})
+            clauses.append(SESSIONS.c.id.in_(sessions.columns(OUTPUTS.c.session_id)))
+        else:
+            clauses.append(text(sql["test"].format(p=f"s{i}")).bindparams(**{f"s{i}": value}))
     return and_(*clauses)
 
 

@@ -109,3 +109,14 @@ def test_markdown_has_a_side_by_side_table_and_the_answers(store: Store, output)
     assert "| TTFT (ms) | 41 | 41 | – |" in md
     assert "Crema, body, sweetness." in md and "> **HTTPError:** 502" in md
     assert "## Turn 2" in md and "Microfoam 🥛." in md
+
+
+def test_integer_times_and_empty_timelines_round_trip_exactly(store: Store, output) -> None:
+    doc = _good(store, output)
+    doc["turns"][0]["outputs"][0].update(text="abc", timeline=[[41, 1], [50.5, 2]])
+    doc["turns"][0]["outputs"][1].update(text="", timeline=[])
+    sid = store.import_document(json.dumps(doc))
+    again = store.export_document(sid)
+    assert again["turns"][0]["outputs"][0]["timeline"] == [[41, 1], [50.5, 2]]
+    assert json.dumps(again["turns"][0]["outputs"][0]["timeline"]) == "[[41, 1], [50.5, 2]]"
+    assert again["turns"][0]["outputs"][1]["timeline"] == []

@@ -186,3 +186,26 @@ def test_threads_share_one_store(store: Store, output) -> None:
     assert errors == []
     assert len(store.list_sessions(limit=100)) == 30
     assert all(s["statuses"] == {"ok": 2} for s in store.list_sessions(limit=100))
+
+
+def test_one_flush_writes_several_lanes_at_once(store: Store, output) -> None:
+    sid = store.create_session(title="t", system=None)
+    store.start_turn(sid, prompt="p", outputs=[output("", status="running")] * 3)
+    store.update_outputs(sid, 0, {0: output("zero"), 2: output("two so far", status="running")})
+    outputs = store.get_session(sid)["turns"][0]["outputs"]
+    assert [(o["text"], o["status"]) for o in outputs] == [("zero", "ok"), ("", "running"), ("two so far", "running")]
+    with pytest.raises(NotFound):  # all or nothing: lane 0 is not changed when lane 7 does not exist
+        store.update_outputs(sid, 0, {0: output("changed"), 7: output("x")})
+    assert store.get_session(sid)["turns"][0]["outputs"][0]["text"] == "zero"
+
+
+def test_the_environment_names_the_database(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PLAYGROUND_DATABASE_URL", raising=False)
+    Store.open().close()
+    assert (tmp_path / "home" / "playground.db").exists()
+    monkeypatch.setenv("PLAYGROUND_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    Store.open().close()
+    assert (tmp_path / "other.db").exists()
+    with pytest.raises(StorageError, match="not a database URL"):
+        Store.open("nonsense")
