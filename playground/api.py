@@ -92,7 +92,7 @@ class Comparison:
     def _specs(self, repeat: int | None, warmup: bool) -> list[LaneSpec]:
         doc = self.document
         return [
-            LaneSpec(model=m, messages=lane_messages(doc, i, m, self.prompt), params=self.params[i],
+            LaneSpec(model=m, messages=lane_messages(doc, i, self.prompt), params=self.params[i],
                      repeat=repeat, warmup=warmup)
             for i, m in enumerate(self.models)
         ]

@@ -13,6 +13,7 @@ from typing import Any
 from ulid import ULID
 
 from backends.base import Message
+from playground.aggregate import lanes_of
 
 SCHEMA = "playground.session/1"
 
@@ -42,50 +43,31 @@ def new_document(prompt: str, system: str | None, *, session_id: str | None = No
 
 
 def session_models(doc: dict[str, Any]) -> list[str]:
-    """The models of a session, in lane order (from its first turn, counted runs only)."""
+    """The models of a session, in lane order (from its first turn)."""
     if not doc["turns"]:
         return []
-    seen: list[str] = []
-    for out in doc["turns"][0]["outputs"]:
-        if not out.get("warmup") and out.get("repeat") in (None, 0, 1) and out["model"] not in seen:
-            seen.append(out["model"])
-    return seen
+    return [runs[0]["model"] for runs in lanes_of(doc["turns"][0]["outputs"])]
 
 
-def _lane_output(turn: dict[str, Any], lane: int, model: str) -> dict[str, Any] | None:
-    counted = [o for o in turn["outputs"] if not o.get("warmup")]
-    per_model = [o for o in counted if o["model"] == model]
-    if not per_model:
-        return None
-    # the lane's own output when models repeat in a session (two lanes of one model)
-    lanes_of_model = [i for i, m in enumerate(_models_of_turn(turn)) if m == model]
-    index = lanes_of_model.index(lane) if lane in lanes_of_model else 0
-    return per_model[min(index, len(per_model) - 1)]
+def _lane_answer(turn: dict[str, Any], lane: int) -> str:
+    """The lane's answer in a turn: its first counted run (repeat runs and warm-ups aside)."""
+    lanes = lanes_of(turn["outputs"])
+    if lane >= len(lanes):
+        return ""
+    counted = [o for o in lanes[lane] if not o.get("warmup")] or lanes[lane]
+    return counted[0].get("text") or ""
 
 
-def _models_of_turn(turn: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    first_repeat = None
-    for o in turn["outputs"]:
-        if o.get("warmup"):
-            continue
-        if first_repeat is None:
-            first_repeat = o.get("repeat")
-        if o.get("repeat") == first_repeat:
-            out.append(o["model"])
-    return out
-
-
-def lane_messages(doc: dict[str, Any], lane: int, model: str, prompt: str) -> tuple[Message, ...]:
+def lane_messages(doc: dict[str, Any], lane: int, prompt: str) -> tuple[Message, ...]:
     """The conversation a lane sends for a new turn: system, earlier turns with *its own*
     answers, then the new prompt."""
     messages: list[Message] = []
     if doc.get("system"):
         messages.append(Message("system", doc["system"]))
     for turn in doc["turns"]:
-        out = _lane_output(turn, lane, model)
         messages.append(Message("user", turn["prompt"]))
-        if out is not None and out.get("text"):
-            messages.append(Message("assistant", out["text"]))
+        answer = _lane_answer(turn, lane)
+        if answer:
+            messages.append(Message("assistant", answer))
     messages.append(Message("user", prompt))
     return tuple(messages)
