@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import dataclasses
 import sys
+import threading
+from typing import Any
 
 from playground.recorder import open_store
 from playground.runtime import Runtime
@@ -48,19 +50,44 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, auth
     from playground.web.app import build_app, launch_options
     from playground.web.context import Context
 
-    runtime = Runtime(settings)
-    store = open_store(settings)
-    ctx = Context(settings, runtime, store)
+    ctx = Context(settings, Runtime(settings), open_store(settings))
     demo = build_app(ctx)
-    demo.queue(default_concurrency_limit=8, max_size=256)
+    queue(demo)
     try:
         demo.launch(server_name=host, server_port=port, auth=pair, share=share, **launch_options(ctx))
     except KeyboardInterrupt:
         pass
     finally:
-        with contextlib.suppress(Exception):
-            demo.close()
-        with contextlib.suppress(Exception):
-            asyncio.run(runtime.aclose())
-        store.close()
+        stop(demo, ctx)
     return 0
+
+
+def queue(demo: Any) -> None:
+    """The streaming events set their own limit (none); the rest share 8 workers. A bounded queue
+    turns a flood into "queue full" errors instead of unbounded memory."""
+    demo.queue(default_concurrency_limit=8, max_size=256)
+
+
+def start(settings: Settings, *, models: list[str] | None = None, port: int | None = None) -> tuple[Any, Any, str]:
+    """Build and launch the page in a background thread on 127.0.0.1 (tests, benchmarks, screenshots);
+    returns (demo, context, url). End it with ``stop(demo, ctx)``."""
+    from playground.web.app import build_app, launch_options
+    from playground.web.context import Context
+
+    ctx = Context(settings, Runtime(settings), open_store(settings))
+    demo = build_app(ctx, models)
+    queue(demo)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                            **launch_options(ctx))
+    return demo, ctx, url
+
+
+def stop(demo: Any, ctx: Any) -> None:
+    """Close the page, then the runtime (local workers end) and the store (running outputs marked)."""
+    with contextlib.suppress(Exception):
+        demo.close()
+    # in a thread of its own: the caller may be inside a running event loop (a test, a notebook)
+    closer = threading.Thread(target=lambda: asyncio.run(ctx.runtime.aclose()), name="runtime-close")
+    closer.start()
+    closer.join(timeout=15)
+    ctx.store.close()

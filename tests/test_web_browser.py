@@ -1,0 +1,181 @@
+"""The real page in a real Chromium (Playwright, Debian's /usr/bin/chromium, headless), against the
+app launched in-process with real backends: gguf:smollm2 (llama.cpp, SmolLM2-135M, ≤ 12 tokens) and
+an OpenAI-protocol scripted server for a lane whose timing and text the test controls."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+
+from playground.settings import Settings
+from playground.testing import ScriptedServer
+from playground.testing.frames import Reply
+from playground.web.serve import start, stop
+from storage.schema import validate
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SLOW = 60_000  # ms: SmolLM2 on a shared 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    server = ScriptedServer().start()
+    home = tmp_path_factory.mktemp("web-home")
+    (home / "playground.toml").write_text("[defaults]\ntemperature = 0\nmax_tokens = 12\nseed = 1\n")
+    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": "sk-test-web-0123456789",
+                                  "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home)
+    demo, ctx, url = start(settings, models=["gguf:smollm2", "openai:scripted"], port=free_port())
+    try:
+        yield SimpleNamespace(server=server, ctx=ctx, url=url)
+    finally:
+        stop(demo, ctx)
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object, web: SimpleNamespace) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    web.server.reset()
+    pg.goto(web.url)
+    expect(pg.locator("#lane-1")).to_be_visible()  # the lanes (and their events) are rendered
+    yield pg
+    context.close()
+
+
+def run(page: object, prompt: str) -> None:
+    page.locator("#prompt textarea").fill(prompt)
+    page.locator("#prompt textarea").press("Control+Enter")  # the keyboard shortcut runs
+
+
+def drop_local_lane(page: object) -> None:
+    """Remove the gguf:smollm2 chip from the model picker: the lanes re-render with one lane."""
+    page.locator("#models .token", has_text="gguf:smollm2").locator(".token-remove").click()
+    expect(page.locator("#lane-1")).to_have_count(0)
+    expect(page.locator("#lane-0")).to_be_visible()
+
+
+def test_two_lanes_stream_side_by_side_with_figures(page: object, web: SimpleNamespace) -> None:
+    web.server.default = Reply(chunks=[f"word{k} " for k in range(30)], delay=0.1)
+    run(page, "Name three colours.")
+    expect(page.locator("#stats-1")).to_contain_text("streaming", timeout=10_000)
+    expect(page.locator("#lane-1")).to_contain_text("word1 ")
+    partial = len(page.locator("#lane-1").inner_text())
+    expect(page.locator("#lane-1")).to_contain_text("word29", timeout=10_000)
+    assert partial < len(page.locator("#lane-1").inner_text())  # it grew while we watched
+    expect(page.locator("#stats-1")).to_contain_text("done")
+    expect(page.locator("#stats-0")).to_contain_text("done", timeout=SLOW)
+    for i in (0, 1):
+        expect(page.locator(f"#stats-{i}")).to_contain_text(re.compile(r"TTFT\s*\d+ ms"))
+        expect(page.locator(f"#stats-{i}")).to_contain_text(re.compile(r"\d+(\.\d)? tok/s"))
+    assert page.locator("#lane-0").inner_text().strip()  # SmolLM2 said something
+    expect(page.locator(".fig.best").first).to_be_visible()  # best-of marks across lanes
+    expect(page.locator("#stats-0")).to_contain_text("threads")  # the local lane's notes
+    expect(page.locator("#notice")).to_contain_text("saved")
+
+
+def test_stop_cancels_the_stream_server_side_and_saves_cancelled(page: object, web: SimpleNamespace) -> None:
+    web.server.default = Reply(chunks=["tick "] * 600, delay=0.05)  # 30 s unless stopped
+    drop_local_lane(page)
+    run(page, "Count forever.")
+    expect(page.locator("#lane-0")).to_contain_text("tick tick tick", timeout=10_000)
+    page.locator("#stop").click()
+    expect(page.locator("#stats-0")).to_contain_text("cancelled", timeout=5_000)
+    stopped_at = len(page.locator("#lane-0").inner_text())
+    deadline = time.monotonic() + 5
+    while not web.server.requests[-1].disconnected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert web.server.requests[-1].disconnected and not web.server.requests[-1].completed
+    time.sleep(0.5)
+    assert len(page.locator("#lane-0").inner_text()) == stopped_at  # nothing more arrives
+    newest = web.ctx.store.list_sessions(limit=1)[0]
+    doc = web.ctx.store.get_session(newest["id"])
+    assert doc["turns"][0]["prompt"] == "Count forever."
+    assert doc["turns"][0]["outputs"][0]["status"] == "cancelled"
+    assert doc["turns"][0]["outputs"][0]["text"].startswith("tick tick tick")
+    expect(page.locator("#run")).to_be_enabled()
+
+
+def _recorded_doc() -> dict:
+    chunks = ["Espresso ", "needs ", "fresh ", "beans ", "and ", "a ", "fine ", "grind."]
+    other = ["Good ", "espresso: ", "pressure ", "and ", "time."]
+
+    def out(model: str, parts: list[str], step: float) -> dict:
+        return {"model": model, "label": None, "params": {"max_tokens": 12}, "text": "".join(parts),
+                "status": "ok", "error": None, "finish_reason": "stop",
+                "metrics": {"ttft_ms": 100.0, "total_ms": 100 + step * len(parts), "queue_ms": 0.0, "load_ms": 0.0,
+                            "input_tokens": 5, "output_tokens": len(parts), "tokens_per_s": 1000 / step,
+                            "cost_usd": 0.0, "estimated": [], "contention": {"threads": 2, "shared_with": []}},
+                "server_metrics": {}, "timeline": [[100 + step * k, len(p)] for k, p in enumerate(parts)]}
+
+    return {"schema": "playground.session/1", "id": "01J0000000000000000000WEB1", "title": "replay me espresso",
+            "created_at": "2026-01-02T03:04:05.000Z", "system": None,
+            "turns": [{"prompt": "What makes espresso great?", "created_at": "2026-01-02T03:04:05.000Z",
+                       "outputs": [out("gguf:smollm2", chunks, 250.0), out("openai:scripted", other, 150.0)]}]}
+
+
+def test_history_open_replay_and_export_json(page: object, web: SimpleNamespace) -> None:
+    web.ctx.store.import_document(_recorded_doc())
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-search input, #history-search textarea").first.fill("makes espresso")
+    page.locator("#history-search input, #history-search textarea").first.press("Enter")
+    cell = page.locator("#history").get_by_role("gridcell", name=re.compile("replay me espresso")).first
+    expect(cell).to_be_visible()
+    cell.click()
+    expect(page.locator("#lane-0")).to_contain_text("Espresso needs fresh beans and a fine grind.")
+    expect(page.locator("#stats-0")).to_contain_text("done")
+    expect(page.locator("#earlier-0")).to_contain_text("What makes espresso great?")
+
+    page.locator("#speed").get_by_text("1×").click()
+    page.locator("#replay").click()
+    expect(page.locator("#stats-0")).to_contain_text("replaying", timeout=5_000)
+    expect(page.locator("#lane-0")).not_to_contain_text("grind.")  # mid-replay: partial text
+    expect(page.locator("#stats-0")).to_contain_text("done", timeout=10_000)
+    expect(page.locator("#lane-0")).to_contain_text("Espresso needs fresh beans and a fine grind.")
+    expect(page.locator("#lane-1")).to_contain_text("Good espresso: pressure and time.")
+
+    with page.expect_download() as info:
+        page.locator("#export-json").click()
+    doc = json.loads(open(info.value.path(), encoding="utf-8").read())
+    validate(doc)
+    assert doc["title"] == "replay me espresso" and doc["turns"][0]["outputs"][1]["text"].startswith("Good")
+
+
+def test_model_output_is_shown_as_text_never_run(page: object, web: SimpleNamespace) -> None:
+    evil = ["<img src=x onerror=alert(1)>", " <script>alert(2)</script>", " ${alert(3)} {{value}}"]
+    web.server.default = Reply(chunks=evil)
+    drop_local_lane(page)
+    run(page, "<b>bold?</b>")
+    lane = page.locator("#lane-0")
+    expect(lane).to_contain_text("<img src=x onerror=alert(1)> <script>alert(2)</script> ${alert(3)} {{value}}")
+    expect(page.locator("#stats-0")).to_contain_text("done")
+    assert lane.locator("img").count() == 0 and lane.locator("script").count() == 0
+    expect(page.locator("#earlier-0")).to_contain_text("<b>bold?</b>")
+    page.wait_for_timeout(300)
+    assert page.dialogs == []
