@@ -8,8 +8,8 @@ Results are the matching sessions, newest first, with one snippet each (matches 
 
 Plan, so that a common word is as fast as a rare one: a term found in few rows (≤ CAP) narrows
 the sessions to those few; otherwise the newest sessions are walked and each is checked for the
-terms, which stops as soon as `limit` are found. Snippets are cut in Python from the texts of the
-sessions shown, the same way for both databases.
+terms, which stops as soon as `limit` are found. Snippets are cut in Python from a window of text
+around the match, the same way for both databases.
 
 User input never reaches a query parser raw: each term is quoted for FTS5, and handed to
 `phraseto_tsquery` on PostgreSQL, so `c++`, `-v` or a stray quote can never be a syntax error.
@@ -20,14 +20,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, text
 
 from storage.tables import OUTPUTS, SESSIONS, TURNS
 
 MARK = "**"
 MAX_TERMS = 8
 CAP = 2000  # a term in at most this many rows narrows the search to its sessions
-SNIPPET_SOURCE = 20000  # characters of each text looked at for a snippet
+WINDOW_BEFORE, WINDOW_AFTER = 80, 160  # characters around a match that a snippet is cut from
 _TERMS = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 # Words too common to search for (PostgreSQL's `english` configuration drops these and more);
 # dropped on SQLite too, so that both answer a query the same way.
@@ -119,27 +119,52 @@ def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
 
 
 def snippets(conn: Connection, query: str, ids: list[str]) -> dict[str, str]:
-    """One snippet per session of `ids`: around the first match in a prompt, else in an answer."""
+    """One snippet per session of `ids`: around the first match in a prompt, else in an answer.
+
+    The database finds where the first term's stem occurs and sends back only a window of text
+    around it, never whole answers; Python marks the terms in it. Answers are searched for the
+    stem as written first (lowering megabytes of text costs more than the rest of a search), and
+    lowered only for the sessions still without a snippet.
+    """
     found = terms(query)
     if not ids or not found:
         return {}
     pattern = _highlighter(found)
-    texts: dict[str, list[str]] = {sid: [] for sid in ids}
-    prompts = select(TURNS.c.session_id, func.substr(TURNS.c.prompt, 1, SNIPPET_SOURCE)).where(
-        TURNS.c.session_id.in_(bindparam("ids", expanding=True))).order_by(TURNS.c.session_id, TURNS.c.idx)
-    answers = select(OUTPUTS.c.session_id, func.substr(OUTPUTS.c.text, 1, SNIPPET_SOURCE)).where(
-        OUTPUTS.c.session_id.in_(bindparam("ids", expanding=True))).order_by(OUTPUTS.c.session_id, OUTPUTS.c.id)
-    for stmt in (prompts, answers):
-        for sid, body in conn.execute(stmt, {"ids": ids}):
-            texts[sid].append(body)
-    result = {}
-    for sid, bodies in texts.items():
-        for body in bodies:
-            snip = cut_snippet(body, pattern)
+    anchor = _stem(found[0].split()[0]).lower()
+    result: dict[str, str] = {}
+    for column, lowered in ((TURNS.c.prompt, True), (OUTPUTS.c.text, False), (OUTPUTS.c.text, True)):
+        todo = [sid for sid in ids if sid not in result]
+        if not todo:
+            break
+        for sid, first, window in conn.execute(_windows(conn, column, anchor, lowered, todo)):
+            snip = None if sid in result else cut_snippet(window, pattern)
             if snip:
-                result[sid] = snip
-                break
+                more = len(window) == WINDOW_BEFORE + WINDOW_AFTER
+                result[sid] = ("…" if first > 1 and not snip.startswith("…") else "") + snip.rstrip("…") + (
+                    "…" if more else "")
     return result
+
+
+def _windows(conn: Connection, column: Any, anchor: str, lowered: bool, ids: list[str]) -> Select:
+    """(session id, window start, window) of each text of `ids` holding `anchor`, in order."""
+    sqlite = conn.dialect.name == "sqlite"
+    table = column.table
+    body = func.lower(column) if lowered else column
+    pos = func.instr(body, anchor) if sqlite else func.strpos(body, anchor)
+    # OFFSET 0 keeps the subquery whole, so `pos` is computed once per row, not once per use.
+    found = (
+        select(table.c.session_id.label("sid"), table.c.id.label("rid"), pos.label("pos"), column.label("body"))
+        .where(table.c.session_id.in_(ids)).offset(0).subquery()
+    )
+    start = (func.max if sqlite else func.greatest)(found.c.pos - WINDOW_BEFORE, 1)
+    return (
+        select(found.c.sid, start, func.substr(found.c.body, start, WINDOW_BEFORE + WINDOW_AFTER))
+        .where(found.c.pos > 0).order_by(found.c.sid, found.c.rid)
+    )
+
+
+def _stem(word: str) -> str:
+    return word[: max(4, len(word) - 3)] if len(word) > 4 else word
 
 
 def _highlighter(found: list[str]) -> re.Pattern[str]:
@@ -147,7 +172,7 @@ def _highlighter(found: list[str]) -> re.Pattern[str]:
     parts = []
     for term in found:
         words = term.split()
-        words[-1] = words[-1][: max(4, len(words[-1]) - 3)] if len(words[-1]) > 4 else words[-1]
+        words[-1] = _stem(words[-1])
         parts.append(r"\W+".join(re.escape(w) for w in words) + r"\w*")
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
