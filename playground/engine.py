@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -47,6 +48,29 @@ class LaneEvent:
     event: Event | LaneEnd
 
 
+class _Inbox:
+    """The lanes' merged events: a deque plus one waiter (a lighter asyncio.Queue; one reader)."""
+
+    __slots__ = ("items", "_waiter")
+
+    def __init__(self) -> None:
+        self.items: deque[LaneEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: LaneEvent) -> None:
+        self.items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+
 class Run:
     """One fan-out. ``async for ev in run.events()`` drives it; ``run.lanes`` holds the states."""
 
@@ -57,7 +81,7 @@ class Run:
                                 warmup=s.warmup,
                                 prompt_chars=sum(len(m.content) for m in s.messages))
                       for s in specs]
-        self._queue: asyncio.Queue[LaneEvent] = asyncio.Queue()
+        self._inbox = _Inbox()
         self._tasks: list[asyncio.Task[None]] = []
         self._local_lanes = 0
         self._cancelled = False
@@ -81,8 +105,11 @@ class Run:
             self.cancel()
         pending = len(self._tasks)
         try:
+            inbox = self._inbox
             while pending:
-                ev = await self._queue.get()
+                if not inbox.items:
+                    await inbox.wait()
+                ev = inbox.items.popleft()
                 if isinstance(ev.event, LaneEnd):
                     pending -= 1
                 yield ev
@@ -107,7 +134,7 @@ class Run:
 
     async def _drive(self, i: int, name: str, target: Target | Exception) -> None:
         lane = self.lanes[i]
-        put = self._queue.put_nowait
+        put = self._inbox.put
         perf = time.perf_counter
         status, error = "ok", None
         occupancy_token = None
