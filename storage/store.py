@@ -109,14 +109,21 @@ class Store:
             conn.execute(insert(SESSIONS).values(_pg_safe(conn, row)))
         return sid
 
-    def start_turn(self, session_id: str, *, prompt: str, outputs: list[dict[str, Any]]) -> int:
-        """Write a new turn and its outputs (normally `running`) at once; returns the turn index."""
+    def start_turn(
+        self, session_id: str, *, prompt: str, outputs: list[dict[str, Any]],
+        created_at: datetime | str | None = None,
+    ) -> int:
+        """Write a new turn and its outputs (normally `running`) at once; returns the turn index.
+
+        `created_at` is the turn's time as the caller's document has it (default: now).
+        """
         if not isinstance(prompt, str):
             raise StorageError("prompt must be a string")
+        created = to_datetime(created_at, "created_at") or now()
         full = [self._checked(o, f"lane {lane}") for lane, o in enumerate(outputs)]
         pending: dict[str, int] = {}
         with _translated("start the turn"), transaction(self.engine, write=True) as conn:
-            index = self._insert_turn(conn, session_id, prompt, now(), full, str(self.writer), pending)
+            index = self._insert_turn(conn, session_id, prompt, created, full, str(self.writer), pending)
         self._remember(pending)
         return index
 

@@ -37,6 +37,8 @@ def test_multi_turn_sessions_keep_their_order(store: Store, output) -> None:
     assert [t["prompt"] for t in doc["turns"]] == ["question 0", "question 1", "question 2"]
     assert [t["outputs"][0]["text"] for t in doc["turns"]] == ["answer 0", "answer 1", "answer 2"]
     assert store.list_sessions()[0]["turns"] == 3
+    store.start_turn(sid, prompt="q", outputs=[], created_at="2026-11-26T10:13:26.370Z")
+    assert store.get_session(sid)["turns"][3]["created_at"] == "2026-11-26T10:13:26.370Z"
 
 
 def test_document_shape_and_optional_fields(store: Store, output) -> None:
