@@ -44,7 +44,8 @@ class Recorder:
             self.store.create_session(title=doc["title"], system=doc.get("system"),
                                       tags=doc.get("tags", ()), rerun_of=doc.get("rerun_of"),
                                       session_id=doc["id"], created_at=doc["created_at"])
-        self.store.start_turn(doc["id"], prompt=turn["prompt"], outputs=turn["outputs"])
+        self.store.start_turn(doc["id"], prompt=turn["prompt"], outputs=turn["outputs"],
+                              created_at=turn["created_at"])
 
     def touch(self, output_index: int) -> None:
         self._dirty.add(output_index)
@@ -69,8 +70,7 @@ class Recorder:
             log.warning("%s", self.failed)
 
     def _write(self, outputs: dict[int, dict[str, Any]]) -> None:
-        for index, output in outputs.items():
-            self.store.update_output(self.session_id, self._turn, index, output)
+        self.store.update_outputs(self.session_id, self._turn, outputs)  # one transaction
 
     async def finish(self, outputs: list[dict[str, Any]]) -> None:
         if self._task:
