@@ -29,12 +29,15 @@ def test_coalescer_flushes_at_most_every_flush_s_and_names_changed_lanes() -> No
     co.feed(ev(0, 0.0, TextDelta("a")))
     assert co.due(1.0) == {0}
     co.feed(ev(1, 1.01, TextDelta("b")))
+    assert co.due(1.02) == {1}  # a lane's first text is shown at once, whatever the interval
+    co.feed(ev(1, 1.03, TextDelta("b")))
     assert co.due(1.05) == set()  # too soon
-    assert co.wait_s(1.05) == pytest.approx(0.05)
-    co.feed(ev(2, 1.06, TextDelta("c")))
-    assert co.due(1.1) == {1, 2}
+    assert co.wait_s(1.05) == pytest.approx(0.07)
+    co.feed(ev(0, 1.06, TextDelta("c")))
+    assert co.due(1.12) == {0, 1}
     assert co.due(1.3) == set()  # nothing new
     assert co.wait_s(1.3) is None
+    assert co.flushes == 3
 
 
 def test_coalescer_ticks_loading_clocks_once_a_second() -> None:

@@ -3,7 +3,9 @@
 A pure object (no clock of its own, no I/O): the streaming handler ``feed``s it every event and
 asks ``due(now)`` which lanes changed since the last flush. Lanes that show a running clock
 (queued, loading) are refreshed once a second even when no event arrives, so "loading model… 9 s"
-counts up. It knows nothing of Gradio.
+counts up. One exception to the interval: a lane's first text is flushed at once, so the page adds
+as little as possible to the TTFT people watch (at most one extra update per lane). It knows
+nothing of Gradio.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Coalescer:
         self.ticking: set[int] = set()
         self.since: dict[int, float] = {}  # lane -> event time its clock started (queued/loading)
         self.detail: dict[int, str] = {}  # lane -> what it waits for ("waiting for the CPU (...)")
+        self.urgent: set[int] = set()  # lanes whose first text is not shown yet
+        self._texted: set[int] = set()
         self.last = -math.inf
         self.last_tick = -math.inf
         self.flushes = 0
@@ -35,6 +39,9 @@ class Coalescer:
         self.events += 1
         self.dirty.add(ev.lane)
         kind = ev.event.kind
+        if kind == "text" and ev.lane not in self._texted:
+            self._texted.add(ev.lane)
+            self.urgent.add(ev.lane)
         if kind in _CLOCKED:
             self.ticking.add(ev.lane)
             self.since[ev.lane] = ev.t
@@ -44,6 +51,8 @@ class Coalescer:
 
     def wait_s(self, now: float) -> float | None:
         """Seconds until something may be due; None when nothing is pending (wait for an event)."""
+        if self.urgent:
+            return 0.0
         if self.dirty:
             return max(0.0, self.last + self.flush_s - now)
         if self.ticking:
@@ -51,9 +60,11 @@ class Coalescer:
         return None
 
     def due(self, now: float) -> set[int]:
-        """The lanes to redraw now, or an empty set: never twice within ``flush_s``."""
-        if now - self.last < self.flush_s:
+        """The lanes to redraw now, or an empty set: never twice within ``flush_s`` (but for a
+        lane's first text)."""
+        if now - self.last < self.flush_s and not self.urgent:
             return set()
+        self.urgent.clear()
         changed = set(self.dirty)
         if self.ticking and now - self.last_tick >= self.tick_s:
             changed |= self.ticking
@@ -68,5 +79,6 @@ class Coalescer:
         """Every lane: the final redraw after the stream ends."""
         self.dirty.clear()
         self.ticking.clear()
+        self.urgent.clear()
         self.flushes += 1
         return set(range(self.lanes))

@@ -1,0 +1,170 @@
+"""Benchmark: the web page under 4 lanes × 2,000 chunks, each from its own local server at ~300
+chunks/s (OpenAI protocol, ``playground.testing.ScriptedServer``), watched in headless Chromium.
+
+Figures (targets from issue 5):
+- page done / slowest lane: time until the page shows every complete answer, over the slowest
+  lane's own stream time (from the request reaching its server to the lane's end) — target ≤ 1.1×
+- updates/s: the handler's page updates (coalesced frames) and the updates the page applied
+- added TTFT: first text in the page minus the engine's first token (request arrival + ttft_ms)
+  — target ≤ 100 ms
+
+    python bench/ui.py [--lanes 4] [--chunks 2000] [--rate 300] [--repeat 3] [--out bench/results/ui.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+# bench/ holds a storage.py of its own: the repository root must come first on the path
+sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
+
+from playground.settings import Settings  # noqa: E402
+from playground.testing import ScriptedServer  # noqa: E402
+from playground.testing.frames import Reply  # noqa: E402
+from playground.web.serve import start, stop  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WATCH = """(want) => {
+  window.__t = {first: {}, done: {}, updates: 0};
+  const lanes = [...Array(%d).keys()];
+  const seen = {};
+  new MutationObserver(() => {
+    let changed = false;
+    for (const i of lanes) {
+      const el = document.querySelector('#lane-' + i + ' .html-container');
+      const n = el ? el.textContent.length : 0;
+      if (n !== seen[i]) { seen[i] = n; changed = true; }
+      if (n > 0 && !(i in __t.first)) __t.first[i] = Date.now();
+      if (n >= want && !(i in __t.done)) __t.done[i] = Date.now();
+    }
+    if (changed) __t.updates += 1;
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+  return Date.now();
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+PRESETS = ["openai", "groq", "together", "mistral", "deepseek", "fireworks", "openrouter"]  # one server each
+
+
+def environment(home: Path, servers: list[ScriptedServer]) -> dict[str, str]:
+    env = {"PLAYGROUND_HOME": str(home)}
+    for name, server in zip(PRESETS, servers, strict=False):
+        env[f"{name.upper()}_BASE_URL"] = server.base_url("openai")
+        env[f"{name.upper()}_API_KEY"] = "sk-bench-0123456789abcdef"
+    return env
+
+
+def watch_job(ctx, found: list) -> None:
+    deadline = time.monotonic() + 30
+    while not found and time.monotonic() < deadline:
+        found.extend(ctx.active.values())
+        time.sleep(0.002)
+
+
+def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> dict:
+    for s in servers:
+        s.requests.clear()
+    page.reload()
+    page.locator(f"#lane-{lanes - 1}").wait_for()
+    page.locator("#prompt textarea").fill("stream")
+    page.evaluate(WATCH % lanes, want)
+    jobs: list = []
+    spy = threading.Thread(target=watch_job, args=(ctx, jobs))
+    spy.start()
+    page.locator("#run").click()
+    try:
+        page.wait_for_function(f"Object.keys(window.__t.done).length === {lanes}", timeout=60_000)
+    except Exception:
+        print(page.evaluate("window.__t"), [page.locator(f"#stats-{i}").inner_text() for i in range(lanes)])
+        page.screenshot(path="/tmp/web/bench.png")
+        raise
+    page.locator(f"#stats-{lanes - 1}").filter(has_text="done").wait_for(timeout=30_000)
+    spy.join()
+    t = page.evaluate("window.__t")
+    # the engine's own stamps (perf_counter, this process) put on the wall clock the browser uses
+    offset = time.time() - time.perf_counter()
+    states = list(jobs[0].lanes())
+    outs = [st.record() for st in states]
+    engine_first = [st.stamps[0] + offset for st in states]
+    engine_end = [st.t_end + offset for st in states]
+    begin = min(st.t0 for st in states) + offset
+    page_first = [t["first"][str(i)] / 1000 for i in range(lanes)]
+    page_done = max(t["done"][str(i)] / 1000 for i in range(lanes))
+    slowest = max(engine_end) - begin
+    flushes = jobs[0].coalescer.flushes if jobs and jobs[0].coalescer else None
+    return {
+        "slowest_lane_s": round(slowest, 3),
+        "page_done_s": round(page_done - begin, 3),
+        "ratio": round((page_done - begin) / slowest, 3),
+        "handler_updates": flushes,
+        "handler_updates_per_s": round(flushes / slowest, 1) if flushes else None,
+        "page_updates_per_s": round(t["updates"] / slowest, 1),
+        "added_ttft_ms": [round((p - e) * 1000, 1) for p, e in zip(page_first, engine_first, strict=True)],
+        "engine_ttft_ms": [o["metrics"]["ttft_ms"] for o in outs],
+        "lane_rates_chunks_per_s": [round(len(o["timeline"]) / (o["metrics"]["total_ms"] / 1000), 1) for o in outs],
+        "texts_exact": all(len(o["text"]) == want for o in outs),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lanes", type=int, default=4, help="1 to 7 (one OpenAI-protocol preset per lane)")
+    ap.add_argument("--chunks", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=300.0, help="chunks per second per lane")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default="bench/results/ui.json")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    chunks = [f"w{k:04d} " for k in range(args.chunks)]
+    want = sum(len(c) for c in chunks)
+    servers = [ScriptedServer().start() for _ in range(args.lanes)]
+    for s in servers:
+        s.default = Reply(chunks=chunks, delay=1 / args.rate)
+    home = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    settings = Settings.load(env=environment(home, servers), cwd=home)
+    demo, ctx, url = start(settings, models=[f"{PRESETS[i]}:m{i}" for i in range(args.lanes)], port=free_port())
+    runs = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(url)
+            for k in range(args.repeat):
+                runs.append(one_run(page, ctx, servers, args.lanes, want))
+                print(f"run {k + 1}: {json.dumps(runs[-1])}")
+            browser.close()
+    finally:
+        stop(demo, ctx)
+        for s in servers:
+            s.stop()
+    med = {key: statistics.median(r[key] for r in runs) for key in
+           ("slowest_lane_s", "page_done_s", "ratio", "page_updates_per_s", "handler_updates_per_s")}
+    med["added_ttft_ms_max"] = max(max(r["added_ttft_ms"]) for r in runs)
+    med["added_ttft_ms_median"] = statistics.median(x for r in runs for x in r["added_ttft_ms"])
+    summary = {"args": vars(args), "machine": f"{platform.processor() or platform.machine()}, "
+               f"{os.cpu_count()} CPUs, Python {platform.python_version()}", "median": med, "runs": runs}
+    print(json.dumps(med, indent=2))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
