@@ -8,6 +8,7 @@ opening a new database at once migrate it once. A database newer than this code 
 
     1  tables: sessions, turns, model_specs, outputs
     2  full-text search: SQLite FTS5 tables kept by triggers; PostgreSQL tsvector columns + GIN
+    3  arena_battles: battles imported from arena battle files
 """
 
 from __future__ import annotations
@@ -130,9 +131,16 @@ def _m2_search(conn: Connection) -> None:
         _run(conn, script.format(table=table, col=col))
 
 
+def _m3_battles(conn: Connection) -> None:
+    ts, pk = (("DATETIME", "INTEGER NOT NULL PRIMARY KEY") if conn.dialect.name == "sqlite"
+              else ("TIMESTAMP WITHOUT TIME ZONE", "SERIAL PRIMARY KEY"))
+    conn.exec_driver_sql(f"CREATE TABLE arena_battles (id {pk}, row TEXT NOT NULL, imported_at {ts} NOT NULL)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "tables", _m1_tables),
     (2, "full-text search", _m2_search),
+    (3, "imported arena battles", _m3_battles),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from ulid import ULID
 
-from storage import queries, search
+from storage import battles, queries, search
 from storage.codec import complete_output, dumps, now, output_columns, spec_key, to_datetime
 from storage.db import default_url, make_engine, transaction
 from storage.errors import NotFound, StorageError
@@ -151,17 +151,31 @@ class Store:
         self._remember(pending)
 
     def set_votes(self, session_id: str, votes: list[dict[str, Any]]) -> None:
-        """Store the session's optional `votes` list (replacing any earlier one)."""
+        """Store the session's optional `votes` list (replacing any earlier one; [] removes the field)."""
         if not isinstance(votes, list) or not all(isinstance(v, dict) for v in votes):
             raise StorageError("votes must be a list of dicts")
         if find_secret(votes, "votes"):
             raise StorageError(f"{find_secret(votes, 'votes')} looks like a credential; not stored")
         with _translated("save the votes"), transaction(self.engine, write=True) as conn:
             done = conn.execute(
-                update(SESSIONS).where(SESSIONS.c.id == session_id).values(votes=dumps(votes), updated_at=now())
+                update(SESSIONS).where(SESSIONS.c.id == session_id).values(votes=dumps(votes) if votes else None, updated_at=now())
             )
             if done.rowcount == 0:
                 raise NotFound(f"no session {session_id}")
+
+    def voted_sessions(self) -> list[dict[str, Any]]:
+        """Every session with votes: id, created_at, tags, votes (for the arena's leaderboard)."""
+        with transaction(self.engine, write=False) as conn:
+            return battles.voted_sessions(conn)
+
+    def add_imported_battles(self, rows: list[str]) -> int:
+        """Keep battles read from an arena battle file (JSON rows), all or none."""
+        with _translated("import the battles"), transaction(self.engine, write=True) as conn:
+            return battles.add_battles(conn, rows)
+
+    def imported_battles(self) -> list[str]:
+        with transaction(self.engine, write=False) as conn:
+            return battles.battles(conn)
 
     def delete_session(self, session_id: str) -> None:
         with _translated("delete the session"), transaction(self.engine, write=True) as conn:

@@ -1,6 +1,7 @@
 """The tables, as SQLModel classes: what the current code reads and writes.
 
     sessions 1─* turns 1─* outputs *─1 model_specs          schema_migrations (one row per migration)
+    arena_battles (imported battle rows; votes cast here live in sessions.votes)
 
 Conventions: session ids are ULIDs (26 characters, sortable by creation time); times are naive
 `datetime`s in UTC (plain SQLAlchemy `DateTime`: SQLModel's own type insists on aware ones);
@@ -111,8 +112,19 @@ class OutputRow(SQLModel, table=True):
     writer: str | None = Field(default=None, sa_column=Column(Text))  # "host:pid:token" of the writing Store
 
 
+class ImportedBattleRow(SQLModel, table=True):
+    """A battle read from an arena battle file (Chatbot Arena's format), kept as its JSON row."""
+
+    __tablename__ = "arena_battles"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    row: str = Field(sa_column=Column(Text, nullable=False))  # one JSON object, as imported
+    imported_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
 SESSIONS = SessionRow.__table__
 TURNS = TurnRow.__table__
 OUTPUTS = OutputRow.__table__
 SPECS = ModelSpecRow.__table__
 MIGRATIONS = SchemaMigration.__table__
+BATTLES = ImportedBattleRow.__table__

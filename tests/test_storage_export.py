@@ -28,7 +28,9 @@ def _full_session(store: Store, output) -> str:
         output("", status="cancelled", timeline=[], model="openai:gpt-4o", metrics={"ttft_ms": None}),
     ])
     store.start_turn(sid, prompt="And milk?", outputs=[output("Microfoam 🥛.")])
-    store.set_votes(sid, [{"turn": 0, "winner": 0, "at": "2026-11-26T09:01:00Z"}])
+    store.set_votes(sid, [{"turn": 0, "lanes": [1, 0], "models": ["openai:gpt-4o-mini", "gguf:smollm2"],
+                           "outcome": "a", "winner": 1, "blind": True, "judge": None,
+                           "created_at": "2026-11-26T09:01:00Z"}])
     return sid
 
 
@@ -120,3 +122,13 @@ def test_integer_times_and_empty_timelines_round_trip_exactly(store: Store, outp
     assert again["turns"][0]["outputs"][0]["timeline"] == [[41, 1], [50.5, 2]]
     assert json.dumps(again["turns"][0]["outputs"][0]["timeline"]) == "[[41, 1], [50.5, 2]]"
     assert again["turns"][0]["outputs"][1]["timeline"] == []
+
+
+def test_published_vote_schema_is_the_arenas():
+    import json
+    from pathlib import Path
+
+    from playground.arena import VOTE_JSON_SCHEMA
+
+    schema = json.loads((Path(__file__).parent.parent / "storage" / "session.schema.json").read_text())
+    assert schema["$defs"]["vote"] == VOTE_JSON_SCHEMA
