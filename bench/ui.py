@@ -93,7 +93,6 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
         page.wait_for_function(f"Object.keys(window.__t.done).length === {lanes}", timeout=60_000)
     except Exception:
         print(page.evaluate("window.__t"), [page.locator(f"#stats-{i}").inner_text() for i in range(lanes)])
-        page.screenshot(path="/tmp/web/bench.png")
         raise
     page.locator(f"#stats-{lanes - 1}").filter(has_text="done").wait_for(timeout=30_000)
     spy.join()

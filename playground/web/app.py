@@ -9,44 +9,20 @@ local engines serialise themselves (``CpuBudget``). Other handlers share the def
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
 
-from backends.registry import PROVIDERS, split_model_id
 from playground import discovery
-from playground import figures as figs
 from playground.session import session_models
 from playground.web import actions, api, history, settings_tab, stats
 from playground.web import lanes as view
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
+from playground.web.render import blank, render_lanes
 from playground.web.theme import CSS, JS, SAME_TOGGLE
 
 DEFAULT_MODELS = ["gguf:smollm2", "hf:smollm2"]
-LANES_PER_ROW = 4
-
-
-def engine_of(ctx: Context, model: str) -> str:
-    named = ctx.settings.models.get(model)
-    try:
-        provider = named.provider if named else split_model_id(model)[0]
-        return PROVIDERS[provider].engine
-    except Exception:  # noqa: BLE001 - an unknown id: its lane will say why
-        return ""
-
-
-def _blank(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _lock() -> tuple[Any, Any]:
-    return gr.update(interactive=False), gr.update(interactive=True)
-
-
-def _unlock() -> tuple[Any, Any]:
-    return gr.update(interactive=True), gr.update(interactive=False)
 
 
 def launch_options(ctx: Context) -> dict[str, Any]:
@@ -88,18 +64,18 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                     run_btn = gr.Button("Run ⌘↵", variant="primary", elem_id="run", scale=1)
                     stop_btn = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop", scale=1)
                     new_btn = gr.Button("New session", elem_id="new-session", scale=1)
-                    temp = gr.Textbox(_blank(d.temperature), label="temperature", placeholder="default",
+                    temp = gr.Textbox(blank(d.temperature), label="temperature", placeholder="default",
                                       scale=1, interactive=True, elem_id="temperature")
                     max_tokens = gr.Number(d.max_tokens, label="max tokens", precision=0, minimum=1, scale=1,
                                            interactive=True)
-                    seed = gr.Textbox(_blank(d.seed), label="seed", placeholder="none", scale=1,
+                    seed = gr.Textbox(blank(d.seed), label="seed", placeholder="none", scale=1,
                                       interactive=True, elem_id="seed")
                 notice = gr.Markdown("", elem_id="notice")
                 lane_slots: dict[str, Any] = {}
 
                 @gr.render(inputs=[view_state])
                 def lanes(v: dict[str, Any]) -> None:
-                    _render_lanes(ctx, v, lane_slots)
+                    render_lanes(ctx, v, lane_slots)
 
                 race = gr.LinePlot(x="seconds", y="characters", color="lane", height=220, elem_id="race",
                                    label="The race: characters streamed over time, from each lane's start")
@@ -247,77 +223,3 @@ def _answers(ctx: Context, doc: dict[str, Any] | None) -> dict[str, str]:
         except Exception:  # noqa: BLE001 - the source may have been deleted
             pass
     return out
-
-
-def _render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None:
-    """One column per model, four to a row; then the events that stream into them."""
-    chosen, doc = v["models"], v.get("doc")
-    n = len(chosen)
-    if not n:
-        gr.Markdown("Choose at least one model above.")
-        return
-    last = doc["turns"][-1]["outputs"] if doc and doc.get("turns") else []
-    best = figs.best_lanes(last)
-    texts, stats_, earlier, per_lane = [], [], [], []
-    for start in range(0, n, LANES_PER_ROW):
-        with gr.Row(elem_classes=["lane-row"]):
-            for i in range(start, min(start + LANES_PER_ROW, n)):
-                model = chosen[i]
-                hist = view.lane_history(doc, i, model)
-                out = hist[-1][1] if hist else None
-                p = (out or {}).get("params") or {}
-                with gr.Column(scale=1, min_width=160, elem_classes=["lane"]):
-                    gr.HTML(view.header_html(model, engine_of(ctx, model)), js_on_load=None)
-                    with gr.Accordion("params", open=False, elem_classes=["lane-params"]):
-                        per_lane.append([
-                            gr.Textbox(_blank(p.get("temperature", ctx.settings.defaults.temperature)),
-                                       label="temperature", placeholder="default", interactive=True),
-                            gr.Number(p.get("max_tokens", ctx.settings.defaults.max_tokens), label="max tokens",
-                                      precision=0, interactive=True),
-                            gr.Textbox(_blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
-                                       placeholder="none", interactive=True)])
-                    earlier.append(gr.HTML(view.earlier_html(hist[:-1], hist[-1][0] if hist else None),
-                                           elem_id=f"earlier-{i}", js_on_load=None))
-                    texts.append(gr.HTML(view.answer_html(out["text"] if out else ""), elem_id=f"lane-{i}",
-                                         elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
-                    stats_.append(gr.HTML(view.stats_html(out or {}, status=out["status"] if out else "waiting",
-                                                          lane=i, best=best), elem_id=f"stats-{i}", js_on_load=None))
-            for _ in range(min(n, LANES_PER_ROW) - (min(start + LANES_PER_ROW, n) - start)):
-                gr.Column(scale=1, min_width=160)  # keeps a short last row's lanes the same width
-    _wire(ctx, chosen, slots, texts, stats_, earlier, per_lane)
-
-
-def _wire(ctx: Context, chosen: list[str], s: dict[str, Any], texts: list[Any], stats_: list[Any],
-          earlier: list[Any], per_lane: list[list[Any]]) -> None:
-    n = len(chosen)
-    outs = texts + stats_ + earlier + s["extra"]
-    buttons = [s["run"], s["stop"]]
-    flat = [c for trio in per_lane for c in trio]
-    run_inputs = [s["prompt"], s["system"], s["same"], *s["shared"], s["session"], *flat]
-
-    async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[list[Any]]:
-        prompt, system, same, t, m, sd, doc, *rest = values
-        params = actions.lane_params(same, (t, m, sd), [rest[k:k + 3] for k in range(0, len(rest), 3)])
-        async for frame in actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc):
-            yield frame
-
-    async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async for frame in actions.replay(ctx, request.session_hash, chosen, doc, speed):
-            yield frame
-
-    async def on_rerun(doc: Any, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async for frame in actions.rerun(ctx, request.session_hash, chosen, doc):
-            yield frame
-
-    async def on_stop(request: gr.Request) -> list[Any]:
-        return await actions.stop(ctx, request.session_hash, n)
-
-    streaming = dict(outputs=outs, concurrency_limit=None, show_progress="hidden", api_visibility="private")
-    events = []
-    for button, fn, inputs in ((s["run"], on_run, run_inputs), (s["replay"], on_replay, [s["session"], s["speed"]]),
-                               (s["rerun"], on_rerun, [s["session"]])):
-        ev = button.click(_lock, None, buttons, queue=False, api_visibility="private").then(fn, inputs, **streaming)
-        ev.then(_unlock, None, buttons, queue=False, api_visibility="private")
-        events.append(ev)
-    s["stop"].click(on_stop, None, texts + stats_ + s["extra"] + buttons, cancels=events,
-                    api_visibility="private", concurrency_limit=None)
