@@ -130,8 +130,8 @@ def complete_output(output: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise StorageError(f"an output must be a dict, got {type(output).__name__}")
     model = output.get("model")
-    if not isinstance(model, str) or ":" not in model:
-        raise StorageError(f"output model must be a 'provider:model' id, got {model!r}")
+    if not isinstance(model, str) or not model.strip():
+        raise StorageError(f"output model must be a model id (provider:model or a named model), got {model!r}")
     full = {"model": model, "label": None, "params": {}, "text": "", "status": "running", "error": None,
             "finish_reason": None, "metrics": {}, "server_metrics": {}, "timeline": []}
     full.update(output)

@@ -197,12 +197,19 @@ def output() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-async def local_runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    """A Runtime whose gguf:smollm2 and hf:smollm2 workers stay warm across test files."""
+async def local_runtime(tmp_path_factory: pytest.TempPathFactory,
+                        scripted_server: ScriptedServer) -> AsyncIterator[Any]:
+    """A Runtime whose gguf:smollm2 and hf:smollm2 workers stay warm across test files; its hosted
+    providers (openai, anthropic, gemini, ollama) point at the session's scripted server."""
     from playground.runtime import Runtime
     from playground.settings import Settings
 
     home = tmp_path_factory.mktemp("local-home")
-    runtime = Runtime(Settings.load(env={"PLAYGROUND_HOME": str(home)}, cwd=home))
+    env = {"PLAYGROUND_HOME": str(home), "OLLAMA_HOST": scripted_server.base_url("ollama")}
+    for protocol, (_, name, key_env) in HOSTED.items():
+        if key_env:
+            env[key_env] = TEST_KEY
+            env[f"{name.upper()}_BASE_URL"] = scripted_server.base_url(protocol)
+    runtime = Runtime(Settings.load(env=env, cwd=home))
     yield runtime
     await runtime.aclose()

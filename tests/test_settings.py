@@ -32,7 +32,7 @@ params = {{ temperature = 0.2 }}
     server.script(Reply(chunks=["Hello", " there"]))
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(PLAYGROUND_HOME=str(tmp_path / "home"), QWEN_KEY="sk-qwen-test")
-    res = subprocess.run([sys.executable, "-m", "playground.cli", "compare", "--json", "--no-save",
+    res = subprocess.run([sys.executable, "-m", "playground.cli", "compare", "--json",
                           "-m", "local-qwen", "hi"], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0, res.stderr
@@ -43,6 +43,10 @@ params = {{ temperature = 0.2 }}
     assert sent.body["model"] == "qwen2.5" and sent.body["temperature"] == 0.2
     assert sent.headers["authorization"] == "Bearer sk-qwen-test"
     assert "sk-qwen-test" not in res.stdout
+    saved = subprocess.run([sys.executable, "-m", "playground.cli", "sessions", "export",
+                            json.loads(res.stdout)["id"]], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert json.loads(saved.stdout)["turns"][0]["outputs"][0]["model"] == "local-qwen"
 
 
 def test_malformed_file_is_one_line_with_the_line_number(tmp_path):
