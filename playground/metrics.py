@@ -60,7 +60,7 @@ def compute(lane: LaneState) -> dict[str, Any]:
             rate = round((out_tokens - 1) / span, 2)
             if "output_tokens" in estimated:
                 estimated.append("tokens_per_s")
-    cost = lane.cost_usd
+    cost = 0.0 if lane.provider in FREE_PROVIDERS else lane.cost_usd  # known at once for local
     if cost is not None and estimated and lane.provider not in FREE_PROVIDERS:
         estimated.append("cost_usd")
     contention: dict[str, Any] = {"threads": lane.threads, "shared_with": list(lane.shared_with)}
