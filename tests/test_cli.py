@@ -113,7 +113,7 @@ def test_sessions_export_import_rerun(env, tmp_path):
 
 
 def test_killed_compare_leaves_an_interrupted_turn_with_its_text(env):
-    proc = subprocess.Popen([sys.executable, "-m", "playground.cli", "compare",
+    proc = subprocess.Popen([sys.executable, "-m", "playground.cli", "compare", "--max-tokens", "5000",
                              "-m", "test:chunks=1000&delay_ms=10", "hi"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(3.5)  # a few flushes (every second) have happened

@@ -77,7 +77,7 @@ async def test_figures_follow_the_design(runtime):
     doc = await compare("one two three", ["test:chunks=11&delay_ms=20&first_ms=100"], runtime=runtime)
     out = doc["turns"][0]["outputs"][0]
     m = out["metrics"]
-    assert 100 <= m["ttft_ms"] < 250
+    assert 100 <= m["ttft_ms"] < 400
     assert m["output_tokens"] == 11 and m["input_tokens"] == 3 and m["estimated"] == []
     first, last = out["timeline"][0][0], out["timeline"][-1][0]
     assert m["tokens_per_s"] == pytest.approx(10 / ((last - first) / 1000), rel=0.01)

@@ -35,8 +35,8 @@ async def test_turns_mode_local_lanes_never_overlap(local_runtime):
     assert m_second["contention"]["waited_for"] == [LANES[first]]
     assert m_first["contention"]["shared_with"] == [] and m_second["contention"]["shared_with"] == []
     assert m_first["contention"]["threads"] == m_second["contention"]["threads"] == local_runtime.cpu.cores
-    # the wait is queue_ms, never TTFT: TTFT is measured from t0, after the turn came
-    assert m_second["ttft_ms"] < m_second["queue_ms"] or m_second["queue_ms"] < 5000
+    # the wait is queue_ms, never TTFT: the lane's clock (t0) starts after its turn came
+    assert lanes[second].t0 - lanes[second].stamps[0] + m_second["ttft_ms"] / 1000 == pytest.approx(0, abs=1e-3)
 
 
 async def test_shared_mode_splits_the_cores_and_says_so(local_runtime):
@@ -51,7 +51,7 @@ async def test_shared_mode_splits_the_cores_and_says_so(local_runtime):
         contention = out["metrics"]["contention"]
         assert contention["threads"] == expected_threads
         assert contention["shared_with"] == [LANES[1 - i]]
-        assert out["metrics"]["queue_ms"] < 100
+        assert out["metrics"]["queue_ms"] < 500  # no turn to wait for
     assert lanes[0].t0 < lanes[1].t_end and lanes[1].t0 < lanes[0].t_end  # they ran at once
 
 

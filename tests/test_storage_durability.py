@@ -115,7 +115,7 @@ def test_two_processes_write_at_once_and_nothing_is_lost(store_url: str, tmp_pat
 def test_migrations_are_recorded_and_the_tables_match_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         versions = conn.execute(text("SELECT version, name FROM schema_migrations ORDER BY version")).all()
-    assert [tuple(v) for v in versions] == [(1, "tables"), (2, "full-text search")] and LATEST == 2
+    assert [tuple(v) for v in versions] == [(1, "tables"), (2, "full-text search"), (3, "imported arena battles")] and LATEST == 3
     assert migrate(store.engine) == []  # re-opening is a no-op
     inspector = inspect(store.engine)
     for table in SQLModel.metadata.sorted_tables:
