@@ -1,0 +1,205 @@
+"""``hf:`` — models in Hugging Face transformers, each in its own worker process.
+
+Model ids: ``hf:smollm2`` (the embedded SmolLM2 GGUF, loaded with ``gguf_file=`` and dequantised
+to fp32), ``hf:DIR`` (a local model directory with ``config.json``, absolute, relative, or under
+``$PLAYGROUND_HOME/models``), ``hf:PATH.gguf`` (any GGUF file, the same way as smollm2) and
+``hf:OWNER/REPO`` (from the hub's cache or downloaded, as ``from_pretrained`` does: ``HF_HOME``
+and ``HF_HUB_OFFLINE`` honoured). ``TransformersEngine`` runs inside the worker (see
+``backends.worker``); torch and transformers are imported there only, so the parent stays light.
+
+One generation: the chat template (plain concatenation for a model without one), then ``generate``
+in a thread feeding a ``TextIteratorStreamer`` that the worker's main thread forwards as text.
+Greedy unless the temperature is above 0; a seed reseeds torch before every generation, and no
+state (KV cache, RNG draws) carries over, so the same request gives the same text whatever ran
+before. Stop strings end generation (``stop_strings=``) and are cut from the text, as hosted APIs
+do. Stop is a ``StoppingCriteria`` polling the worker's cancel flag at every token. Token counts
+are exact: the prompt's ids and the ids generated (a final EOS left out).
+
+Not here: batching, quantised inference (a GGUF file is dequantised), GPUs or device placement.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from backends.errors import ConfigError
+from backends.local import EMBEDDED, LocalBackend, embedded_gguf
+
+DEFAULT_MAX_NEW_TOKENS = 256
+_HUB_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
+_TRUE = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub accepts as "set"
+
+
+class HFBackend(LocalBackend):
+    engine_name = "transformers"
+    engine_target = "backends.hf:TransformersEngine"
+
+    def resolve(self, model: str) -> tuple[str, dict[str, Any]]:
+        """Cheap checks only: no torch, no network (see ``Backend.check``)."""
+        if model == EMBEDDED:
+            path = embedded_gguf()
+            return str(path), {"source": str(path.parent), "gguf_file": path.name}
+        under_home = Path(self.config.options.get("models_dir", "")) / model
+        for candidate in (Path(model).expanduser(), under_home):
+            if candidate.is_dir():
+                if not (candidate / "config.json").is_file():
+                    raise ConfigError(f"no config.json in {candidate} — hf needs a transformers model "
+                                      "directory (config.json, tokenizer and weights)")
+                path = candidate.resolve()
+                return str(path), {"source": str(path)}
+            if candidate.is_file() and candidate.suffix == ".gguf":
+                path = candidate.resolve()
+                return str(path), {"source": str(path.parent), "gguf_file": path.name}
+            if candidate.exists():
+                raise ConfigError(f"not a model directory: {candidate} — give a directory with "
+                                  "config.json, a .gguf file, OWNER/REPO, or smollm2")
+        if _HUB_REPO.match(model) and not model.startswith((".", "/", "~")):
+            offline = str(self.config.options.get("hf_offline") or "").upper() in _TRUE
+            return model, {"source": model, "hub": True, "offline": offline}
+        raise ConfigError(f"not found: {model} — give a local model directory, OWNER/REPO, or smollm2")
+
+
+class TransformersEngine:
+    """Child side: one loaded tokenizer and model; one generation at a time."""
+
+    def __init__(self, source: str, gguf_file: str | None = None, hub: bool = False,
+                 offline: bool = False) -> None:
+        os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars over the terminal's live view
+        if offline:
+            os.environ["HF_HUB_OFFLINE"] = "1"  # this worker only: the settings said so
+        import torch
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        self.torch, self.version = torch, transformers.__version__
+        self.default_threads = torch.get_num_threads()
+        extra = {"gguf_file": gguf_file} if gguf_file else {}
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
+            self.model = transformers.AutoModelForCausalLM.from_pretrained(source, **extra)
+        except Exception as exc:
+            if not hub:
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise RuntimeError(
+                f"could not load {source} from the Hugging Face hub or its cache "
+                f"({type(exc).__name__}: {first}) — download it first (hf download {source}) "
+                "or give hf: a local model directory") from exc
+        self.model.eval()
+        eos = self.model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+
+    def _prompt(self, messages: list[dict[str, str]]) -> Any:
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        # a base model: it continues the text
+        return self.tokenizer("\n\n".join(m["content"] for m in messages), return_tensors="pt")
+
+    def _sampling(self, params: dict[str, Any]) -> dict[str, Any]:
+        temperature = params.get("temperature")
+        if temperature is None or temperature <= 0:  # greedy, whatever the model's generation_config says
+            return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        out: dict[str, Any] = {"do_sample": True, "temperature": float(temperature)}
+        if params.get("top_p") is not None:
+            out["top_p"] = float(params["top_p"])
+        return out
+
+    def generate(self, request: dict[str, Any], emit: Callable[..., None],
+                 cancelled: Callable[[], bool]) -> None:
+        import transformers
+
+        torch, params = self.torch, request["params"]
+        threads = request.get("threads") or self.default_threads
+        inputs = self._prompt(request["messages"]).to(self.model.device)
+        prompt_len = int(inputs["input_ids"].shape[1])
+        max_new = int(params.get("max_tokens") or DEFAULT_MAX_NEW_TOKENS)
+        stops = [s for s in params.get("stop") or () if s]
+        streamer = transformers.TextIteratorStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs: dict[str, Any] = {
+            **inputs, **self._sampling(params), "max_new_tokens": max_new, "streamer": streamer,
+            "stopping_criteria": transformers.StoppingCriteriaList([_Cancel(cancelled, torch)]),
+        }
+        if stops:
+            kwargs.update(stop_strings=stops, tokenizer=self.tokenizer)
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                torch.set_num_threads(threads)  # in this thread: OpenMP's setting is per thread
+                result["ids"] = self.model.generate(**kwargs)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the worker's main thread
+                result["error"] = exc
+                streamer.end()
+
+        if params.get("seed") is not None:
+            torch.manual_seed(int(params["seed"]))
+        emit("info", {"threads": threads, "prompt_cache_hit": False,
+                      "engine": f"transformers {self.version}"})
+        emit("started")
+        thread = threading.Thread(target=run, name="generate", daemon=True)
+        thread.start()
+        cut = StopCut(stops)
+        try:
+            for chunk in streamer:
+                text = cut.feed(chunk)
+                if text:
+                    emit("text", text)
+            tail = cut.flush()
+            if tail:
+                emit("text", tail)
+        finally:
+            thread.join()
+        if "error" in result:
+            raise result["error"]
+        generated = result["ids"][0, prompt_len:].tolist()
+        ended_by_eos = bool(generated) and generated[-1] in self.eos_ids
+        emit("usage", prompt_len, len(generated) - ended_by_eos)
+        if cancelled():
+            return  # the lane says "cancelled"; no finish reason of the model's
+        emit("finish", "length" if len(generated) >= max_new and not (ended_by_eos or cut.hit)
+             else "stop")
+
+
+class _Cancel:
+    """A StoppingCriteria: the worker's cancel flag, checked after every token."""
+
+    def __init__(self, cancelled: Callable[[], bool], torch: Any) -> None:
+        self.cancelled, self.torch = cancelled, torch
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        return self.torch.full((input_ids.shape[0],), self.cancelled(), dtype=self.torch.bool)
+
+
+class StopCut:
+    """Passes streamed text through up to the first stop string, which is cut with what follows.
+
+    A tail that could be the start of a stop string is held back until the next chunk decides.
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.pending = ""
+        self.hit = False
+
+    def feed(self, chunk: str) -> str:
+        if self.hit:
+            return ""
+        text = self.pending + chunk
+        found = [i for i in (text.find(s) for s in self.stops) if i >= 0]
+        if found:
+            self.hit, self.pending = True, ""
+            return text[:min(found)]
+        held = max((k for s in self.stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
+        self.pending = text[len(text) - held:] if held else ""
+        return text[:len(text) - held]
+
+    def flush(self) -> str:
+        out, self.pending = ("" if self.hit else self.pending), ""
+        return out
