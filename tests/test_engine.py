@@ -51,7 +51,7 @@ async def test_cancel_stops_every_lane_within_200ms_and_keeps_text(runtime):
     comp = Comparison(runtime, ["test:chunks=1000&delay_ms=10", "test:chunks=1000&delay_ms=20"], "hi")
     seen = 0
     t_cancel = None
-    async for ev in comp.events():
+    async for _ in comp.events():
         seen += 1
         if seen == 20 and t_cancel is None:
             t_cancel = time.perf_counter()
