@@ -37,6 +37,7 @@ def check_gguf_file(path: Path) -> None:
 class GGUFBackend(LocalBackend):
     engine_name = "llama.cpp"
     engine_target = "backends.gguf:LlamaEngine"
+    requires = ("llama_cpp",)
 
     def resolve(self, model: str) -> tuple[str, dict[str, Any]]:
         n_ctx = int(self.config.options.get("n_ctx", 4096))

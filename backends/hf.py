@@ -38,6 +38,7 @@ _TRUE = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub accepts as "set"
 class HFBackend(LocalBackend):
     engine_name = "transformers"
     engine_target = "backends.hf:TransformersEngine"
+    requires = ("torch", "transformers")
 
     def resolve(self, model: str) -> tuple[str, dict[str, Any]]:
         """Cheap checks only: no torch, no network (see ``Backend.check``)."""

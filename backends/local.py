@@ -47,6 +47,7 @@ def rss_mb(pid: int | None) -> float | None:
 class LocalBackend(Backend):
     local = True
     engine_target: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ()  # modules the worker imports (the "local" extra)
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
@@ -60,6 +61,10 @@ class LocalBackend(Backend):
         return None
 
     def check(self, model: str) -> str | None:
+        missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            return (f"{self.config.name}: the Python package(s) {', '.join(missing)} are missing — "
+                    "pip install 'playground[local]'")
         try:
             self.resolve(model)
         except ConfigError as exc:
