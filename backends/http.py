@@ -63,34 +63,42 @@ class _Clock:
         self.total_deadline = now + timeouts.total if timeouts.total is not None else None
         self.got_first = False
 
-    def limit(self) -> tuple[float | None, errors.TimeoutError_ | None]:
-        """Seconds the next read may take, and the error to raise if it takes longer."""
+    def limit(self) -> tuple[float | None, str | None]:
+        """Seconds the next read may take, and which limit that is ("first", "idle", "total").
+        The error itself is built only when a limit is hit: this runs for every chunk."""
         now = time.monotonic()
         if not self.got_first and self.first_deadline is not None:
-            limit, err = self.first_deadline - now, errors.FirstByteTimeout(
+            limit, which = self.first_deadline - now, "first"
+        elif self.got_first and self.t.idle is not None:
+            limit, which = self.t.idle, "idle"
+        else:
+            limit, which = None, None
+        if self.total_deadline is not None and (limit is None or self.total_deadline - now <= limit):
+            limit, which = self.total_deadline - now, "total"
+        return (max(limit, 0.0) if limit is not None else None), which
+
+    def error(self, which: str) -> errors.TimeoutError_:
+        if which == "first":
+            return errors.FirstByteTimeout(
                 f"no response from {self.name} within {self.t.first_byte:g} s — the server may be "
                 "overloaded; try again, or raise timeouts.first_byte")
-        elif self.got_first and self.t.idle is not None:
-            limit, err = self.t.idle, errors.IdleTimeout(
+        if which == "idle":
+            return errors.IdleTimeout(
                 f"{self.name} sent nothing for {self.t.idle:g} s mid-stream — the stream stalled; "
                 "try again, or raise timeouts.idle")
-        else:
-            limit, err = None, None
-        if self.total_deadline is not None and (limit is None or self.total_deadline - now <= limit):
-            limit, err = self.total_deadline - now, errors.TotalTimeout(
-                f"the request to {self.name} took longer than {self.t.total:g} s — "
-                "raise timeouts.total, or ask for fewer tokens")
-        return (max(limit, 0.0) if limit is not None else None), err
+        return errors.TotalTimeout(
+            f"the request to {self.name} took longer than {self.t.total:g} s — "
+            "raise timeouts.total, or ask for fewer tokens")
 
     async def run(self, awaitable: Any) -> Any:
         """Await one read under the current limit."""
-        limit, err = self.limit()
+        limit, which = self.limit()
         try:
             async with asyncio.timeout(limit):
                 return await awaitable
         except TimeoutError:
-            assert err is not None
-            raise err from None
+            assert which is not None
+            raise self.error(which) from None
 
 
 class _TimedStream(httpx.AsyncByteStream):
