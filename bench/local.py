@@ -5,7 +5,7 @@ turns mode (the default) and in shared mode. Prints each lane's decode rate and 
 solo figure. Targets (turns mode): each lane within 3% of its solo tokens/s and within 10% of its
 solo TTFT (TTFT excludes the queue wait by definition).
 
-    python bench/local.py [--tokens 64] [--runs 3]
+    python bench/local.py [--tokens 64] [--runs 5]
 """
 
 from __future__ import annotations
@@ -44,13 +44,17 @@ async def main_async(tokens: int, runs: int) -> None:
     rt = Runtime(Settings.load(env={"PLAYGROUND_HOME": home}, cwd=home))
     try:
         await run(rt, LANES, 4)  # load both models (load time is not what this measures)
-        solo = {m: [(await run(rt, [m], tokens))[0] for _ in range(runs)] for m in LANES}
-        modes = {}
-        for mode in ("turns", "shared"):
-            rt.cpu.mode = mode
-            rows = [await run(rt, LANES, tokens) for _ in range(runs)]
-            modes[mode] = {m: [r[i] for r in rows] for i, m in enumerate(LANES)}
-        rt.cpu.mode = "turns"
+        # rounds interleave every setting, so a burst of load elsewhere hits them alike
+        solo: dict[str, list[dict]] = {m: [] for m in LANES}
+        modes: dict[str, dict[str, list[dict]]] = {mode: {m: [] for m in LANES} for mode in ("turns", "shared")}
+        for _ in range(runs):
+            for m in LANES:
+                solo[m].append((await run(rt, [m], tokens))[0])
+            for mode in modes:
+                rt.cpu.mode = mode
+                for m, row in zip(LANES, await run(rt, LANES, tokens), strict=True):
+                    modes[mode][m].append(row)
+            rt.cpu.mode = "turns"
         print(f"SmolLM2-135M, {tokens} tokens, temperature 0, {rt.cpu.cores} cores, median of {runs}")
         print(f"{'lane':<14} {'mode':<7} {'tok/s':>7} {'× solo':>7} {'TTFT ms':>8} {'× solo':>7} "
               f"{'queue ms':>9} {'threads':>8}")
@@ -71,7 +75,7 @@ async def main_async(tokens: int, runs: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", type=int, default=64)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     asyncio.run(main_async(args.tokens, args.runs))
 
