@@ -13,6 +13,7 @@ import gradio as gr
 
 from backends.base import Params
 from backends.errors import ConfigError
+from playground.blind import blind_names
 from playground.recorder import Recorder
 from playground.rerun import Rerun
 from playground.web import history
@@ -58,6 +59,10 @@ async def finish(ctx: Context, job: Job) -> list[Any]:
     if doc is None or not doc.get("turns"):
         return [gr.skip()] * EXTRA
     outputs = doc["turns"][-1]["outputs"]
+    if job.blind:  # no export files yet: they would name the models
+        names = blind_names(len(outputs))
+        return [doc, view.race_frame(outputs, names), None, None,
+                f"session {doc['id']} saved — vote to reveal the models"]
     try:
         json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, doc["id"])
     except Exception as exc:  # noqa: BLE001 - the page still shows the answers
@@ -79,13 +84,18 @@ async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
 
 
 async def run(ctx: Context, key: str, models: list[str], prompt: str, system: str | None,
-              params: list[Params], doc: dict[str, Any] | None) -> AsyncIterator[list[Any]]:
+              params: list[Params], doc: dict[str, Any] | None, *, blind: bool = False,
+              hide: bool = False) -> AsyncIterator[list[Any]]:
     if not models or len(models) > MAX_LANES:
         raise gr.Error(f"choose 1 to {MAX_LANES} models")
     try:
         job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc)
     except ConfigError as exc:
+        if blind:  # the message would name the model
+            raise gr.Error("a model of this blind run cannot be used here; run the models named "
+                           "to see which and why") from None
         raise gr.Error(str(exc)) from None
+    job.blind, job.hide = blind, blind and hide
     async for frame in _stream(ctx, key, job, _first(models, doc, prompt), len(models)):
         yield frame
 

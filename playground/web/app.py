@@ -14,8 +14,9 @@ from typing import Any
 import gradio as gr
 
 from playground import discovery
+from playground.blind import blind_names
 from playground.session import session_models
-from playground.web import actions, api, history, settings_tab, stats
+from playground.web import actions, api, arena_tab, arena_ui, blind, history, settings_tab, stats
 from playground.web import lanes as view
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
@@ -38,7 +39,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
     chosen = list(default_models or DEFAULT_MODELS)
     d = ctx.settings.defaults
     with gr.Blocks(title="Playground") as demo:
-        view_state = gr.State({"models": chosen, "doc": None})
+        view_state = gr.State(arena_ui.initial_view(chosen))
         session = gr.State(None)
         history_ids = gr.State([])
         selected = gr.State(None)
@@ -55,6 +56,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                                          elem_id="models")
                     same = gr.Checkbox(value=True, label="same params for all", scale=1, elem_id="same-params",
                                        interactive=True)
+                arena = arena_ui.controls(sorted(choices))
                 with gr.Accordion("System prompt", open=False):
                     system = gr.Textbox(show_label=False, lines=2, placeholder="optional system prompt",
                                         elem_id="system", interactive=True)
@@ -92,6 +94,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                         diff_b = gr.Dropdown(label="to", choices=[], elem_id="diff-b")
                         diff_btn = gr.Button("Diff", elem_id="diff")
                     diff_out = gr.HTML(elem_id="diff-out")
+                judge = arena_ui.judge_panel()
             with gr.Tab("History", id="history-tab") as history_tab:
                 with gr.Row():
                     search = gr.Textbox(label="search prompts and answers", elem_id="history-search", scale=3)
@@ -102,6 +105,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                     import_btn = gr.UploadButton("Import JSON", file_types=[".json"], elem_id="import-json")
                     delete_btn = gr.Button("Delete selected", variant="stop", elem_id="delete")
                 history_msg = gr.Markdown("", elem_id="history-msg")
+            arena_tab.build(ctx)
             with gr.Tab("Stats", id="stats-tab") as stats_tab:
                 stats_table = gr.Dataframe(headers=stats.TABLE, interactive=False, elem_id="stats-table")
                 stats_plot = gr.ScatterPlot(x="ttft_ms", y="tokens_per_s", color="model", elem_id="stats-plot",
@@ -116,20 +120,28 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
 
         lane_slots.update(prompt=prompt, system=system, same=same, shared=[temp, max_tokens, seed],
                           session=session, run=run_btn, stop=stop_btn, replay=replay_btn, rerun=rerun_btn,
-                          speed=speed, extra=[session, race, export_json, export_md, notice])
+                          speed=speed, extra=[session, race, export_json, export_md, notice],
+                          view=view_state, race=race, export_json=export_json, export_md=export_md, notice=notice,
+                          models=models, judge_model=judge.model, judge_rubric=judge.rubric, judge_run=judge.run,
+                          judge_auto=judge.auto, judge_out=judge.out, pool=arena.pool)
+        arena_ui.wire(arena, models, view_state, session)
 
         # ---- compare: models, new session, diff ---------------------------------------------
         def on_models(chosen: list[str], doc: dict[str, Any] | None, v: dict[str, Any]) -> Any:
             chosen = list(chosen or [])[:actions.MAX_LANES]
-            return gr.skip() if chosen == v["models"] else {"models": chosen, "doc": doc}
+            if chosen == v["models"]:
+                return gr.skip(), gr.skip()
+            if blind.arena_on(v):  # a blind session's lanes are fixed: the next run starts a new one
+                return {**v, "models": chosen, "doc": None}, None
+            return {**v, "models": chosen, "doc": doc}, gr.skip()
 
-        models.change(on_models, [models, session, view_state], view_state, api_visibility="private")
+        models.change(on_models, [models, session, view_state], [view_state, session], api_visibility="private")
         same.change(None, same, None, js=SAME_TOGGLE)
 
-        def on_new(chosen: list[str]) -> list[Any]:
-            return [{"models": list(chosen or []), "doc": None}, None, "", None, None, None, "new session"]
+        def on_new(chosen: list[str], v: dict[str, Any]) -> list[Any]:
+            return [{**v, "models": list(chosen or []), "doc": None}, None, "", None, None, None, "new session"]
 
-        new_btn.click(on_new, models, [view_state, session, prompt, race, export_json, export_md, notice],
+        new_btn.click(on_new, [models, view_state], [view_state, session, prompt, race, export_json, export_md, notice],
                       api_visibility="private")
 
         def diff_choices(doc: dict[str, Any] | None) -> tuple[Any, Any]:
@@ -156,18 +168,26 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
         for trigger in (search.submit, model_filter.change, history_tab.select):
             trigger(on_history, [search, model_filter], history_outs, api_visibility="private")
 
-        def on_open(ids: list[str], evt: gr.SelectData) -> list[Any]:
+        def on_open(ids: list[str], v: dict[str, Any], evt: gr.SelectData) -> list[Any]:
             row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
             doc = ctx.store.get_session(ids[row])
-            chosen = session_models(doc)
             outputs = doc["turns"][-1]["outputs"] if doc["turns"] else []
+            shown = {**v, "doc": doc, "blind": False, "battle": False}
+            common = [doc.get("system") or "", gr.Tabs(selected="compare")]
+            if blind.is_hidden(ctx, doc):  # no names, no export files until the vote
+                return [shown, doc, gr.update(visible=True), *common,
+                        view.race_frame(outputs, blind_names(len(outputs))), None, None,
+                        f"opened blind session {doc['id']}: vote to reveal the models", doc["id"],
+                        *arena_ui.opened(arena)]
+            chosen = session_models(doc)
             json_path, md_path = history.write_exports(ctx, doc["id"])
-            return [{"models": chosen, "doc": doc}, doc, gr.update(value=chosen), doc.get("system") or "",
-                    gr.Tabs(selected="compare"), view.race_frame(outputs), json_path, md_path,
-                    f"opened session {doc['id']}: {doc['title']}", doc["id"]]
+            return [{**shown, "models": chosen}, doc, gr.update(value=chosen, visible=True), *common,
+                    view.race_frame(outputs), json_path, md_path, f"opened session {doc['id']}: {doc['title']}",
+                    doc["id"], *arena_ui.opened(arena)]
 
-        history_df.select(on_open, history_ids, [view_state, session, models, system, tabs, race, export_json,
-                                                 export_md, notice, selected], api_visibility="private")
+        history_df.select(on_open, [history_ids, view_state],
+                          [view_state, session, models, system, tabs, race, export_json, export_md, notice,
+                           selected, *arena_ui.opened_outputs(arena)], api_visibility="private")
 
         def on_import(file: Any, query: str, model: str | None) -> list[Any]:
             message = history.import_file(ctx, getattr(file, "name", file))
@@ -186,7 +206,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                          api_visibility="private")
 
         # ---- stats and settings ---------------------------------------------------------------
-        stats_tab.select(lambda: stats.frames(ctx.store.model_stats()), None, [stats_table, stats_plot],
+        stats_tab.select(lambda: stats.frames(blind.visible_stats(ctx)), None, [stats_table, stats_plot],
                          api_visibility="private")
 
         async def on_settings() -> list[Any]:
@@ -202,11 +222,12 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
         unload_btn.click(on_unload, unload_which, [unload_msg, status, loaded, unload_which],
                          api_visibility="private")
 
-        async def on_load(chosen: list[str]) -> Any:
+        async def on_load(chosen: list[str], pool: list[str]) -> Any:
             found = discovery.usable_ids(await discovery.discover(ctx.runtime))
-            return gr.update(choices=sorted(set(found + list(chosen or []))))
+            return (gr.update(choices=sorted(set(found + list(chosen or [])))),
+                    gr.update(choices=sorted(set(found + list(pool or [])))))
 
-        demo.load(on_load, models, models, api_visibility="private")
+        demo.load(on_load, [models, arena.pool], [models, arena.pool], api_visibility="private")
         api.register(ctx)
     return demo
 
@@ -215,7 +236,9 @@ def _answers(ctx: Context, doc: dict[str, Any] | None) -> dict[str, str]:
     """The answers a diff can compare: each lane of the last turn, and, for a re-run, its source's."""
     if not doc or not doc.get("turns"):
         return {}
-    out = {f"lane {i + 1}: {o['model']}": o["text"] for i, o in enumerate(doc["turns"][-1]["outputs"])}
+    last = doc["turns"][-1]["outputs"]
+    names = blind_names(len(last)) if blind.is_hidden(ctx, doc) else [o["model"] for o in last]
+    out = {f"lane {i + 1}: {names[i]}": o["text"] for i, o in enumerate(last)}
     if doc.get("rerun_of"):
         try:
             src = ctx.store.get_session(doc["rerun_of"])

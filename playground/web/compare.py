@@ -39,6 +39,8 @@ class Job:
     document: Callable[[], dict[str, Any] | None]
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     coalescer: Coalescer | None = None
+    blind: bool = False  # a blind run: lanes say nothing that names their model
+    hide: bool = False  # ... and show no figures either
 
 
 def comparison_job(ctx: Context, models: list[str], prompt: str, system: str | None,
@@ -109,7 +111,7 @@ def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
             texts[i] = sent["text"][i] = text
         seconds, detail = clock(job.coalescer, i)
         html = view.stats_html(records[i], status=state.status, lane=i, best=best,
-                               clock_s=seconds, detail=detail)
+                               clock_s=seconds, detail=detail, blind=job.blind, hide=job.hide)
         if html != sent["stats"][i]:
             stats[i] = sent["stats"][i] = html
     return texts + stats

@@ -18,6 +18,7 @@ class Context:
     runtime: Runtime
     store: Any  # storage.Store
     active: dict[str, Any] = field(default_factory=dict)  # session hash -> compare.Job
+    revealed: set[str] = field(default_factory=set)  # blind sessions whose names were shown here
 
     @property
     def exports(self) -> Path:

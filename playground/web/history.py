@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from playground.web import blind
 from playground.web.context import Context
 from storage.markdown import to_markdown
 
@@ -18,13 +19,14 @@ COLUMNS = ["when", "title", "models", "turns", "lanes"]
 DOTS = {"ok": "●", "error": "✖", "cancelled": "◐", "interrupted": "◌", "running": "○"}
 
 
-def _row(s: dict[str, Any]) -> list[Any]:
+def _row(s: dict[str, Any], hidden: bool = False) -> list[Any]:
     when = (s.get("created_at") or "")[:19].replace("T", " ")
     title = s.get("title") or ""
     if s.get("snippet"):
         title += f" — {s['snippet']}"
     lanes = " ".join(f"{DOTS.get(k, '?')}{k} {v}" for k, v in sorted(s.get("statuses", {}).items()))
-    return [when, title, ", ".join(s.get("models", [])), s.get("turns", 0), lanes]
+    models = blind.HIDDEN_MODELS if hidden else ", ".join(s.get("models", []))
+    return [when, title, models, s.get("turns", 0), lanes]
 
 
 def rows(ctx: Context, query: str = "", model: str | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -34,7 +36,12 @@ def rows(ctx: Context, query: str = "", model: str | None = None) -> tuple[pd.Da
         found = ctx.store.search(query, model=model, limit=100)
     else:
         found = ctx.store.list_sessions(limit=100, model=model)
-    return pd.DataFrame([_row(s) for s in found], columns=COLUMNS), [s["id"] for s in found]
+    voted = blind.human_voted_ids(ctx) if any(blind.TAG in (s.get("tags") or []) for s in found) else set()
+    marked = [(s, blind.summary_hidden(ctx, s, voted)) for s in found]
+    if model:  # listing a hidden session under a model would say which model it ran
+        marked = [(s, hidden) for s, hidden in marked if not hidden]
+    return (pd.DataFrame([_row(s, hidden) for s, hidden in marked], columns=COLUMNS),
+            [s["id"] for s, _ in marked])
 
 
 def _slug(title: str) -> str:
@@ -71,7 +78,7 @@ def import_file(ctx: Context, path: str | Path | None) -> str:
 
 def model_choices(ctx: Context) -> list[str]:
     seen: list[str] = []
-    for row in ctx.store.model_stats():
+    for row in blind.visible_stats(ctx):
         if row["model"] not in seen:
             seen.append(row["model"])
     return sorted(seen)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from backends.registry import PROVIDERS, split_model_id
 from playground import figures
 
 STATUS_TEXT = {
@@ -24,6 +25,16 @@ STATUS_TEXT = {
 _FIGS = [("ttft_ms", "TTFT", figures.fmt_ms), ("total_ms", "total", figures.fmt_ms),
          ("output_tokens", "tokens", lambda v: "—" if v is None else f"{v} tok"),
          ("tokens_per_s", "rate", figures.fmt_rate), ("cost_usd", "cost", figures.fmt_cost)]
+
+
+def engine_of(ctx: Any, model: str) -> str:
+    """The engine a model id runs on ("llama.cpp", "OpenAI API", …); "" for an unknown id."""
+    named = ctx.settings.models.get(model)
+    try:
+        provider = named.provider if named else split_model_id(model)[0]
+        return PROVIDERS[provider].engine
+    except Exception:  # noqa: BLE001 - an unknown id: its lane will say why
+        return ""
 
 
 def esc(text: str | None) -> str:
@@ -50,11 +61,14 @@ def status_label(status: str, clock_s: float | None = None, detail: str = "") ->
 
 def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
                best: dict[str, set[int]] | None = None, clock_s: float | None = None,
-               detail: str = "") -> str:
+               detail: str = "", blind: bool = False, hide: bool = False) -> str:
     """The lane's status badge, its figures (★ on the best across lanes; ~ on estimates), its notes
-    (waits, loads, CPU sharing) and its error as a sentence."""
+    (waits, loads, CPU sharing) and its error as a sentence. ``blind``: nothing that could name the
+    model (no notes, no wait detail, no error message); ``hide``: no figures either."""
     m = record.get("metrics") or {}
     best = best or {}
+    if blind:
+        detail = ""
     badge = f'<span class="badge st-{esc(status)}">{esc(status_label(status, clock_s, detail))}</span>'
     figs = []
     for name, title, fmt in _FIGS:
@@ -65,11 +79,15 @@ def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
         star = " ★" if is_best else ""
         tip = ' title="estimated"' if mark else ""
         figs.append(f'<span class="{cls}"{tip}><b>{title}</b> {mark}{esc(fmt(value))}{star}</span>')
+    if blind and hide:
+        figs = ['<span class="fig">figures after the vote</span>']
     parts = [f'<div class="figs">{badge} {" ".join(figs)}</div>']
+    error = record.get("error")
+    if blind:
+        return parts[0] + ('<div class="lane-error">⚠ the error is shown after the vote</div>' if error else "")
     notes = figures.notes(m)
     if notes:
         parts.append(f'<div class="notes">{esc(" · ".join(notes))}</div>')
-    error = record.get("error")
     if error:
         parts.append(f'<div class="lane-error">⚠ {esc(error.get("message"))}</div>')
     return "".join(parts)

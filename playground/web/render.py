@@ -11,22 +11,13 @@ from typing import Any
 
 import gradio as gr
 
-from backends.registry import PROVIDERS, split_model_id
 from playground import figures as figs
-from playground.web import actions
+from playground.web import actions, blind, voting
 from playground.web import lanes as view
 from playground.web.context import Context
+from playground.web.lanes import engine_of
 
 LANES_PER_ROW = 4
-
-
-def engine_of(ctx: Context, model: str) -> str:
-    named = ctx.settings.models.get(model)
-    try:
-        provider = named.provider if named else split_model_id(model)[0]
-        return PROVIDERS[provider].engine
-    except Exception:  # noqa: BLE001 - an unknown id: its lane will say why
-        return ""
 
 
 def _unlock() -> tuple[Any, Any]:
@@ -42,24 +33,29 @@ def blank(value: Any) -> str:
 
 
 def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None:
-    """One column per model, four to a row; then the events that stream into them."""
-    chosen, doc = v["models"], v.get("doc")
+    """One column per model, four to a row; the vote bar; then the events that stream into them.
+    A blind view (``names``) shows "Model A", … in the headers and nothing that names a model."""
+    chosen, names = blind.lane_setup(ctx, v)
+    doc = v.get("doc")
     n = len(chosen)
     if not n:
-        gr.Markdown("Choose at least one model above.")
+        gr.Markdown("Choose at least one model above." if not blind.arena_on(v)
+                    else "Choose the models (or the battle pool) above.")
         return
     last = doc["turns"][-1]["outputs"] if doc and doc.get("turns") else []
     best = figs.best_lanes(last)
-    texts, stats_, earlier, per_lane = [], [], [], []
+    hide = names is not None and bool(v.get("hide", True))
+    texts, stats_, earlier, per_lane, heads = [], [], [], [], []
     for start in range(0, n, LANES_PER_ROW):
         with gr.Row(elem_classes=["lane-row"]):
             for i in range(start, min(start + LANES_PER_ROW, n)):
                 model = chosen[i]
-                hist = view.lane_history(doc, i, model)
+                hist = view.lane_history(doc, i, model) if model else []
                 out = hist[-1][1] if hist else None
                 p = (out or {}).get("params") or {}
                 with gr.Column(scale=1, min_width=160, elem_classes=["lane"]):
-                    gr.HTML(view.header_html(model, engine_of(ctx, model)), js_on_load=None)
+                    head = view.header_html(names[i], "") if names else view.header_html(model, engine_of(ctx, model))
+                    heads.append(gr.HTML(head, elem_id=f"head-{i}", js_on_load=None))
                     with gr.Accordion("params", open=False, elem_classes=["lane-params"]):
                         per_lane.append([
                             gr.Textbox(blank(p.get("temperature", ctx.settings.defaults.temperature)),
@@ -73,43 +69,64 @@ def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None
                     texts.append(gr.HTML(view.answer_html(out["text"] if out else ""), elem_id=f"lane-{i}",
                                          elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
                     stats_.append(gr.HTML(view.stats_html(out or {}, status=out["status"] if out else "waiting",
-                                                          lane=i, best=best), elem_id=f"stats-{i}", js_on_load=None))
+                                                          lane=i, best=best, blind=names is not None, hide=hide),
+                                          elem_id=f"stats-{i}", js_on_load=None))
             for _ in range(min(n, LANES_PER_ROW) - (min(start + LANES_PER_ROW, n) - start)):
                 gr.Column(scale=1, min_width=160)  # keeps a short last row's lanes the same width
-    _wire(ctx, chosen, slots, texts, stats_, earlier, per_lane)
+    status = voting.vote_bar(ctx, v, n, slots)
+    _wire(ctx, v, chosen, names, slots, (texts, stats_, earlier, per_lane, heads), status)
 
 
-def _wire(ctx: Context, chosen: list[str], s: dict[str, Any], texts: list[Any], stats_: list[Any],
-          earlier: list[Any], per_lane: list[list[Any]]) -> None:
+def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] | None, s: dict[str, Any],
+          lanes: tuple[list[Any], ...], status: Any) -> None:
+    texts, stats_, earlier, per_lane, heads = lanes
     n = len(chosen)
-    outs = texts + stats_ + earlier + s["extra"]
+    arena = names is not None or blind.arena_on(v)  # runs are blind: headers go back to letters
+    outs = (heads if arena else []) + texts + stats_ + earlier + s["extra"]
     buttons = [s["run"], s["stop"]]
     flat = [c for trio in per_lane for c in trio]
-    run_inputs = [s["prompt"], s["system"], s["same"], *s["shared"], s["session"], *flat]
+    run_inputs = [s["prompt"], s["system"], s["same"], *s["shared"], s["session"], s["pool"], *flat]
 
     async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[list[Any]]:
-        prompt, system, same, t, m, sd, doc, *rest = values
+        prompt, system, same, t, m, sd, doc, pool, *rest = values
         params = actions.lane_params(same, (t, m, sd), [rest[k:k + 3] for k in range(0, len(rest), 3)])
-        async for frame in actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc):
-            yield frame
+        if not arena:
+            async for frame in actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc):
+                yield frame
+            return
+        models, doc = blind.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
+        letters = [view.header_html(name, "") for name in blind.blind_names(n)]
+        async for frame in actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
+                                       blind=True, hide=bool(v.get("hide", True))):
+            yield letters + frame
+            letters = [gr.skip()] * n
+
+    def named(doc: Any) -> list[str]:
+        if names is not None or (arena and blind.is_hidden(ctx, doc)):
+            raise gr.Error("vote first: a replay or re-run would show which model is which")
+        return blind.session_models(doc) if blind.is_blind(doc) else chosen
 
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async for frame in actions.replay(ctx, request.session_hash, chosen, doc, speed):
+        async for frame in actions.replay(ctx, request.session_hash, named(doc), doc, speed):
             yield frame
 
     async def on_rerun(doc: Any, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async for frame in actions.rerun(ctx, request.session_hash, chosen, doc):
+        async for frame in actions.rerun(ctx, request.session_hash, named(doc), doc):
             yield frame
 
     async def on_stop(request: gr.Request) -> list[Any]:
         return await actions.stop(ctx, request.session_hash, n)
 
-    streaming = dict(outputs=outs, concurrency_limit=None, show_progress="hidden", api_visibility="private")
+    streaming = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
     events = []
     for button, fn, inputs in ((s["run"], on_run, run_inputs), (s["replay"], on_replay, [s["session"], s["speed"]]),
                                (s["rerun"], on_rerun, [s["session"]])):
-        ev = button.click(_lock, None, buttons, queue=False, api_visibility="private").then(fn, inputs, **streaming)
+        lane_outs = outs if fn is on_run else texts + stats_ + earlier + s["extra"]
+        ev = button.click(_lock, None, buttons, queue=False, api_visibility="private").then(
+            fn, inputs, lane_outs, **streaming)
         ev.then(_unlock, None, buttons, queue=False, api_visibility="private")
         events.append(ev)
-    s["stop"].click(on_stop, None, texts + stats_ + s["extra"] + buttons, cancels=events,
-                    api_visibility="private", concurrency_limit=None)
+        voting.after_run(ctx, ev, s, status)
+    stopped = s["stop"].click(on_stop, None, texts + stats_ + s["extra"] + buttons, cancels=events,
+                              api_visibility="private", concurrency_limit=None)
+    stopped.then(lambda doc: voting.status_value(ctx, doc), s["session"], status, api_visibility="private")

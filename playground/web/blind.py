@@ -1,0 +1,196 @@
+"""Blind and battle runs in the page: which models run, what the page may show, and the votes.
+
+A blind run's session is tagged ``blind`` (``battle`` too when drawn from a pool) and its lanes are
+shuffled before it starts, so letter i is lane i and the order the user typed gives nothing away.
+The lane → model mapping lives only in the session document, which the page holds in ``gr.State``
+(kept on the server; Gradio sends ``None`` to the browser for State outputs). Until a human vote is
+cast on the session (or it was revealed in this server), the session is *hidden*: every view built
+from it — lane headers, figures, the race chart, diff choices, history rows, the model filter,
+stats — uses "Model A", "Model B", … or leaves the run out. Export files are only written once
+the session is revealed.
+
+Votes go through ``playground.blind`` / ``playground.arena`` (``set_vote`` replaces a voter's vote
+on a turn, ``withdraw_vote`` removes it) and ``store.set_votes``. A vote is ``blind`` only when the
+names were hidden at the moment it was cast: changing it after the reveal records a named vote.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+import gradio as gr
+
+from playground.arena import choose_battle, pair_counts, withdraw_vote
+from playground.blind import blind_names, record_vote, vote_from_answer
+from playground.ratings import Filters, all_battles
+from playground.session import new_document, session_models
+from playground.web.context import Context
+from playground.web.lanes import esc
+
+TAG, BATTLE_TAG = "blind", "battle"
+HIDDEN_MODELS = "blind — not voted yet"
+HIDDEN_SCAN = 1000  # newest sessions looked at for un-voted blind ones (stats, model filter)
+OUTCOME_TEXT = {"a": "A is better", "b": "B is better", "tie": "tie", "bothbad": "both are bad"}
+
+
+def is_blind(doc: dict[str, Any] | None) -> bool:
+    return bool(doc) and TAG in (doc.get("tags") or [])
+
+
+def human_votes(doc: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [v for v in (doc or {}).get("votes") or () if v.get("judge") is None]
+
+
+def is_hidden(ctx: Context, doc: dict[str, Any] | None) -> bool:
+    """A blind session with turns, no human vote, not revealed on this server."""
+    return (is_blind(doc) and bool(doc.get("turns")) and not human_votes(doc)
+            and doc["id"] not in ctx.revealed)
+
+
+def arena_on(v: dict[str, Any]) -> bool:
+    return bool(v.get("blind") or v.get("battle"))
+
+
+def lane_count(v: dict[str, Any]) -> int:
+    return int(v.get("lanes") or 2) if v.get("battle") else len(v.get("models") or [])
+
+
+def lane_setup(ctx: Context, v: dict[str, Any]) -> tuple[list[str], list[str] | None]:
+    """(model of each lane, display names or None when the names may be shown). A lane of a blind
+    run not started yet has the model ``""``."""
+    doc = v.get("doc")
+    if is_blind(doc) and doc.get("turns"):
+        models = session_models(doc)
+        return models, blind_names(len(models)) if is_hidden(ctx, doc) else None
+    if arena_on(v):
+        n = lane_count(v)
+        return [""] * n, blind_names(n)
+    return list(v.get("models") or []), None
+
+
+def lineup(ctx: Context, v: dict[str, Any], doc: dict[str, Any] | None, n: int, prompt: str,
+           system: str | None, pool: list[str] | None = None) -> tuple[list[str], dict[str, Any]]:
+    """The models of a blind run and its session: the hidden session goes on with its models;
+    otherwise a new blind session, its models shuffled (or drawn from the pool, least-voted pairs
+    first). Errors never name a model."""
+    if is_hidden(ctx, doc):
+        models = session_models(doc)
+    elif v.get("battle"):
+        pool = list(dict.fromkeys(m.strip() for m in pool or [] if m and m.strip()))
+        if len(pool) < n:
+            raise gr.Error(f"the pool needs at least {n} different models for a {n}-lane battle")
+        battles = all_battles(ctx.store, Filters(blind_only=False, source="both"))
+        models = choose_battle(pool, pair_counts((b.model_a, b.model_b) for b in battles), lanes=n)
+        doc = None
+    else:
+        models = list(v.get("models") or [])
+        random.SystemRandom().shuffle(models)
+        doc = None
+    if len(models) != n or n < 2:
+        raise gr.Error("a blind run needs 2 or more lanes and the lanes changed: press New session")
+    if doc is None:
+        doc = new_document(prompt, system)
+        doc["tags"] = [TAG, BATTLE_TAG] if v.get("battle") else [TAG]
+    return models, doc
+
+
+def _lanes_models(doc: dict[str, Any], turn: int) -> list[str]:
+    return [o["model"] for o in doc["turns"][turn]["outputs"] if not o.get("warmup")]
+
+
+def cast(ctx: Context, doc: dict[str, Any] | None, outcome: str, letter: str | None = None) -> dict[str, Any]:
+    """Record the human vote on the session's last turn (replacing an earlier one); returns the
+    updated document. The session is revealed from then on."""
+    if not doc or not doc.get("turns"):
+        raise gr.Error("run a comparison first, then vote")
+    turn = len(doc["turns"]) - 1
+    models = _lanes_models(doc, turn)
+    if len(models) < 2:
+        raise gr.Error("a vote needs two or more lanes")
+    answer = outcome
+    if outcome == "best":
+        if not letter:
+            raise gr.Error("choose the best answer's letter first")
+        answer = letter.strip()[-1:]
+    try:
+        vote = vote_from_answer(answer, turn, models, blind=is_hidden(ctx, doc))
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from None
+    updated = record_vote(ctx.store, doc, vote)
+    ctx.revealed.add(doc["id"])
+    return updated
+
+
+def withdraw(ctx: Context, doc: dict[str, Any] | None) -> dict[str, Any]:
+    if not doc or not doc.get("turns"):
+        raise gr.Error("nothing to withdraw: no session")
+    updated = withdraw_vote(doc, len(doc["turns"]) - 1)
+    ctx.store.set_votes(doc["id"], updated.get("votes") or [])
+    return updated
+
+
+def vote_text(vote: dict[str, Any]) -> str:
+    if vote["outcome"] == "best":
+        letter = string.ascii_uppercase[vote["lanes"].index(vote["winner"])]
+        return f"{letter} is the best"
+    return OUTCOME_TEXT[vote["outcome"]]
+
+
+def status_html(ctx: Context, doc: dict[str, Any] | None, engine: Any = None) -> str:
+    """The vote bar's line: what to do, the vote on the last turn, the reveal, the judges' votes."""
+    if not doc or not doc.get("turns"):
+        return '<div class="notes">Run a comparison, then vote: which answer is better?</div>'
+    turn = len(doc["turns"]) - 1
+    on_turn = [v for v in doc.get("votes") or () if v["turn"] == turn]
+    mine = next((v for v in on_turn if v.get("judge") is None), None)
+    parts = []
+    if is_hidden(ctx, doc):
+        parts.append(f"<b>Turn {turn + 1}: which is better?</b> Vote to reveal the models.")
+    elif mine:
+        kind = "blind" if mine["blind"] else "named"
+        parts.append(f"<b>Your vote on turn {turn + 1}: {esc(vote_text(mine))}</b> ({kind}) — change or withdraw it.")
+    else:
+        parts.append(f"Turn {turn + 1}: no vote yet.")
+    if is_blind(doc) and not is_hidden(ctx, doc):
+        names = blind_names(len(_lanes_models(doc, turn)))
+        shown = [f"{n} was <code>{esc(m)}</code>" + (f" ({esc(engine(m))})" if engine and engine(m) else "")
+                 for n, m in zip(names, _lanes_models(doc, turn), strict=False)]
+        parts.append('<div class="reveal" id="reveal">' + " · ".join(shown) + "</div>")
+    for v in on_turn:
+        if v.get("judge"):
+            parts.append(judge_html(v))
+    return '<div class="vote-status">' + "".join(parts) + "</div>"
+
+
+def judge_html(vote: dict[str, Any]) -> str:
+    j = vote["judge"]
+    return (f'<details class="judge-vote"><summary>judge <code>{esc(j["model"])}</code>: '
+            f'{esc(vote_text(vote))}</summary><div class="turn-a">{esc(j.get("reasoning"))}</div></details>')
+
+
+# ---- what other tabs may show ----------------------------------------------------------------
+
+
+def human_voted_ids(ctx: Context) -> set[str]:
+    return {s["id"] for s in ctx.store.voted_sessions() if human_votes(s)}
+
+
+def summary_hidden(ctx: Context, summary: dict[str, Any], voted: set[str]) -> bool:
+    """Whether a session summary (``list_sessions``/``search``) is of a hidden blind session."""
+    return (TAG in (summary.get("tags") or []) and summary.get("turns", 0) > 0
+            and summary["id"] not in voted and summary["id"] not in ctx.revealed)
+
+
+def hidden_ids(ctx: Context) -> set[str]:
+    """Ids of hidden blind sessions among the newest ``HIDDEN_SCAN``: their models stay out of the
+    Stats tab and the History model filter (a battle's drawn pair would otherwise show there)."""
+    voted = human_voted_ids(ctx)
+    return {s["id"] for s in ctx.store.list_sessions(limit=HIDDEN_SCAN) if summary_hidden(ctx, s, voted)}
+
+
+def visible_stats(ctx: Context) -> list[dict[str, Any]]:
+    """``store.model_stats()`` without the outputs of hidden blind sessions."""
+    hidden = hidden_ids(ctx)
+    return [row for row in ctx.store.model_stats() if row["session_id"] not in hidden]
