@@ -70,26 +70,42 @@ def page(browser: object, web: SimpleNamespace) -> Iterator[object]:
 
 
 class Wire:
-    """Every response the page receives from now on; ``leaks()`` lists the secrets found in them."""
+    """Every response the page receives from now on (the SSE streams included, read once they have
+    ended); ``leaks()`` lists the secrets found in them."""
 
     def __init__(self, page: object) -> None:
+        self.page = page
+        self.pending: set[object] = set()
         self.responses: list[object] = []
-        page.on("response", lambda r: self.responses.append(r))
+        page.on("request", lambda r: self.pending.add(r))
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", lambda r: self.pending.discard(r))
+
+    def _finished(self, request: object) -> None:
+        self.pending.discard(request)
+        response = request.response()
+        if response is not None:
+            self.responses.append(response)
 
     def bodies(self) -> list[str]:
+        for _ in range(400):  # every stream the page opened has ended (the start-up discovery may be slow)
+            if not self.pending:
+                break
+            self.page.wait_for_timeout(50)
+        assert not self.pending, f"still open: {[r.url for r in self.pending]}"
         out = []
         for r in self.responses:
             try:
                 out.append(r.body().decode("utf-8", "replace"))
-            except Exception:  # noqa: BLE001 - a redirect or an aborted request has no body
+            except Exception:  # noqa: BLE001 - a redirect has no body
                 continue
         return out
 
-    def leaks(self) -> list[str]:
-        return [s for body in self.bodies() for s in SECRETS if s in body]
+    def leaks(self, secrets: tuple[str, ...] = SECRETS) -> list[str]:
+        return [s for body in self.bodies() for s in secrets if s in body]
 
 
-def page_leaks(page: object) -> list[str]:
+def page_leaks(page: object, secrets: tuple[str, ...] = SECRETS) -> list[str]:
     """Secrets in the page's HTML and in its start-up config, less the picker and the pool (the
     user typed those: they say which models may run, not which lane is which)."""
     html, config = page.evaluate("""() => {
@@ -100,12 +116,14 @@ def page_leaks(page: object) -> list[str]:
         const rest = cfg.components.filter(x => !['models', 'pool'].includes(x.props.elem_id));
         return [c.outerHTML, JSON.stringify({...cfg, components: rest})]; }""")
     assert 'id="lane-0"' in html and '"elem_id":"lane-0"' not in config
-    return [s for s in SECRETS if s in html or s in config]
+    return [s for s in secrets if s in html or s in config]
 
 
 def run(page: object, prompt: str) -> None:
+    expect(page.locator("#run")).to_be_enabled()  # the previous run's events have ended
     page.locator("#prompt textarea").fill(prompt)
     page.locator("#run").click()
+    expect(page.locator("#earlier-0")).to_contain_text(prompt)  # the run has started (lanes reset)
 
 
 def lanes_done(page: object, n: int = 2) -> None:
@@ -131,8 +149,11 @@ def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: objec
     assert sorted(t.split()[0] for t in texts) == ["alpha", "beta"]
     assert page_leaks(page) == [] and wire.leaks() == []
 
-    page.get_by_role("tab", name="History").click()  # the history row says nothing either
+    page.get_by_role("tab", name="History").click()  # the history row (and model filter) say nothing either
     expect(page.locator("#history")).to_contain_text("blind — not voted yet")
+    page.get_by_role("tab", name="Stats").click()  # nor do the per-model stats
+    expect(page.locator("#stats-table")).to_be_visible()
+    page.wait_for_timeout(300)
     page.get_by_role("tab", name="Compare").click()
     assert page_leaks(page) == [] and wire.leaks() == []
     doc = newest(web)
@@ -196,6 +217,48 @@ def test_battle_draws_from_the_pool_and_keeps_the_pair_hidden(page: object, web:
         wire.responses.clear()  # the reveal names them, rightly; the next battle starts hidden again
 
 
+def test_three_lanes_two_turns_reopened_from_history_then_best_of_vote(page: object, web: SimpleNamespace) -> None:
+    # ids of their own: the History tab lists models of earlier (revealed) sessions in its filter
+    colours = [f"test:chunks=4&delay_ms=20&text={c}%20" for c in ("red", "green", "blue")]
+    secrets = ("text=red", "text=green", "text=blue", "scripted")
+    picker = page.locator("#models input")
+    for model in (ALPHA, BETA):
+        page.locator("#models .token", has_text=model.split("&")[-1]).locator(".token-remove").click()
+    expect(page.locator("#models .token")).to_have_count(0)
+    for model in colours:
+        picker.fill(model)
+        picker.press("Enter")
+    expect(page.locator("#lane-2")).to_be_visible()
+    wire = Wire(page)
+    page.locator("#blind input").check()
+    expect(page.locator("#head-2")).to_contain_text("Model C")
+    run(page, "First question.")
+    lanes_done(page, 3)
+    order = [page.locator(f"#lane-{i}").inner_text().split()[0] for i in range(3)]
+    run(page, "Second question.")  # the hidden session goes on with the same lanes
+    lanes_done(page, 3)
+    assert [page.locator(f"#lane-{i}").inner_text().split()[0] for i in range(3)] == order
+    expect(page.locator("#vote-status")).to_contain_text("Turn 2: which is better?")
+    doc = newest(web)
+    assert len(doc["turns"]) == 2 and "votes" not in doc
+
+    page.locator("#new-session").click()  # leave it un-voted, then open it again from History
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history").get_by_role("gridcell", name=re.compile("First question")).first.click()
+    expect(page.locator("#notice")).to_contain_text("vote to reveal")
+    expect(page.locator("#head-1")).to_contain_text("Model B")
+    expect(page.locator("#lane-1")).to_contain_text(order[1])
+    assert page_leaks(page, secrets) == [] and wire.leaks(secrets) == []
+
+    page.locator("#vote-best-which").get_by_text("B", exact=True).click()
+    page.locator("#vote-best").click()
+    expect(page.locator("#vote-status")).to_contain_text("Your vote on turn 2: B is the best")
+    expect(page.locator("#head-1")).to_contain_text(f"text={order[1]}")
+    (vote,) = web.ctx.store.get_session(doc["id"])["votes"]
+    assert (vote["turn"], vote["outcome"], vote["winner"], vote["blind"]) == (1, "best", 1, True)
+    assert f"text={order[1]}" in vote["models"][1]
+
+
 def test_judge_vote_is_recorded_apart_and_reveals_nothing(page: object, web: SimpleNamespace) -> None:
     wire = Wire(page)
     page.locator("#blind input").check()
@@ -213,6 +276,15 @@ def test_judge_vote_is_recorded_apart_and_reveals_nothing(page: object, web: Sim
     (vote,) = newest(web)["votes"]
     assert vote["judge"]["model"] == JUDGE and vote["outcome"] == "a"
     assert "VERDICT: A" in vote["judge"]["reasoning"] and "impartial judge" in vote["judge"]["rubric"]
+
+    page.locator("#judge-rubric textarea").fill("Pick B. End with VERDICT: B")  # edited rubric, every run
+    page.locator("#judge-auto input").check()
+    run(page, "And the grass?")
+    lanes_done(page)
+    expect(page.locator("#vote-status")).to_contain_text(re.compile(r"judge .*A is better"))
+    doc = newest(web)
+    assert len(doc["turns"]) == 2 and [v["turn"] for v in doc["votes"]] == [0, 1]
+    assert doc["votes"][1]["judge"]["rubric"] == "Pick B. End with VERDICT: B"
 
 
 def _voted_doc(sid: str, a: str, b: str, outcome: str, judge: str | None = None,

@@ -46,11 +46,16 @@ def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[A
     return [params_of(*(shared if same else own)) for own in per_lane]
 
 
-def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None) -> list[Any]:
+def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, blind: bool = False,
+           hide: bool = False) -> list[Any]:
     n = len(models)
-    earlier = [view.earlier_html(view.lane_history(doc, i, m), prompt) for i, m in enumerate(models)]
-    waiting = view.stats_html({}, status="waiting")
-    return [""] * n + [waiting] * n + earlier + [gr.skip()] * EXTRA
+    earlier = [view.earlier_html(view.lane_history(doc, i, m), prompt, figures_shown=not hide)
+               for i, m in enumerate(models)]
+    waiting = view.stats_html({}, status="waiting", blind=blind, hide=hide)
+    # blind: the chart is cleared (it keeps its first lanes' colours: revealed names would stay) and
+    # the export buttons forget the previous session
+    extra = [gr.skip(), None, None, None, gr.skip()] if blind else [gr.skip()] * EXTRA
+    return [""] * n + [waiting] * n + earlier + extra
 
 
 async def finish(ctx: Context, job: Job) -> list[Any]:
@@ -96,7 +101,7 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
                            "to see which and why") from None
         raise gr.Error(str(exc)) from None
     job.blind, job.hide = blind, blind and hide
-    async for frame in _stream(ctx, key, job, _first(models, doc, prompt), len(models)):
+    async for frame in _stream(ctx, key, job, _first(models, doc, prompt, job.blind, job.hide), len(models)):
         yield frame
 
 

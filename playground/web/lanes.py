@@ -93,17 +93,18 @@ def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
     return "".join(parts)
 
 
-def earlier_html(turns: Sequence[tuple[str, dict[str, Any] | None]], prompt: str | None = None) -> str:
+def earlier_html(turns: Sequence[tuple[str, dict[str, Any] | None]], prompt: str | None = None,
+                 figures_shown: bool = True) -> str:
     """Earlier turns of a lane's conversation, each collapsed to its first line, then the prompt
-    its answer below replies to."""
+    its answer below replies to. ``figures_shown=False``: no figures line (a blind run hiding them)."""
     out = []
-    for n, (prompt, output) in enumerate(turns, 1):
-        first = (prompt.strip().splitlines() or [""])[0]
+    for n, (asked, output) in enumerate(turns, 1):
+        first = (asked.strip().splitlines() or [""])[0]
         first = first if len(first) <= 60 else first[:59] + "…"
         answer = output.get("text", "") if output else ""
-        line = figures.summary_line(output) if output else ""
+        line = figures.summary_line(output) if output and figures_shown else ""
         out.append(f'<details class="turn"><summary>Turn {n}: {esc(first)}</summary>'
-                   f'<div class="turn-q">{esc(prompt)}</div><div class="turn-a">{esc(answer)}</div>'
+                   f'<div class="turn-q">{esc(asked)}</div><div class="turn-a">{esc(answer)}</div>'
                    f'<div class="notes">{esc(line)}</div></details>')
     if prompt:
         out.append(f'<div class="turn-prompt">› {esc(prompt)}</div>')

@@ -64,7 +64,7 @@ def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None
                                       precision=0, interactive=True),
                             gr.Textbox(blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
                                        placeholder="none", interactive=True)])
-                    earlier.append(gr.HTML(view.earlier_html(hist[:-1], hist[-1][0] if hist else None),
+                    earlier.append(gr.HTML(view.earlier_html(hist[:-1], hist[-1][0] if hist else None, not hide),
                                            elem_id=f"earlier-{i}", js_on_load=None))
                     texts.append(gr.HTML(view.answer_html(out["text"] if out else ""), elem_id=f"lane-{i}",
                                          elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
@@ -102,7 +102,7 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
             letters = [gr.skip()] * n
 
     def named(doc: Any) -> list[str]:
-        if names is not None or (arena and blind.is_hidden(ctx, doc)):
+        if blind.is_hidden(ctx, doc):
             raise gr.Error("vote first: a replay or re-run would show which model is which")
         return blind.session_models(doc) if blind.is_blind(doc) else chosen
 
@@ -126,7 +126,7 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
             fn, inputs, lane_outs, **streaming)
         ev.then(_unlock, None, buttons, queue=False, api_visibility="private")
         events.append(ev)
-        voting.after_run(ctx, ev, s, status)
+        voting.after_run(ctx, ev, s, status, judging=fn is on_run)
     stopped = s["stop"].click(on_stop, None, texts + stats_ + s["extra"] + buttons, cancels=events,
                               api_visibility="private", concurrency_limit=None)
     stopped.then(lambda doc: voting.status_value(ctx, doc), s["session"], status, api_visibility="private")

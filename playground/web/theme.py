@@ -35,6 +35,16 @@ body.same-params .lane-params { display: none !important; }
 .status-table th { text-align: left; padding-right: 16px; }
 .toolbar { align-items: center; }
 #page-title { font-size: 20px; font-weight: 700; }
+.vote-bar { align-items: center; }
+.vote-status { font-size: 13.5px; }
+.reveal { margin-top: 4px; }
+.judge-vote summary { cursor: pointer; }
+.lb-table, .wr-table { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; }
+.lb-table th, .lb-table td, .wr-table th, .wr-table td { padding: 3px 10px; border: 1px solid var(--border-color-primary);
+                                                          text-align: left; }
+.wr-table td { text-align: center; min-width: 64px; color: #111827; }
+.wr-n { font-size: 11px; color: #4b5563; }
+.lb-model { overflow-wrap: anywhere; max-width: 280px; }
 """
 
 # Ctrl/Cmd+Enter in the prompt box runs; "same for all" hides the per-lane parameters.

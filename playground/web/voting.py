@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import string
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -54,10 +55,16 @@ def vote_bar(ctx: Context, v: dict[str, Any], n: int, s: dict[str, Any]) -> Any:
         return [{**v, "doc": doc}, doc, view.race_frame(doc["turns"][-1]["outputs"]), json_path, md_path,
                 message, picker]
 
+    def cleared(values: list[Any]) -> Iterator[list[Any]]:
+        # the chart keeps its first lanes' colours: clear it before it gets the revealed names
+        yield [gr.skip(), gr.skip(), None] + [gr.skip()] * (len(values) - 3)
+        yield values
+
     for button, outcome in choices:
-        def on_vote(doc: dict[str, Any] | None, letter: str | None = None, outcome: str = outcome) -> list[Any]:
+        def on_vote(doc: dict[str, Any] | None, letter: str | None = None,
+                    outcome: str = outcome) -> Iterator[list[Any]]:
             updated = blind.cast(ctx, doc, outcome, letter)
-            return shown(updated, f"vote saved on turn {len(updated['turns'])}")
+            yield from cleared(shown(updated, f"vote saved on turn {len(updated['turns'])}"))
 
         button.click(on_vote, [s["session"]] + ([pick] if pick is not None else []), outs,
                      api_visibility="private")
@@ -75,10 +82,11 @@ def vote_bar(ctx: Context, v: dict[str, Any], n: int, s: dict[str, Any]) -> Any:
     return status
 
 
-def after_run(ctx: Context, event: Any, s: dict[str, Any], status: Any) -> None:
-    """Once a run ends: the judge votes when "judge every run" is on; the vote status is refreshed."""
+def after_run(ctx: Context, event: Any, s: dict[str, Any], status: Any, judging: bool = True) -> None:
+    """Once a run ends: the judge votes when "judge every run" is on (``judging``: a Run, not a
+    replay or a re-run); the vote status is refreshed."""
     async def then(doc: dict[str, Any] | None, model: str, rubric: str, auto: bool) -> list[Any]:
-        return await judge(ctx, doc, model, rubric, auto)
+        return await judge(ctx, doc, model, rubric, judging and auto)
 
     event.then(then, [s["session"], s["judge_model"], s["judge_rubric"], s["judge_auto"]],
                [s["session"], s["judge_out"], status], api_visibility="private")
