@@ -129,11 +129,7 @@ def repeat_table(outputs: list[dict[str, Any]], names: list[str] | None = None) 
     table = Table(title="repeat runs: median · p90 (min–max)")
     for col in ("lane", "runs", "TTFT", "tok/s", "total"):
         table.add_column(col)
-    def cell(s: dict[str, Any], unit: str) -> str:
-        if s["median"] is None:
-            return "—"
-        return f"{s['median']:.1f} · {s['p90']:.1f} ({s['min']:.1f}–{s['max']:.1f}) {unit}"
-
+    cell = figures.fmt_summary
     for i, row in enumerate(aggregate(outputs)):
         runs = f"{row['runs']}" + (f" (+{row['failed']} failed)" if row["failed"] else "")
         table.add_row(names[i] if names else row["model"], runs, cell(row["ttft_ms"], "ms"),

@@ -87,3 +87,11 @@ def summary_line(output: dict[str, Any], best: dict[str, set[int]] | None = None
         f"{estimated_mark(m, 'cost_usd')}{fmt_cost(m.get('cost_usd'))}{star('cost_usd')}",
     ]
     return " · ".join(parts)
+
+
+def fmt_summary(summary: dict[str, Any], unit: str) -> str:
+    """A repeat-run summary (playground.aggregate): median · p90 (min–max) unit."""
+    if summary.get("median") is None:
+        return "—"
+    return (f"{summary['median']:.1f} · {summary['p90']:.1f} "
+            f"({summary['min']:.1f}–{summary['max']:.1f}) {unit}")

@@ -179,3 +179,20 @@ def test_model_output_is_shown_as_text_never_run(page: object, web: SimpleNamesp
     expect(page.locator("#earlier-0")).to_contain_text("<b>bold?</b>")
     page.wait_for_timeout(300)
     assert page.dialogs == []
+
+
+def test_repeat_runs_show_median_and_p90_per_lane(page, web):
+    drop_local_lane(page)
+    page.locator("#repeat input").fill("3")
+    page.locator("#warmup input").check()
+    run(page, "repeat me")
+    notice = page.locator("#notice")
+    expect(notice).to_contain_text("TTFT median · p90", timeout=SLOW)
+    expect(notice).to_contain_text("3, 1 warm-up")
+    expect(notice).to_contain_text("openai:scripted")
+    saved = web.ctx.store.get_session(web.ctx.store.list_sessions(limit=1)[0]["id"])
+    outputs = saved["turns"][-1]["outputs"]
+    assert [(o.get("repeat"), bool(o.get("warmup"))) for o in outputs] == [(0, True), (1, False), (2, False),
+                                                                          (3, False)]
+    assert all(o["status"] == "ok" for o in outputs)
+    expect(page.locator("#lane-0")).to_contain_text("Hello, world!")

@@ -41,6 +41,13 @@ def params_of(temperature: Any, max_tokens: Any, seed: Any) -> Params:
                   max_tokens=_number(max_tokens, int, "max tokens"), seed=_number(seed, int, "seed"))
 
 
+def repeat_of(value: Any) -> int:
+    repeat = _number(value, int, "repeat") or 1
+    if not 1 <= repeat <= 50:
+        raise gr.Error("repeat must be between 1 and 50")
+    return repeat
+
+
 def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[Any]]) -> list[Params]:
     """Every lane's parameters: the shared ones when "same for all" is on, else each lane's own."""
     return [params_of(*(shared if same else own)) for own in per_lane]
@@ -72,9 +79,13 @@ async def finish(ctx: Context, job: Job) -> list[Any]:
         json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, doc["id"])
     except Exception as exc:  # noqa: BLE001 - the page still shows the answers
         return [doc, view.race_frame(outputs), gr.skip(), gr.skip(), f"⚠ could not export: {exc}"]
+    lanes_now = job.lanes()
+    last_round = outputs[-len(lanes_now):] if lanes_now else outputs
     failed = sum(o["status"] != "ok" for o in outputs)
-    notice = f"session {doc['id']} saved" + (f" — {failed} lane(s) did not finish" if failed else "")
-    return [doc, view.race_frame(outputs), json_path, md_path, notice]
+    notice = f"session {doc['id']} saved" + (f" — {failed} run(s) did not finish" if failed else "")
+    if len(last_round) < len(outputs):  # repeat runs: the figures of every counted run, per lane
+        notice += "\n\n" + view.repeat_markdown(outputs)
+    return [doc, view.race_frame(last_round), json_path, md_path, notice]
 
 
 async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
@@ -90,11 +101,12 @@ async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
 
 async def run(ctx: Context, key: str, models: list[str], prompt: str, system: str | None,
               params: list[Params], doc: dict[str, Any] | None, *, blind: bool = False,
-              hide: bool = False) -> AsyncIterator[list[Any]]:
+              hide: bool = False, repeat: int = 1, warmup: bool = False) -> AsyncIterator[list[Any]]:
     if not models or len(models) > MAX_LANES:
         raise gr.Error(f"choose 1 to {MAX_LANES} models")
     try:
-        job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc)
+        job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc,
+                             repeat=1 if blind else repeat, warmup=warmup and not blind)
     except ConfigError as exc:
         if blind:  # the message would name the model
             raise gr.Error("a model of this blind run cannot be used here; run the models named "

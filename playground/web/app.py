@@ -72,6 +72,10 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                                            interactive=True)
                     seed = gr.Textbox(blank(d.seed), label="seed", placeholder="none", scale=1,
                                       interactive=True, elem_id="seed")
+                    repeat = gr.Number(1, label="repeat", precision=0, minimum=1, maximum=50, scale=1,
+                                       interactive=True, elem_id="repeat")
+                    warmup = gr.Checkbox(False, label="uncounted warm-up run first", scale=1,
+                                         interactive=True, elem_id="warmup")
                 notice = gr.Markdown("", elem_id="notice")
                 lane_slots: dict[str, Any] = {}
 
@@ -119,6 +123,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                 unload_msg = gr.Markdown("")
 
         lane_slots.update(prompt=prompt, system=system, same=same, shared=[temp, max_tokens, seed],
+                          repeat=[repeat, warmup],
                           session=session, run=run_btn, stop=stop_btn, replay=replay_btn, rerun=rerun_btn,
                           speed=speed, extra=[session, race, export_json, export_md, notice],
                           view=view_state, race=race, export_json=export_json, export_md=export_md, notice=notice,

@@ -44,10 +44,14 @@ class Job:
 
 
 def comparison_job(ctx: Context, models: list[str], prompt: str, system: str | None,
-                   params: Sequence[Params | None], doc: dict[str, Any] | None) -> Job:
+                   params: Sequence[Params | None], doc: dict[str, Any] | None, *, repeat: int = 1,
+                   warmup: bool = False) -> Job:
     comp = Comparison(ctx.runtime, models, prompt, system=system if not doc else None,
-                      params=list(params), session=doc, recorder=Recorder(ctx.store))
-    return Job(comp.events(), comp.output_lanes, comp.cancel, lambda: comp.document)
+                      params=list(params), session=doc, recorder=Recorder(ctx.store), repeat=repeat,
+                      warmup=warmup)
+    # lanes show the round running now (repeat runs stream one round after another)
+    return Job(comp.events(), lambda: comp.current.lanes if comp.current else comp.output_lanes(),
+               comp.cancel, lambda: comp.document)
 
 
 async def coalesced(job: Job, co: Coalescer) -> AsyncIterator[tuple[set[int], bool]]:

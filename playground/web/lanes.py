@@ -138,3 +138,19 @@ def race_frame(outputs: Sequence[dict[str, Any]], names: Sequence[str] | None = 
             total += chars
             rows.append(((offset + ms) / 1000, total, name))
     return pd.DataFrame(rows, columns=["seconds", "characters", "lane"])
+
+
+def repeat_markdown(outputs: Sequence[dict[str, Any]]) -> str:
+    """Repeat runs per lane: median · p90 (min–max) of TTFT, tokens/s and total (playground.aggregate)."""
+    from playground.aggregate import aggregate
+
+    cell = figures.fmt_summary
+
+    rows = ["| lane | runs | TTFT median · p90 (min–max) | tokens/s | total |", "| --- | --- | --- | --- | --- |"]
+    for i, row in enumerate(aggregate(list(outputs))):
+        runs = f"{row['runs']}" + (f" (+{row['failed']} failed)" if row["failed"] else "")
+        runs += f", {row['warmups']} warm-up" if row["warmups"] else ""
+        model = esc(row["model"]).replace("|", "&#124;")
+        rows.append(f"| {i + 1}: {model} | {runs} | {cell(row['ttft_ms'], 'ms')} | "
+                    f"{cell(row['tokens_per_s'], 'tok/s')} | {cell(row['total_ms'], 'ms')} |")
+    return "\n".join(rows)

@@ -85,13 +85,15 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
     outs = (heads if arena else []) + texts + stats_ + earlier + s["extra"]
     buttons = [s["run"], s["stop"]]
     flat = [c for trio in per_lane for c in trio]
-    run_inputs = [s["prompt"], s["system"], s["same"], *s["shared"], s["session"], s["pool"], *flat]
+    run_inputs = [s["prompt"], s["system"], s["same"], *s["shared"], s["session"], s["pool"], *s["repeat"],
+                  *flat]
 
     async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[list[Any]]:
-        prompt, system, same, t, m, sd, doc, pool, *rest = values
+        prompt, system, same, t, m, sd, doc, pool, repeat, warmup, *rest = values
         params = actions.lane_params(same, (t, m, sd), [rest[k:k + 3] for k in range(0, len(rest), 3)])
         if not arena:
-            async for frame in actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc):
+            async for frame in actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
+                                           repeat=actions.repeat_of(repeat), warmup=bool(warmup)):
                 yield frame
             return
         models, doc = blind.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
