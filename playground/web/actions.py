@@ -18,7 +18,7 @@ from playground.recorder import Recorder
 from playground.rerun import Rerun
 from playground.web import history
 from playground.web import lanes as view
-from playground.web.compare import CLOSE_S, Job, comparison_job, lane_values, page_frames
+from playground.web.compare import CLOSE_S, Job, comparison_job, flush_for, lane_values, page_frames
 from playground.web.context import Context
 from playground.web.replay import SPEEDS, Replay
 
@@ -130,7 +130,7 @@ async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] |
             yield ev
 
     job = Job(events(), lambda: re.comparison.output_lanes() if re.comparison else [], re.cancel,
-              lambda: re.document)
+              lambda: re.document, flush_s=flush_for(ctx, re.models))
     first = _first(models, None, doc["turns"][-1]["prompt"])
     async for frame in _stream(ctx, key, job, first, len(models)):
         yield frame

@@ -14,6 +14,10 @@ import math
 from typing import Any
 
 FLUSH_S = 0.06  # ~16 updates/s: well under the ~400/s a browser keeps up with, fast enough to read
+# With a local engine in the run, the browser drawing the page shares this machine's cores with it:
+# measured on 2 cores, SmolLM2 in llama.cpp decoded at ~35 tok/s with 60 ms flushes, ~56 with
+# 100 ms, ~66 with 150 ms (88 with no page). The page must not be what slows the model down.
+LOCAL_FLUSH_S = 0.15
 TICK_S = 1.0  # how often a lane's waiting/loading clock is redrawn
 
 _CLOCKED = ("waiting", "loading")  # event kinds that start a clock

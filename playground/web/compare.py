@@ -25,7 +25,7 @@ from playground import figures
 from playground.api import Comparison
 from playground.recorder import Recorder
 from playground.web import lanes as view
-from playground.web.coalesce import Coalescer
+from playground.web.coalesce import FLUSH_S, LOCAL_FLUSH_S, Coalescer
 from playground.web.context import Context
 
 CLOSE_S = 3.0  # how long a stopped run may take to close its lanes and save
@@ -39,6 +39,7 @@ class Job:
     document: Callable[[], dict[str, Any] | None]
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     coalescer: Coalescer | None = None
+    flush_s: float = FLUSH_S
     blind: bool = False  # a blind run: lanes say nothing that names their model
     hide: bool = False  # ... and show no figures either
 
@@ -51,7 +52,18 @@ def comparison_job(ctx: Context, models: list[str], prompt: str, system: str | N
                       warmup=warmup)
     # lanes show the round running now (repeat runs stream one round after another)
     return Job(comp.events(), lambda: comp.current.lanes if comp.current else comp.output_lanes(),
-               comp.cancel, lambda: comp.document)
+               comp.cancel, lambda: comp.document, flush_s=flush_for(ctx, models))
+
+
+def flush_for(ctx: Context, models: Sequence[str]) -> float:
+    """How often to redraw the page: less often when a local engine shares the CPU with the browser."""
+    def local(model: str) -> bool:
+        try:
+            return ctx.runtime.resolve(model).local
+        except Exception:  # noqa: BLE001 - an unusable id becomes its lane's error later
+            return False
+
+    return LOCAL_FLUSH_S if any(local(m) for m in models) else FLUSH_S
 
 
 async def coalesced(job: Job, co: Coalescer) -> AsyncIterator[tuple[set[int], bool]]:
@@ -127,7 +139,7 @@ async def page_frames(job: Job, n: int, first: list[Any], final: Callable[[], An
     sent: dict[str, list[Any]] = {"text": [None] * n, "stats": [None] * n}
     extra = len(first) - 2 * n
     yield first
-    async for changed, last in coalesced(job, Coalescer(n)):
+    async for changed, last in coalesced(job, Coalescer(n, job.flush_s)):
         if last:
             tail = list(await final())
             yield lane_values(job, n, changed, sent, done=True) + [gr.skip()] * (extra - len(tail)) + tail
