@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import httpx
 from playground.api import compare
 from playground.runtime import Runtime
 from playground.settings import Settings
+from playground.testing import free_port
 
 SERVER = """
 import sys, time
@@ -33,12 +33,6 @@ server.default = Reply.paced({chunks}, {seconds})
 while True:
     time.sleep(3600)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_servers(n: int, chunks: int, seconds: float) -> tuple[list[subprocess.Popen], list[int]]:

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,12 +28,11 @@ from pathlib import Path
 sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
 
 from playground.settings import Settings  # noqa: E402
-from playground.testing import ScriptedServer  # noqa: E402
+from playground.testing import ScriptedServer, free_port  # noqa: E402
+from playground.testing.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from playground.testing.frames import Reply  # noqa: E402
 from playground.web.serve import start, stop  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WATCH = """(want) => {
   window.__t = {first: {}, done: {}, updates: 0};
   const lanes = [...Array(%d).keys()];
@@ -52,12 +50,6 @@ WATCH = """(want) => {
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
   return Date.now();
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 PRESETS = ["openai", "groq", "together", "mistral", "deepseek", "fireworks", "openrouter"]  # one server each
@@ -143,7 +135,7 @@ def main() -> None:
     runs = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(url)
             for k in range(args.repeat):

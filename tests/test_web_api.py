@@ -4,7 +4,6 @@ a scripted OpenAI-protocol server for the lanes: a comparison end to end, and th
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -13,17 +12,11 @@ import pytest
 from gradio_client import Client
 
 from playground.settings import Settings
-from playground.testing import ScriptedServer
+from playground.testing import ScriptedServer, free_port
 from playground.testing.frames import Reply
 from playground.web.coalesce import FLUSH_S
 from playground.web.serve import start, stop
 from storage.schema import validate
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -12,32 +12,24 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 
 from playground.settings import Settings
+from playground.testing import free_port
 from playground.web.serve import start, stop
 from storage.schema import validate
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ALPHA = "test:chunks=5&delay_ms=20&text=alpha%20"
 BETA = "test:chunks=5&delay_ms=20&text=beta%20"
 GAMMA = "test:chunks=5&delay_ms=20&text=gamma%20"
 JUDGE = "test:chunks=1&text=Better%20answer%3A%20A.%0AVERDICT%3A%20A"
 SECRETS = ("text=alpha", "text=beta", "text=gamma", "scripted")  # what would name a lane's model
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +41,6 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         yield SimpleNamespace(ctx=ctx, url=url)
     finally:
         stop(demo, ctx)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@
 """
 
 from playground.testing.frames import Reply
+from playground.testing.ports import free_port
 from playground.testing.servers import PROTOCOLS, Recorded, ScriptedServer
 from playground.testing.streams import Stamped, collect, kinds, reasoning_of, text_of
 
-__all__ = ["PROTOCOLS", "Recorded", "Reply", "ScriptedServer", "Stamped", "collect", "kinds",
+__all__ = ["PROTOCOLS", "Recorded", "Reply", "ScriptedServer", "Stamped", "collect", "free_port", "kinds",
            "reasoning_of", "text_of"]
