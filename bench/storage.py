@@ -36,10 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import (
-    create_engine,  # noqa: E402
     insert,  # noqa: E402
 )
-from sqlalchemy.engine import make_url  # noqa: E402
 from ulid import ULID  # noqa: E402
 
 from storage import Store  # noqa: E402
@@ -157,15 +155,9 @@ def run(name: str, url: str, sessions: int, runs: int) -> dict[str, float]:
 
 
 def postgres_schema_url(url: str, schema: str = "bench_storage") -> str:
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine.dispose()
-    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    from playground.testing.postgres import fresh_schema_url
+
+    return fresh_schema_url(url, schema)
 
 
 def main() -> None:

@@ -133,19 +133,9 @@ def postgres_test_url() -> str | None:
 
 def _fresh_postgres_schema(url: str) -> str:
     """A URL whose connections use a schema of their own, emptied now (one per test process)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
+    from playground.testing.postgres import fresh_schema_url
 
-    schema = f"storage_test_{os.getpid()}"
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine.dispose()
-    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    return fresh_schema_url(url, f"storage_test_{os.getpid()}")
 
 
 @pytest.fixture(params=STORAGE_BACKENDS)
