@@ -14,6 +14,7 @@ load; a retry emits ``Retry`` + ``Waiting`` and then ``Started`` again.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -202,7 +203,7 @@ Event = (
 )
 
 
-class Backend:
+class Backend(ABC):
     """Base of every backend. Subclasses implement ``stream``; everything else is a helper.
 
     ``local`` backends run an engine on this machine's CPU: the engine schedules them under
@@ -215,8 +216,9 @@ class Backend:
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
 
+    @abstractmethod
     def stream(self, request: Request) -> AsyncIterator[Event]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The request's events, as an async generator."""
 
     def endpoint(self, model: str) -> str | None:
         """The server this model is reached at (lanes sharing one queue inside it), if any."""
@@ -227,5 +229,5 @@ class Backend:
         Must not do network or heavy I/O."""
         return None
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional: most backends hold nothing
         """Release what the backend holds (HTTP clients, worker processes)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from abc import abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -145,14 +146,16 @@ class HostedBackend(Backend):
 
     # ---- for subclasses ----------------------------------------------------------------------
 
+    @abstractmethod
     def build(self, request: Request) -> HttpCall:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The HTTP call for a request (URL, body, extra headers)."""
 
     def auth_headers(self) -> dict[str, str]:
         return {}
 
+    @abstractmethod
     def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The events of a 2xx streaming response."""
 
     def hint(self, status: int, request: Request | None) -> str | None:
         """What to do about an error status (appended to the message after " — ")."""

@@ -8,6 +8,7 @@ requests, replaces a crashed one on the next request, and reports what is loaded
 from __future__ import annotations
 
 import importlib.util
+from abc import abstractmethod
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,9 +54,9 @@ class LocalBackend(Backend):
         super().__init__(config)
         self._workers: dict[str, Worker] = {}
 
+    @abstractmethod
     def resolve(self, model: str) -> tuple[str, dict[str, Any]]:
         """(worker key, load args) for a model id; raises ConfigError for unusable input."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
     def endpoint(self, model: str) -> str | None:
         return None

@@ -8,6 +8,7 @@ bytes; ``servers.py`` decides when to send them and records what came in.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,21 +57,24 @@ def _sse(obj: Any, event: str | None = None) -> bytes:
     return f"{head}data: {json.dumps(obj)}\n\n".encode()
 
 
-class Wire:
+class Wire(ABC):
     media_type = "text/event-stream"
     default_finish = "stop"
 
     def head(self, reply: Reply, model: str) -> list[bytes]:
         return []
 
+    @abstractmethod
     def delta(self, text: str, reasoning: bool, index: int, reply: Reply, model: str) -> bytes:
-        raise NotImplementedError
+        """One text (or reasoning) chunk as the protocol frames it."""
 
+    @abstractmethod
     def tail(self, reply: Reply, model: str, request: Any) -> list[bytes]:
-        raise NotImplementedError
+        """The frames after the last chunk: finish, usage, end marker."""
 
+    @abstractmethod
     def error_frame(self, reply: Reply) -> bytes:
-        raise NotImplementedError
+        """An error in the middle of the stream."""
 
     def malformed(self) -> bytes:
         return b'data: {"choices": [\n\n'
