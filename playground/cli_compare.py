@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import signal
@@ -190,11 +191,7 @@ async def _drive(comp: Comparison, json_mode: bool, blind: list[str] | None) -> 
     console = Console(stderr=json_mode)
     show = console.is_terminal or not json_mode
     loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGINT, comp.cancel)
-    except (NotImplementedError, RuntimeError):
-        pass
-    try:
+    with _ctrl_c(loop, comp.cancel):
         if not show:
             async for _ in comp.events():
                 pass
@@ -209,11 +206,22 @@ async def _drive(comp: Comparison, json_mode: bool, blind: list[str] | None) -> 
                     live.update(render(comp, height, blind), refresh=True)
                     last = now
             live.update(render(comp, None, blind), refresh=True)
+
+
+@contextlib.contextmanager
+def _ctrl_c(loop: asyncio.AbstractEventLoop, cancel: Any) -> Any:
+    """Ctrl-C calls ``cancel`` (the lanes stop, their text is kept) instead of killing the loop.
+    Where the loop cannot take signal handlers (Windows), Ctrl-C keeps its default behaviour."""
+    installed = True
+    try:
+        loop.add_signal_handler(signal.SIGINT, cancel)
+    except (NotImplementedError, RuntimeError):  # no signal handlers on this loop
+        installed = False
+    try:
+        yield
     finally:
-        try:
+        if installed:
             loop.remove_signal_handler(signal.SIGINT)
-        except (NotImplementedError, RuntimeError):
-            pass
 
 
 async def print_models(settings: Settings) -> int:

@@ -15,7 +15,7 @@ from playground.api import Comparison
 from playground.engine import LaneEvent
 from playground.recorder import Recorder
 from playground.runtime import Runtime
-from playground.session import new_document, session_models
+from playground.session import lane_output, new_document, session_models
 
 
 def substitute(source_models: list[str], given: Sequence[str] | None) -> list[str]:
@@ -25,12 +25,11 @@ def substitute(source_models: list[str], given: Sequence[str] | None) -> list[st
     return list(given)
 
 
-def lane_params(turn: dict[str, Any], models: list[str], source_models: list[str]) -> list[Params | None]:
-    """Each lane's recorded parameters (the source lane at the same position)."""
-    counted = [o for o in turn["outputs"] if not o.get("warmup")]
+def lane_params(turn: dict[str, Any], lanes: int) -> list[Params | None]:
+    """Each lane's recorded parameters: the source lane at the same position, else the first's."""
     out: list[Params | None] = []
-    for i, _ in enumerate(models):
-        src = counted[i] if i < len(counted) and i < len(source_models) else (counted[0] if counted else None)
+    for i in range(lanes):
+        src = lane_output(turn, i) or lane_output(turn, 0)
         out.append(Params.from_record(src["params"]) if src else None)
     return out
 
@@ -64,7 +63,7 @@ class Rerun:
                 return
             self.comparison = Comparison(
                 self.runtime, self.models, turn["prompt"], system=self.source.get("system"),
-                params=lane_params(turn, self.models, self.source_models), session=self.document,
+                params=lane_params(turn, len(self.models)), session=self.document,
                 recorder=self.recorder_factory() if self.recorder_factory else None)
             async for ev in self.comparison.events():
                 yield index, ev

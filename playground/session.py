@@ -49,13 +49,13 @@ def session_models(doc: dict[str, Any]) -> list[str]:
     return [runs[0]["model"] for runs in lanes_of(doc["turns"][0]["outputs"])]
 
 
-def _lane_answer(turn: dict[str, Any], lane: int) -> str:
-    """The lane's answer in a turn: its first counted run (repeat runs and warm-ups aside)."""
+def lane_output(turn: dict[str, Any], lane: int) -> dict[str, Any] | None:
+    """A lane's output in a turn: its first counted run (repeat runs and warm-ups aside)."""
     lanes = lanes_of(turn["outputs"])
     if lane >= len(lanes):
-        return ""
+        return None
     counted = [o for o in lanes[lane] if not o.get("warmup")] or lanes[lane]
-    return counted[0].get("text") or ""
+    return counted[0]
 
 
 def lane_messages(doc: dict[str, Any], lane: int, prompt: str) -> tuple[Message, ...]:
@@ -66,8 +66,8 @@ def lane_messages(doc: dict[str, Any], lane: int, prompt: str) -> tuple[Message,
         messages.append(Message("system", doc["system"]))
     for turn in doc["turns"]:
         messages.append(Message("user", turn["prompt"]))
-        answer = _lane_answer(turn, lane)
-        if answer:
-            messages.append(Message("assistant", answer))
+        out = lane_output(turn, lane)
+        if out is not None and out.get("text"):
+            messages.append(Message("assistant", out["text"]))
     messages.append(Message("user", prompt))
     return tuple(messages)
