@@ -53,9 +53,14 @@ def page(browser: object, web: SimpleNamespace) -> Iterator[object]:
     context.close()
 
 
+@pytest.fixture
+def wire(page: object) -> Wire:
+    return Wire(page)
+
+
 class Wire:
-    """Every response the page receives from now on (the SSE streams included, read once they have
-    ended); ``leaks()`` lists the secrets found in them."""
+    """Every response to a request the page makes from now on (the SSE streams included, read once
+    they have ended); ``leaks()`` lists the secrets found in them, printing where each was."""
 
     def __init__(self, page: object) -> None:
         self.page = page
@@ -66,27 +71,46 @@ class Wire:
         page.on("requestfailed", lambda r: self.pending.discard(r))
 
     def _finished(self, request: object) -> None:
+        # only what the page asked for from now on: a reply to an earlier request (the picker's
+        # re-render, still in flight on a loaded machine) rightly names the models it was sent for
+        if request not in self.pending:
+            return
         self.pending.discard(request)
         response = request.response()
         if response is not None:
             self.responses.append(response)
 
-    def bodies(self) -> list[str]:
+    def settle(self) -> None:
         for _ in range(400):  # every stream the page opened has ended (the start-up discovery may be slow)
             if not self.pending:
                 break
             self.page.wait_for_timeout(50)
         assert not self.pending, f"still open: {[r.url for r in self.pending]}"
+
+    def begin(self) -> None:
+        """Record from here on: what the page asked for until now has been answered and is forgotten."""
+        self.settle()
+        self.responses.clear()
+
+    def bodies(self) -> list[tuple[str, str]]:
+        self.settle()
         out = []
         for r in self.responses:
             try:
-                out.append(r.body().decode("utf-8", "replace"))
+                out.append((r.url, r.body().decode("utf-8", "replace")))
             except Exception:  # noqa: BLE001 - a redirect has no body
                 continue
         return out
 
     def leaks(self, secrets: tuple[str, ...] = SECRETS) -> list[str]:
-        return [s for body in self.bodies() for s in secrets if s in body]
+        found = []
+        for url, body in self.bodies():
+            for s in secrets:
+                if s in body:
+                    at = body.index(s)
+                    print(f"leak of {s!r} in {url}: ...{body[max(0, at - 300):at + 100]}...")
+                    found.append(s)
+        return found
 
 
 def page_leaks(page: object, secrets: tuple[str, ...] = SECRETS) -> list[str]:
@@ -119,8 +143,8 @@ def newest(web: SimpleNamespace) -> dict:
     return web.ctx.store.get_session(web.ctx.store.list_sessions(limit=1)[0]["id"])
 
 
-def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: object, web: SimpleNamespace) -> None:
-    wire = Wire(page)
+def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: object, wire: Wire, web: SimpleNamespace) -> None:
+    wire.begin()
     page.locator("#blind input").check()
     expect(page.locator("#head-0")).to_contain_text("Model A")
     run(page, "Say a word.")
@@ -170,8 +194,8 @@ def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: objec
     assert "votes" not in web.ctx.store.get_session(doc["id"])
 
 
-def test_battle_draws_from_the_pool_and_keeps_the_pair_hidden(page: object, web: SimpleNamespace) -> None:
-    wire = Wire(page)
+def test_battle_draws_from_the_pool_and_keeps_the_pair_hidden(page: object, wire: Wire, web: SimpleNamespace) -> None:
+    wire.begin()
     page.locator("#battle input").check()
     expect(page.locator("#pool")).to_be_visible()
     expect(page.locator("#blind input")).to_be_checked()
@@ -201,7 +225,8 @@ def test_battle_draws_from_the_pool_and_keeps_the_pair_hidden(page: object, web:
         wire.responses.clear()  # the reveal names them, rightly; the next battle starts hidden again
 
 
-def test_three_lanes_two_turns_reopened_from_history_then_best_of_vote(page: object, web: SimpleNamespace) -> None:
+def test_three_lanes_two_turns_reopened_from_history_then_best_of_vote(page: object, wire: Wire,
+                                                                     web: SimpleNamespace) -> None:
     # ids of their own: the History tab lists models of earlier (revealed) sessions in its filter
     colours = [f"test:chunks=4&delay_ms=20&text={c}%20" for c in ("red", "green", "blue")]
     secrets = ("text=red", "text=green", "text=blue", "scripted")
@@ -213,7 +238,7 @@ def test_three_lanes_two_turns_reopened_from_history_then_best_of_vote(page: obj
         picker.fill(model)
         picker.press("Enter")
     expect(page.locator("#lane-2")).to_be_visible()
-    wire = Wire(page)
+    wire.begin()  # the picker's re-renders name the models, rightly: the page is not blind yet
     page.locator("#blind input").check()
     expect(page.locator("#head-2")).to_contain_text("Model C")
     run(page, "First question.")
@@ -243,8 +268,8 @@ def test_three_lanes_two_turns_reopened_from_history_then_best_of_vote(page: obj
     assert f"text={order[1]}" in vote["models"][1]
 
 
-def test_judge_vote_is_recorded_apart_and_reveals_nothing(page: object, web: SimpleNamespace) -> None:
-    wire = Wire(page)
+def test_judge_vote_is_recorded_apart_and_reveals_nothing(page: object, wire: Wire, web: SimpleNamespace) -> None:
+    wire.begin()
     page.locator("#blind input").check()
     expect(page.locator("#head-0")).to_contain_text("Model A")  # re-rendered: Run is wired to the blind lanes
     run(page, "Which colour is the sky?")
