@@ -179,3 +179,71 @@ def test_repeat_runs_show_median_and_p90_per_lane(page, web):
                                                                           (3, False)]
     assert all(o["status"] == "ok" for o in outputs)
     expect(page.locator("#lane-0")).to_contain_text("Hello, world!")
+
+
+def test_rerun_with_another_model_diff_markdown_import_delete_stats_settings(page: object, web: SimpleNamespace,
+                                                                             tmp_path) -> None:
+    web.server.default = Reply(chunks=["The ", "quick ", "brown ", "fox."])
+    drop_local_lane(page)
+    run(page, "Describe a fox.")
+    expect(page.locator("#stats-0")).to_contain_text("done", timeout=10_000)
+    expect(page.locator("#notice")).to_contain_text("saved")
+    source_id = web.ctx.store.list_sessions(limit=1)[0]["id"]
+
+    with page.expect_download() as info:  # Markdown export: the figures table and the answer
+        page.locator("#export-md").click()
+    markdown = open(info.value.path(), encoding="utf-8").read()
+    assert "Describe a fox." in markdown and "The quick brown fox." in markdown and "| openai:scripted" in markdown
+
+    # re-run with another model in the lane: a new session linked to its source
+    other = "test:chunks=3&text=slow%20red%20fox%20"
+    page.locator("#models .token", has_text="openai:scripted").locator(".token-remove").click()
+    page.locator("#models input").fill(other)
+    page.locator("#models input").press("Enter")
+    expect(page.locator("#head-0")).to_contain_text("text=slow")
+    page.locator("#rerun").click()
+    expect(page.locator("#lane-0")).to_contain_text("slow red fox slow red fox slow red fox", timeout=10_000)
+    expect(page.locator("#notice")).to_contain_text("saved")
+    rerun = web.ctx.store.get_session(web.ctx.store.list_sessions(limit=1)[0]["id"])
+    assert rerun["rerun_of"] == source_id and rerun["turns"][0]["prompt"] == "Describe a fox."
+    assert rerun["turns"][0]["outputs"][0]["model"] == other
+
+    # the diff: the re-run's answer against its source's, word by word, as text
+    page.get_by_text("Diff two answers").click()
+    expect(page.locator("#diff-b input")).to_have_value("original 1: openai:scripted")
+    page.locator("#diff").click()
+    expect(page.locator("#diff-out del").first).to_contain_text("slow")
+    expect(page.locator("#diff-out ins").first).to_contain_text("The")
+    expect(page.locator("#diff-out")).to_contain_text("fox")
+
+    # import: a good document lands in History, a broken one is refused in one line
+    page.get_by_role("tab", name="History").click()
+    good = _recorded_doc() | {"id": "01J0000000000000000000CAFE", "title": "imported latte"}
+    (tmp_path / "good.json").write_text(json.dumps(good), encoding="utf-8")
+    (tmp_path / "bad.json").write_text(json.dumps({**good, "schema": "playground.session/9"}), encoding="utf-8")
+    for name, said in (("bad.json", "import rejected"), ("good.json", "imported as session 01J0000000000000000000CAFE")):
+        with page.expect_file_chooser() as chooser:
+            page.locator("#import-json").click()
+        chooser.value.set_files(str(tmp_path / name))
+        expect(page.locator("#history-msg")).to_contain_text(said)
+    assert "\n" not in page.locator("#history-msg").inner_text().strip()
+    latte = page.locator("#history").get_by_role("gridcell", name=re.compile("imported latte")).first
+    expect(latte).to_be_visible()
+
+    # delete: open the imported session, come back, delete it — gone from the table and the store
+    latte.click()
+    expect(page.locator("#lane-0")).to_contain_text("Espresso needs fresh beans")
+    page.get_by_role("tab", name="History").click()
+    page.locator("#delete").click()
+    expect(page.locator("#history-msg")).to_contain_text("deleted session 01J0000000000000000000CAFE")
+    expect(page.locator("#history").get_by_role("gridcell", name=re.compile("imported latte"))).to_have_count(0)
+    assert all(s["id"] != "01J0000000000000000000CAFE" for s in web.ctx.store.list_sessions(limit=100))
+
+    # stats: a row per model run here; settings: which keys are set, never the key
+    page.get_by_role("tab", name="Stats").click()
+    expect(page.locator("#stats-table")).to_contain_text("openai:scripted")
+    expect(page.locator("#stats-table")).to_contain_text(other)
+    page.get_by_role("tab", name="Settings").click()
+    expect(page.locator("#status")).to_contain_text("openai (OPENAI_API_KEY)")
+    expect(page.locator("#status")).to_contain_text("not reachable")  # no Ollama here
+    assert "sk-test-web-0123456789" not in page.content()
