@@ -6,10 +6,10 @@
         ...  # point a backend at server.base_url("openai") and stream
 """
 
-from playground.testing.frames import Reply
+from playground.testing.frames import Reply, sse
 from playground.testing.ports import free_port
 from playground.testing.servers import PROTOCOLS, Recorded, ScriptedServer
 from playground.testing.streams import Stamped, collect, kinds, reasoning_of, text_of
 
 __all__ = ["PROTOCOLS", "Recorded", "Reply", "ScriptedServer", "Stamped", "collect", "free_port", "kinds",
-           "reasoning_of", "text_of"]
+           "reasoning_of", "sse", "text_of"]

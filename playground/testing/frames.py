@@ -41,6 +41,9 @@ class Reply:
     timings: Mapping[str, Any] | None = None  # openai: llama.cpp's `timings` on the last chunk
     usage_choices_null: bool = False  # openai: `"choices": null` in the usage chunk
     blocked: str | None = None  # gemini: promptFeedback.blockReason, no candidates
+    raw: Sequence[bytes] | None = None  # send exactly these bytes, one write each (`delay` before each),
+    #                                     instead of the rendered stream: wire quirks, split UTF-8, CRLF
+    media_type: str | None = None  # the 200 answer's content-type (None: the protocol's own)
 
     @classmethod
     def paced(cls, chunks: int = 200, seconds: float = 1.0, text: str = "tok ", **fields: Any) -> Reply:
@@ -52,9 +55,10 @@ class Reply:
         return self.output_tokens if self.output_tokens is not None else len(self.chunks)
 
 
-def _sse(obj: Any, event: str | None = None) -> bytes:
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(obj)}\n\n".encode()
+def sse(obj: Any, event: str | None = None, eol: str = "\n") -> bytes:
+    """One server-sent event; non-ASCII goes out as UTF-8, as most servers send it."""
+    head = f"event: {event}{eol}" if event else ""
+    return f"{head}data: {json.dumps(obj, ensure_ascii=False)}{eol}{eol}".encode()
 
 
 class Wire(ABC):
@@ -92,10 +96,10 @@ class OpenAIWire(Wire):
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     def head(self, reply: Reply, model: str) -> list[bytes]:
-        return [_sse(self._chunk(model, {"role": "assistant", "content": ""}))]
+        return [sse(self._chunk(model, {"role": "assistant", "content": ""}))]
 
     def delta(self, text: str, reasoning: bool, index: int, reply: Reply, model: str) -> bytes:
-        return _sse(self._chunk(model, {"reasoning_content" if reasoning else "content": text}))
+        return sse(self._chunk(model, {"reasoning_content" if reasoning else "content": text}))
 
     def tail(self, reply: Reply, model: str, request: Any) -> list[bytes]:
         frames = []
@@ -104,10 +108,10 @@ class OpenAIWire(Wire):
             last = self._chunk(model, {}, finish)
             if reply.timings:
                 last["timings"] = dict(reply.timings)
-            frames.append(_sse(last))
+            frames.append(sse(last))
         wants = isinstance(request, dict) and (request.get("stream_options") or {}).get("include_usage")
         if reply.usage and wants:
-            frames.append(_sse({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": model,
+            frames.append(sse({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": model,
                                 "choices": None if reply.usage_choices_null else [],
                                 "usage": {"prompt_tokens": reply.input_tokens,
                                           "completion_tokens": reply.output_count,
@@ -117,7 +121,7 @@ class OpenAIWire(Wire):
         return frames
 
     def error_frame(self, reply: Reply) -> bytes:
-        return _sse({"error": {"message": reply.message, "type": "server_error", "param": None,
+        return sse({"error": {"message": reply.message, "type": "server_error", "param": None,
                                "code": reply.error_status}})
 
 
@@ -132,32 +136,32 @@ class AnthropicWire(Wire):
     def head(self, reply: Reply, model: str) -> list[bytes]:
         usage = {"input_tokens": reply.input_tokens, "output_tokens": 1} if reply.usage else {}
         return [
-            _sse({"type": "message_start", "message": {
+            sse({"type": "message_start", "message": {
                 "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": model,
                 "stop_reason": None, "usage": usage}}, "message_start"),
-            _sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
                  "content_block_start"),
-            _sse({"type": "ping"}, "ping"),
+            sse({"type": "ping"}, "ping"),
         ]
 
     def delta(self, text: str, reasoning: bool, index: int, reply: Reply, model: str) -> bytes:
         delta = {"type": "thinking_delta", "thinking": text} if reasoning else {"type": "text_delta", "text": text}
-        return _sse({"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta")
+        return sse({"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta")
 
     def tail(self, reply: Reply, model: str, request: Any) -> list[bytes]:
         message_delta: dict[str, Any] = {"type": "message_delta",
                                          "delta": {"stop_reason": self.finish(reply), "stop_sequence": None}}
         if reply.usage:
             message_delta["usage"] = {"output_tokens": reply.output_count}
-        frames = [_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
-                  _sse(message_delta, "message_delta")]
+        frames = [sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+                  sse(message_delta, "message_delta")]
         if reply.done:
-            frames.append(_sse({"type": "message_stop"}, "message_stop"))
+            frames.append(sse({"type": "message_stop"}, "message_stop"))
         return frames
 
     def error_frame(self, reply: Reply) -> bytes:
         kind = _ANTHROPIC_TYPES.get(reply.error_status, "api_error")
-        return _sse({"type": "error", "error": {"type": kind, "message": reply.message}}, "error")
+        return sse({"type": "error", "error": {"type": kind, "message": reply.message}}, "error")
 
     def malformed(self) -> bytes:
         return b"event: content_block_delta\ndata: {bad json\n\n"
@@ -182,7 +186,7 @@ class GeminiWire(Wire):
         if reply.usage:
             frame["usageMetadata"] = {"promptTokenCount": reply.input_tokens, "candidatesTokenCount": count,
                                       "totalTokenCount": reply.input_tokens + count}
-        return _sse(frame)
+        return sse(frame)
 
     def delta(self, text: str, reasoning: bool, index: int, reply: Reply, model: str) -> bytes:
         part = {"text": text, "thought": True} if reasoning else {"text": text}
@@ -195,11 +199,11 @@ class GeminiWire(Wire):
         return [self._frame([{"text": ""}], reply, reply.output_count, finish)]
 
     def blocked(self, reply: Reply) -> bytes:
-        return _sse({"promptFeedback": {"blockReason": reply.blocked},
+        return sse({"promptFeedback": {"blockReason": reply.blocked},
                      "usageMetadata": {"promptTokenCount": reply.input_tokens, "totalTokenCount": reply.input_tokens}})
 
     def error_frame(self, reply: Reply) -> bytes:
-        return _sse({"error": {"code": reply.error_status, "message": reply.message, "status": "INTERNAL"}})
+        return sse({"error": {"code": reply.error_status, "message": reply.message, "status": "INTERNAL"}})
 
     def error_body(self, reply: Reply) -> Any:
         return {"error": {"code": reply.status, "message": reply.message,
@@ -210,7 +214,7 @@ class OllamaWire(Wire):
     media_type = "application/x-ndjson"
 
     def _line(self, obj: Any) -> bytes:
-        return (json.dumps(obj) + "\n").encode()
+        return (json.dumps(obj, ensure_ascii=False) + "\n").encode()
 
     def delta(self, text: str, reasoning: bool, index: int, reply: Reply, model: str) -> bytes:
         message = {"role": "assistant", "content": "", "thinking": text} if reasoning else {

@@ -10,7 +10,9 @@ its own event loop — and answers, on one port, all four protocols by path:
 
 Each request takes the next ``Reply`` from the queue (``script(...)``), or ``default`` when the
 queue is empty, and is recorded (headers, JSON body, whether the client hung up) in
-``requests``. It is test and benchmark machinery, not a model: it streams what it is told.
+``requests``. ``Reply(raw=[...])`` sends exact bytes instead (comments, CRLF, UTF-8 split
+between writes, a JSON answer to a streaming request), with ``media_type`` as the content-type.
+It is test and benchmark machinery, not a model: it streams what it is told.
 """
 
 from __future__ import annotations
@@ -169,8 +171,8 @@ class ScriptedServer:
             await self._stream(send, receive, wire, reply, record)
 
     async def _stream(self, send: Any, receive: Any, wire: Wire, reply: Reply, record: Recorded) -> None:
-        headers = [(b"content-type", wire.media_type.encode()), (b"cache-control", b"no-cache")]
-        headers += [(k.lower().encode(), str(v).encode()) for k, v in reply.headers.items()]
+        headers = _headers({"content-type": reply.media_type or wire.media_type, "cache-control": "no-cache"},
+                           reply.headers)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         hung_up = asyncio.ensure_future(_wait_disconnect(receive))
         try:
@@ -189,6 +191,12 @@ async def _frames(wire: Wire, reply: Reply, record: Recorded) -> AsyncIterator[b
     model = record.model or "scripted"
     if reply.first_delay:
         await asyncio.sleep(reply.first_delay)
+    if reply.raw is not None:
+        for piece in reply.raw:
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            yield piece
+        return
     if reply.blocked and isinstance(wire, GeminiWire):
         yield wire.blocked(reply)
         return
@@ -222,7 +230,12 @@ async def _wait_disconnect(receive: Any) -> None:
 
 async def _send_json(send: Any, status: int, body: Any, headers: Any = None) -> None:
     data = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
-    raw = [(b"content-type", b"application/json")]
-    raw += [(k.lower().encode(), str(v).encode()) for k, v in (headers or {}).items()]
+    raw = _headers({"content-type": "application/json"}, headers or {})
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+def _headers(defaults: dict[str, str], scripted: Any) -> list[tuple[bytes, bytes]]:
+    """Response headers: the defaults, each replaced by a scripted header of the same name."""
+    merged = {**defaults, **{k.lower(): str(v) for k, v in scripted.items()}}
+    return [(k.encode(), v.encode()) for k, v in merged.items()]
