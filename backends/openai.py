@@ -2,8 +2,10 @@
 
 The presets (openrouter, groq, together, mistral, deepseek, fireworks) and any compatible server
 (vLLM, llama.cpp, LM Studio, LiteLLM) use this same class; only the ProviderConfig differs.
-It builds the request and reads ``data:`` frames; sending, timeouts, retries and throttling are
-``backends.http``'s. It does not do tools or images.
+It builds the request and reads ``data:`` frames — or one ``chat.completion`` object from a
+server that ignores ``stream`` — with the dialects' reasoning (DeepSeek ``reasoning_content``,
+OpenRouter ``reasoning``, Mistral ``thinking`` parts) kept apart from the answer. Sending,
+timeouts, retries and throttling are ``backends.http``'s. It does not do tools or images.
 
 Options (``config.options``): ``max_tokens_field`` ("max_tokens" or "max_completion_tokens";
 default: the latter for o1/o3/o4/gpt-5 models), ``include_usage`` (default True).
@@ -11,7 +13,8 @@ default: the latter for o1/o3/o4/gpt-5 models), ``include_usage`` (default True)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,7 +22,7 @@ import httpx
 from backends import errors
 from backends.base import Event, Finish, ReasoningDelta, Request, ServerMetrics, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
-from backends.wire import json_object, mid_stream_error, sse_events
+from backends.wire import is_json, json_frames, json_object, mid_stream_error, sse_events
 
 FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
           "content_filter": "content_filter"}
@@ -58,46 +61,91 @@ class OpenAIBackend(HostedBackend):
         return HttpCall(f"{self.base_url}/chat/completions", body)
 
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
-        finish: str | None = None
-        timings: dict[str, Any] | None = None
-        done = False
-        async for sse in sse_events(response, self.name):
-            data = sse.data.strip()
-            if data == "[DONE]":
-                done = True
-                break
-            if not data:
-                continue
-            frame = json_object(data, self.name)
-            if frame.get("error"):
-                raise mid_stream_error(self.name, frame["error"])
-            if isinstance(frame.get("timings"), dict):
-                timings = frame["timings"]
-            usage = frame.get("usage")
-            if isinstance(usage, dict):
-                yield Usage(input_tokens=usage.get("prompt_tokens"),
-                            output_tokens=usage.get("completion_tokens"))
-            for choice in frame.get("choices") or ():
-                if choice.get("index", 0) != 0:
+        state = _State()
+        if is_json(response):  # a server that ignored "stream": one chat.completion object
+            frames = await json_frames(response, self.name)
+            if len(frames) != 1 or not (isinstance(frames[0].get("choices"), list) or _error_in(frames[0])):
+                raise errors.StreamError(
+                    f"{self.name} answered JSON that is not a chat completion — check the base URL")
+            for event in _frame_events(frames[0], state, self.name):
+                yield event
+            state.done = True
+        else:
+            async for sse in sse_events(response, self.name):
+                data = sse.data.strip()
+                if data == "[DONE]":
+                    state.done = True
+                    break
+                if not data:
                     continue
-                delta = choice.get("delta") or {}
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                if isinstance(reasoning, str) and reasoning:
-                    yield ReasoningDelta(reasoning)
-                content = delta.get("content")
-                if isinstance(content, str) and content:
-                    yield TextDelta(content)
-                finish = choice.get("finish_reason") or finish
-        if not done and finish is None:
+                frame = json_object(data, self.name)
+                if sse.event == "error":
+                    raise mid_stream_error(self.name, frame)
+                for event in _frame_events(frame, state, self.name):
+                    yield event
+        if not state.done and state.finish is None:
             raise errors.StreamError(
                 f"stream ended before [DONE] and without a finish_reason — {self.name} cut it off; "
                 "try again")
-        if timings:
-            yield ServerMetrics(dict(timings))
-        yield finish_event(finish)
+        if state.timings:
+            yield ServerMetrics(dict(state.timings))
+        yield finish_event(state.finish)
 
     async def list_models(self) -> list[str]:
         """The model ids the server offers (GET {base}/models)."""
         document = await self.get_json(f"{self.base_url}/models")
         items = document.get("data") if isinstance(document, dict) else None
         return sorted(str(item["id"]) for item in items or () if isinstance(item, dict) and "id" in item)
+
+
+@dataclass
+class _State:
+    finish: str | None = None
+    timings: dict[str, Any] | None = None
+    done: bool = False
+
+
+def _error_in(frame: dict[str, Any]) -> Any:
+    """The error a frame reports: ``{"error": {...}}``, or vLLM's ``{"object": "error", ...}``."""
+    return frame.get("error") or (frame if frame.get("object") == "error" else None)
+
+
+def _frame_events(frame: dict[str, Any], state: _State, provider: str) -> Iterator[Event]:
+    """The events of one chunk (or of a whole chat.completion: ``message`` instead of ``delta``)."""
+    if error := _error_in(frame):
+        raise mid_stream_error(provider, error)
+    if isinstance(frame.get("timings"), dict):
+        state.timings = frame["timings"]
+    for usage in (frame.get("usage"), (frame.get("x_groq") or {}).get("usage")):  # Groq: in x_groq
+        if isinstance(usage, dict):
+            yield Usage(input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens"))
+    for choice in frame.get("choices") or ():
+        if choice.get("index", 0) != 0:
+            continue
+        delta = choice.get("delta") or choice.get("message") or {}
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")  # DeepSeek, OpenRouter
+        if isinstance(reasoning, str) and reasoning:
+            yield ReasoningDelta(reasoning)
+        yield from _content_events(delta.get("content"))
+        state.finish = choice.get("finish_reason") or state.finish
+
+
+def _content_events(content: Any) -> Iterator[Event]:
+    """A string, or Mistral's list of parts: {"type": "text", "text"} and
+    {"type": "thinking", "thinking": [{"type": "text", "text"}]} (reasoning, kept apart)."""
+    if isinstance(content, str):
+        if content:
+            yield TextDelta(content)
+        return
+    for part in content if isinstance(content, list) else ():
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "text" and isinstance(part.get("text"), str) and part["text"]:
+            yield TextDelta(part["text"])
+        elif part.get("type") == "thinking":
+            inner = part.get("thinking")
+            pieces = [inner] if isinstance(inner, str) else [
+                p.get("text") for p in (inner if isinstance(inner, list) else ()) if isinstance(p, dict)]
+            text = "".join(p for p in pieces if isinstance(p, str))
+            if text:
+                yield ReasoningDelta(text)

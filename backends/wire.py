@@ -1,13 +1,15 @@
 """Readers and error translation shared by the hosted wire formats.
 
-SSE frames (via httpx-sse), NDJSON lines, JSON frames that must be objects, error bodies of
-every provider shape, ``retry-after`` hints and rate-limit headers — all turned into
-``backends.errors`` here, once. It sends nothing and keeps no state; ``backends.http`` sends.
+SSE frames (via httpx-sse), NDJSON lines, JSON frames that must be objects, a whole answer sent
+as one JSON document instead of a stream, error bodies of every provider shape (JSON, plain text,
+an HTML page), ``retry-after`` hints and rate-limit headers — all turned into ``backends.errors``
+here, once. It sends nothing and keeps no state; ``backends.http`` sends.
 """
 
 from __future__ import annotations
 
 import email.utils
+import html
 import json
 import re
 import time
@@ -19,6 +21,9 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from backends import errors
 
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_HTML_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]*>")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _RETRYABLE_TYPES = {"overloaded_error", "api_error", "server_error", "rate_limit_error",
@@ -43,6 +48,22 @@ async def ndjson_objects(response: httpx.Response, provider: str) -> AsyncIterat
             yield json_object(line, provider)
 
 
+def is_json(response: httpx.Response) -> bool:
+    """Whether a 2xx answer is one JSON document rather than a stream."""
+    kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+async def json_frames(response: httpx.Response, provider: str) -> list[dict[str, Any]]:
+    """A whole answer sent as one JSON document — a server that ignored ``stream: true``, or
+    Gemini without ``alt=sse`` (a list) — as the frames a stream would have carried."""
+    document = load_json_document(await response.aread(), provider)
+    frames = document if isinstance(document, list) else [document]
+    if not all(isinstance(frame, dict) for frame in frames):
+        raise errors.StreamError(f"{provider} answered JSON that is not an object — check the base URL")
+    return frames
+
+
 def json_object(text: str, provider: str) -> dict[str, Any]:
     """A frame that must be a JSON object; anything else is a broken stream."""
     try:
@@ -59,9 +80,11 @@ def mid_stream_error(provider: str, error: Any) -> errors.StreamError:
     """An error frame inside a 200 stream. A StreamError, marked retryable when the server says it
     was overloaded or failed (the retry loop still never retries once text was streamed)."""
     message, kind, code = _error_fields(error)
+    if kind is None and isinstance(code, str) and not code.isdigit():
+        kind = code  # OpenRouter: {"code": "server_error", "message": ...}
     err = errors.StreamError(f"{provider} reported an error mid-stream: {message}"
                              + (f" ({kind})" if kind else ""))
-    status = code if isinstance(code, int) else None
+    status = int(code) if isinstance(code, int) or (isinstance(code, str) and code.isdigit()) else None
     if (status is not None and (status == 429 or status >= 500)) or str(kind).lower() in _RETRYABLE_TYPES:
         err.retryable = True
     return err
@@ -85,7 +108,7 @@ def error_from_response(
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
         payload = payload[0]  # Gemini without alt=sse wraps its error in a list
     if payload is None:
-        message, kind = body.decode("utf-8", "replace").strip()[:300] or "(empty body)", None
+        message, kind = _plain_text(body), None
     else:
         message, kind, _ = _error_fields(payload.get("error", payload) if isinstance(payload, dict)
                                          else payload)
@@ -103,6 +126,16 @@ def error_from_response(
     if secret:
         text = text.replace(secret, "***")
     return errors.error_for_status(status)(text, status=status, provider_type=kind, retry_after=retry_after)
+
+
+def _plain_text(body: bytes) -> str:
+    """An error body that is not JSON, as one line: an HTML page from a proxy or load balancer
+    (nginx, Cloudflare) gives its <title>, or its text without tags."""
+    text = body.decode("utf-8", "replace").strip()
+    if text.startswith("<"):
+        title = _HTML_TITLE.search(text)
+        text = html.unescape(title.group(1) if title else _HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
+    return " ".join(text.split())[:300] or "(empty body)"
 
 
 def _error_fields(error: Any) -> tuple[str, str | None, Any]:
