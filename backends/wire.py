@@ -42,10 +42,16 @@ async def sse_events(response: httpx.Response, provider: str) -> AsyncIterator[S
 
 
 async def ndjson_objects(response: httpx.Response, provider: str) -> AsyncIterator[dict[str, Any]]:
-    """One JSON object per non-empty line."""
-    async for line in response.aiter_lines():
-        if line.strip():
-            yield json_object(line, provider)
+    """One JSON object per non-empty line. Lines end at ``\n`` only: httpx's ``aiter_lines`` also
+    splits at U+0085 and U+2028, which Go's JSON encoder (Ollama) leaves unescaped in strings."""
+    pending = ""
+    async for text in response.aiter_text():
+        *lines, pending = (pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                yield json_object(line, provider)
+    if pending.strip():
+        yield json_object(pending, provider)
 
 
 def is_json(response: httpx.Response) -> bool:

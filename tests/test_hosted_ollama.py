@@ -83,3 +83,33 @@ async def test_list_models_and_host_without_scheme(server, hosted):
     backend = hosted("ollama", base_url=server.url.removeprefix("http://"))
     assert await backend.list_models() == ["llama3.2:latest", "qwen2.5:0.5b"]
     assert server.requests[0].path == "/api/tags"
+
+
+async def test_line_separators_inside_text_do_not_split_a_line(server, hosted):
+    # Go's JSON encoder leaves U+0085 (NEL) raw in strings; only "\n" ends an NDJSON line
+    server.script(Reply(chunks=["a\x85b", " c\u2028d", " ✓"]))
+    events = await collect(hosted("ollama").stream(REQUEST))
+    assert text_of(events) == "a\x85b c\u2028d ✓"
+
+
+async def test_utf8_split_between_tcp_writes_and_no_final_newline(server, hosted):
+    line = b'{"message":{"role":"assistant","content":"caf\xc3\xa9 \xf0\x9f\xa6\x8a"},"done":false}\n'
+    done = b'{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":2}'
+    server.script(Reply(raw=[line[:30], line[30:38], line[38:], done], delay=0.02))
+    events = await collect(hosted("ollama").stream(REQUEST))
+    assert text_of(events) == "café 🦊" and events[-1].event == Finish("stop", raw="stop")
+
+
+async def test_stream_false_answer_as_one_json_object(server, hosted):
+    whole = (b'{"model":"m","message":{"role":"assistant","content":"All at once.","thinking":"hm"},'
+             b'"done":true,"done_reason":"length","prompt_eval_count":4,"eval_count":3,"eval_duration":2000000}')
+    server.script(Reply(raw=[whole], media_type="application/json"))
+    events = await collect(hosted("ollama").stream(REQUEST))
+    assert kinds(events) == ["started", "reasoning", "text", "usage", "server_metrics", "finish"]
+    assert events[-2].event.values["eval_ms"] == 2.0 and events[-1].event == Finish("length", raw="length")
+
+
+async def test_error_line_is_checked_before_done(server, hosted):
+    server.script(Reply(raw=[b'{"error":"an error was encountered while running the model","done":true}\n']))
+    with pytest.raises(errors.StreamError, match="^Ollama reported an error mid-stream: an error was encountered"):
+        await collect(hosted("ollama").stream(REQUEST))
