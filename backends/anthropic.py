@@ -31,6 +31,17 @@ def _input_tokens(usage: dict[str, Any]) -> int | None:
                ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
 
 
+def _part_event(part: dict[str, Any]) -> Event | None:
+    """Text or thinking from a delta, or from a block's start (which may already carry some).
+    Signatures, redacted thinking and tool input are not text."""
+    kind = part.get("type")
+    if kind in ("text", "text_delta") and isinstance(part.get("text"), str) and part["text"]:
+        return TextDelta(part["text"])
+    if kind in ("thinking", "thinking_delta") and isinstance(part.get("thinking"), str) and part["thinking"]:
+        return ReasoningDelta(part["thinking"])
+    return None
+
+
 class AnthropicBackend(HostedBackend):
     def auth_headers(self) -> dict[str, str]:
         return {"x-api-key": str(self.config.api_key)}
@@ -70,12 +81,10 @@ class AnthropicBackend(HostedBackend):
                 usage = (frame.get("message") or {}).get("usage") or {}
                 if _input_tokens(usage) is not None:
                     yield Usage(input_tokens=_input_tokens(usage))
-            elif kind == "content_block_delta":
-                delta = frame.get("delta") or {}
-                if delta.get("type") == "text_delta" and delta.get("text"):
-                    yield TextDelta(delta["text"])
-                elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
-                    yield ReasoningDelta(delta["thinking"])
+            elif kind in ("content_block_start", "content_block_delta"):
+                part = frame.get("content_block" if kind == "content_block_start" else "delta") or {}
+                if (event := _part_event(part)) is not None:
+                    yield event
             elif kind == "message_delta":
                 stop_reason = (frame.get("delta") or {}).get("stop_reason") or stop_reason
                 usage = frame.get("usage") or {}

@@ -6,7 +6,7 @@ import pytest
 
 from backends import errors
 from backends.base import Finish, Message, Params, Request, Usage
-from playground.testing import Reply, collect, kinds, reasoning_of, text_of
+from playground.testing import Reply, collect, kinds, reasoning_of, sse, text_of
 
 REQUEST = Request("claude-x", (Message("system", "Be brief."), Message("user", "Hi"),
                                Message("assistant", "Hello."), Message("user", "More?")),
@@ -87,3 +87,70 @@ async def test_missing_key(server, hosted):
     with pytest.raises(errors.ConfigError, match="^no API key for anthropic: set ANTHROPIC_API_KEY$"):
         await collect(hosted("anthropic", api_key=None, base_url=None).stream(REQUEST))
     assert server.requests == []
+
+
+def ev(obj: dict) -> bytes:
+    return sse(obj, obj["type"])
+
+
+START = ev({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+                                                 "content": [], "model": "claude-x", "stop_reason": None,
+                                                 "usage": {"input_tokens": 10, "cache_read_input_tokens": 90,
+                                                           "cache_creation_input_tokens": 0, "output_tokens": 1}}})
+STOP = ev({"type": "message_stop"})
+
+
+def block_delta(index: int, delta: dict) -> bytes:
+    return ev({"type": "content_block_delta", "index": index, "delta": delta})
+
+
+async def test_thinking_block_with_signature_then_text(server, hosted):
+    server.script(Reply(raw=[
+        START,
+        ev({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "",
+                                                                          "signature": ""}}),
+        block_delta(0, {"type": "thinking_delta", "thinking": "Two plus two "}),
+        ev({"type": "ping"}),
+        block_delta(0, {"type": "thinking_delta", "thinking": "is four."}),
+        block_delta(0, {"type": "signature_delta", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}),
+        ev({"type": "content_block_stop", "index": 0}),
+        ev({"type": "content_block_start", "index": 1, "content_block": {"type": "redacted_thinking",
+                                                                          "data": "EmwKAhgBEgy3"}}),
+        ev({"type": "content_block_stop", "index": 1}),
+        ev({"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": ""}}),
+        block_delta(2, {"type": "text_delta", "text": "4"}),
+        ev({"type": "content_block_stop", "index": 2}),
+        ev({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 30}}),
+        STOP]))
+    events = await collect(hosted("anthropic").stream(REQUEST))
+    assert reasoning_of(events) == "Two plus two is four." and text_of(events) == "4"
+    assert usages(events) == [Usage(input_tokens=100), Usage(output_tokens=30)]  # cache reads count as input
+    assert events[-1].event == Finish("stop", raw="end_turn")
+
+
+async def test_content_block_start_may_carry_initial_text(server, hosted):
+    server.script(Reply(raw=[
+        START,
+        ev({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "Hm. "}}),
+        block_delta(0, {"type": "thinking_delta", "thinking": "Sure."}),
+        ev({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": "Hello"}}),
+        block_delta(1, {"type": "text_delta", "text": ", world"}),
+        ev({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 4}}),
+        STOP]))
+    events = await collect(hosted("anthropic").stream(REQUEST))
+    assert reasoning_of(events) == "Hm. Sure." and text_of(events) == "Hello, world"
+    assert events[-1].event == Finish("length", raw="max_tokens")
+
+
+async def test_message_delta_usage_is_cumulative_and_may_restate_input(server, hosted):
+    server.script(Reply(raw=[
+        START,
+        ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        block_delta(0, {"type": "text_delta", "text": "ok"}),
+        ev({"type": "message_delta", "delta": {"stop_reason": "stop_sequence", "stop_sequence": "END"},
+            "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 7}}),
+        STOP]))
+    events = await collect(hosted("anthropic").stream(REQUEST))
+    assert usages(events)[-1] == Usage(input_tokens=100, output_tokens=7)
+    assert events[-1].event == Finish("stop", raw="stop_sequence")
