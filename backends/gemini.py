@@ -2,7 +2,8 @@
 
 Builds the request (roles user/model, ``systemInstruction``, ``generationConfig``) and reads
 its ``data:`` frames; the stream has no end marker, so a stream that closes without a
-``finishReason`` counts as cut off. A blocked prompt raises BlockedError; ``finishReason``
+``finishReason`` counts as cut off (the same frames as one JSON array, when a gateway drops
+``alt=sse``, are read too). A blocked prompt raises BlockedError; ``finishReason``
 SAFETY ends with Finish("safety"). Sending, timeouts, retries (including RetryInfo's
 ``retryDelay``) and throttling are ``backends.http``'s. It does not do tools or images.
 """
@@ -17,7 +18,7 @@ import httpx
 from backends import errors
 from backends.base import Event, Finish, ReasoningDelta, Request, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
-from backends.wire import duration_seconds, json_object, mid_stream_error, sse_events
+from backends.wire import duration_seconds, is_json, json_frames, json_object, mid_stream_error, sse_events
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "safety", "IMAGE_SAFETY": "safety",
           "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
@@ -68,10 +69,7 @@ class GeminiBackend(HostedBackend):
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
         finish: str | None = None
         last_usage: Usage | None = None
-        async for sse in sse_events(response, self.name):
-            if not sse.data.strip():
-                continue
-            frame = json_object(sse.data, self.name)
+        async for frame in self._frames(response):
             if frame.get("error"):
                 raise mid_stream_error(self.name, frame["error"])
             if isinstance(frame.get("usageMetadata"), dict):
@@ -94,3 +92,14 @@ class GeminiBackend(HostedBackend):
             raise errors.StreamError(
                 f"stream ended without a finishReason — {self.name} cut it off; try again")
         yield Finish(FINISH.get(finish, "other"), raw=finish)
+
+    async def _frames(self, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+        """The ``data:`` frames; or, when ``alt=sse`` was lost on the way, the same frames as
+        one JSON array."""
+        if is_json(response):
+            for frame in await json_frames(response, self.name):
+                yield frame
+            return
+        async for sse in sse_events(response, self.name):
+            if sse.data.strip():
+                yield json_object(sse.data, self.name)

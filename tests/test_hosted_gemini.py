@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backends import errors
-from backends.base import Finish, Message, Params, Request, Usage
-from playground.testing import Reply, collect, kinds, reasoning_of, text_of
+from backends.base import Finish, Message, Params, Request, RetryPolicy, Usage
+from playground.testing import Reply, collect, kinds, reasoning_of, sse, text_of
 
 REQUEST = Request("gemini-x", (Message("system", "Be brief."), Message("user", "Hi"),
                                Message("assistant", "Hello."), Message("user", "More?")),
@@ -90,3 +92,57 @@ async def test_error_body_wrapped_in_a_list(server, hosted):
                                                      "status": "NOT_FOUND"}}]))
     with pytest.raises(errors.BadRequestError, match=r"^404 from Gemini: models/x is not found — check the model name"):
         await collect(hosted("gemini").stream(REQUEST))
+
+
+def frame(parts=None, finish=None, usage=None, **extra) -> dict:
+    candidate: dict = {"index": 0}
+    if parts is not None:
+        candidate["content"] = {"role": "model", "parts": parts}
+    if finish:
+        candidate["finishReason"] = finish
+    out: dict = {"candidates": [candidate], **extra}
+    if usage:
+        out["usageMetadata"] = usage
+    return out
+
+
+async def test_several_parts_in_one_candidate(server, hosted):
+    server.script(Reply(raw=[
+        sse(frame([{"text": "The user asks. ", "thought": True}, {"text": "Plan."}, {"text": " Done.",
+                                                                                  "thoughtSignature": "c2ln"}],
+                  usage={"promptTokenCount": 3, "thoughtsTokenCount": 5})),
+        sse(frame([{"text": ""}], "STOP", {"promptTokenCount": 3, "candidatesTokenCount": 2,
+                                           "thoughtsTokenCount": 5, "totalTokenCount": 10}))]))
+    events = await collect(hosted("gemini").stream(REQUEST))
+    assert reasoning_of(events) == "The user asks. " and text_of(events) == "Plan. Done."
+    assert [s.event for s in events if isinstance(s.event, Usage)][-1] == Usage(input_tokens=3, output_tokens=7)
+
+
+async def test_safety_stop_after_some_text(server, hosted):
+    ratings = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]
+    server.script(Reply(raw=[sse(frame([{"text": "Step one"}])), sse(frame(None, "SAFETY", safetyRatings=ratings))]))
+    events = await collect(hosted("gemini").stream(REQUEST))
+    assert text_of(events) == "Step one" and events[-1].event == Finish("safety", raw="SAFETY")
+
+
+async def test_blocked_prompt_with_empty_candidates(server, hosted):
+    server.script(Reply(raw=[sse({"candidates": [], "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}})]))
+    with pytest.raises(errors.BlockedError, match=r"\(PROHIBITED_CONTENT\)"):
+        await collect(hosted("gemini").stream(REQUEST))
+
+
+async def test_answer_without_alt_sse_is_one_json_array(server, hosted):
+    # a gateway that drops the query string: the whole stream as one JSON array
+    frames = [frame([{"text": "Hel"}]), frame([{"text": "lo ✓"}], "MAX_TOKENS",
+                                                {"promptTokenCount": 2, "candidatesTokenCount": 2})]
+    server.script(Reply(raw=[json.dumps(frames, ensure_ascii=False).encode()], media_type="application/json"))
+    events = await collect(hosted("gemini").stream(REQUEST))
+    assert text_of(events) == "Hello ✓" and events[-1].event == Finish("length", raw="MAX_TOKENS")
+    assert [s.event for s in events if isinstance(s.event, Usage)] == [Usage(input_tokens=2, output_tokens=2)]
+
+
+async def test_json_array_with_an_error(server, hosted):
+    body = [{"error": {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}}]
+    server.script(Reply(raw=[json.dumps(body).encode()], media_type="application/json"))
+    with pytest.raises(errors.StreamError, match="An internal error has occurred"):
+        await collect(hosted("gemini", retry=RetryPolicy(max_tries=1)).stream(REQUEST))
