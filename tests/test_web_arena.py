@@ -290,7 +290,8 @@ def test_judge_vote_is_recorded_apart_and_reveals_nothing(page: object, wire: Wi
     page.locator("#judge-auto input").check()
     run(page, "And the grass?")
     lanes_done(page)
-    expect(page.locator("#vote-status")).to_contain_text(re.compile(r"judge .*A is better"))
+    # the line of turn 2 with its judge's vote (turn 1's line also said "judge …: A is better")
+    expect(page.locator("#vote-status")).to_contain_text(re.compile(r"Turn 2:.*judge .*A is better", re.S))
     doc = newest(web)
     assert len(doc["turns"]) == 2 and [v["turn"] for v in doc["votes"]] == [0, 1]
     assert doc["votes"][1]["judge"]["rubric"] == "Pick B. End with VERDICT: B"
