@@ -81,7 +81,7 @@ class Wire:
             self.responses.append(response)
 
     def settle(self) -> None:
-        for _ in range(400):  # every stream the page opened has ended (the start-up discovery may be slow)
+        for _ in range(1200):  # every stream the page opened has ended (within 60 s: a loaded box is slow)
             if not self.pending:
                 break
             self.page.wait_for_timeout(50)
