@@ -169,6 +169,16 @@ async def test_crlf_line_endings(server, hosted):
     assert text_of(events) == "ab" and events[-1].event == Finish("length", raw="length")
 
 
+async def test_sse_field_forms(server, hosted):
+    # no space after "data:", one JSON object over two data lines (joined with \n), bare CR endings
+    server.script(Reply(raw=[b'data:{"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n',
+                             b'data: {"choices":[{"index":0,\ndata: "delta":{"content":"b"}}]}\n\n',
+                             b'data: {"choices":[{"index":0,"delta":{"content":"c"},"finish_reason":"stop"}]}\r\r',
+                             b"data:[DONE]\r\r"]))
+    events = await collect(hosted("openai").stream(REQUEST))
+    assert text_of(events) == "abc" and events[-1].event == Finish("stop", raw="stop")
+
+
 async def test_utf8_split_between_tcp_writes(server, hosted):
     frame = sse(chunk({"content": "naïve ✓ 🦊"}))
     cut = frame.index("✓".encode()) + 1  # inside the three bytes of ✓
