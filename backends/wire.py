@@ -14,7 +14,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
@@ -33,12 +33,29 @@ _RETRYABLE_TYPES = {"overloaded_error", "api_error", "server_error", "rate_limit
 async def sse_events(response: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:
     """The server-sent events of a response (comments and keep-alives skipped by httpx-sse)."""
     try:
-        async for event in EventSource(response).aiter_sse():
+        async for event in EventSource(cast(httpx.Response, _BlankLineAtEnd(response))).aiter_sse():
             yield event
     except SSEError as exc:
         kind = response.headers.get("content-type", "none")
         raise errors.StreamError(
             f"{provider} answered {kind}, not an event stream — check the base URL") from exc
+
+
+class _BlankLineAtEnd:
+    """A response as ``EventSource`` reads it (headers, text) with a blank line after the body.
+    The SSE spec drops an event the server did not end with a blank line before closing; servers
+    and proxies that close right after their last ``data:`` line exist, and that last event is
+    the one with the finish reason (Gemini has no other end marker). A frame cut short there
+    still fails, as malformed JSON."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.headers = response.headers
+        self._response = response
+
+    async def aiter_text(self) -> AsyncIterator[str]:
+        async for text in self._response.aiter_text():
+            yield text
+        yield "\n\n"
 
 
 async def ndjson_objects(response: httpx.Response, provider: str) -> AsyncIterator[dict[str, Any]]:

@@ -146,3 +146,10 @@ async def test_json_array_with_an_error(server, hosted):
     server.script(Reply(raw=[json.dumps(body).encode()], media_type="application/json"))
     with pytest.raises(errors.StreamError, match="An internal error has occurred"):
         await collect(hosted("gemini", retry=RetryPolicy(max_tries=1)).stream(REQUEST))
+
+
+async def test_last_frame_without_a_blank_line_is_not_lost(server, hosted):
+    last = sse(frame([{"text": "lo"}], "STOP")).rstrip(b"\n") + b"\r\n"  # one line end, no blank line
+    server.script(Reply(raw=[sse(frame([{"text": "Hel"}])), last]))
+    events = await collect(hosted("gemini").stream(REQUEST))
+    assert text_of(events) == "Hello" and events[-1].event == Finish("stop", raw="STOP")

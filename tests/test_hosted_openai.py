@@ -301,3 +301,15 @@ async def test_error_bodies_of_every_shape(body, content_type, message, server, 
     with pytest.raises(errors.ServerError) as caught:
         await collect(hosted("openai", retry=RetryPolicy(max_tries=1)).stream(REQUEST))
     assert str(caught.value) == f"502 from OpenAI: {message} — the provider failed; try again later"
+
+
+async def test_last_event_without_a_blank_line_is_not_lost(server, hosted):
+    server.script(Reply(raw=[sse(chunk({"content": "Hi"})), sse(chunk({}, "stop")).rstrip(b"\n")]))
+    events = await collect(hosted("openai").stream(REQUEST))  # no blank line, no [DONE]
+    assert text_of(events) == "Hi" and events[-1].event == Finish("stop", raw="stop")
+
+
+async def test_last_event_cut_short_is_malformed(server, hosted):
+    server.script(Reply(raw=[sse(chunk({"content": "Hi"})), sse(chunk({}, "stop"))[:30]]))
+    with pytest.raises(errors.StreamError, match="malformed frame"):
+        await collect(hosted("openai").stream(REQUEST))
