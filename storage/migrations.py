@@ -9,6 +9,7 @@ opening a new database at once migrate it once. A database newer than this code 
     1  tables: sessions, turns, model_specs, outputs
     2  full-text search: SQLite FTS5 tables kept by triggers; PostgreSQL tsvector columns + GIN
     3  arena_battles: battles imported from arena battle files
+    4  PostgreSQL: answers indexed for search just after they are saved (storage/indexer.py)
 """
 
 from __future__ import annotations
@@ -137,10 +138,31 @@ def _m3_battles(conn: Connection) -> None:
     conn.exec_driver_sql(f"CREATE TABLE arena_battles (id {pk}, row TEXT NOT NULL, imported_at {ts} NOT NULL)")
 
 
+# Written once, like every migration: the expression is the one of storage/indexer.py at the time.
+_POSTGRES_DEFERRED_FTS = [
+    "ALTER TABLE outputs DROP COLUMN search",
+    "ALTER TABLE outputs ADD COLUMN search tsvector",
+    "UPDATE outputs SET search = to_tsvector('english', left(text, 100000)) WHERE status <> 'running'",
+    "CREATE INDEX ix_outputs_search ON outputs USING GIN (search)",
+    "CREATE INDEX ix_outputs_unindexed ON outputs (id) WHERE search IS NULL",
+    "CREATE FUNCTION outputs_search_stale() RETURNS trigger LANGUAGE plpgsql AS "
+    "'BEGIN NEW.search := NULL; RETURN NEW; END'",
+    "CREATE TRIGGER outputs_search_stale BEFORE UPDATE OF text ON outputs FOR EACH ROW "
+    "WHEN (OLD.text IS DISTINCT FROM NEW.text) EXECUTE FUNCTION outputs_search_stale()",
+]
+
+
+def _m4_deferred_search(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        for statement in _POSTGRES_DEFERRED_FTS:
+            conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "tables", _m1_tables),
     (2, "full-text search", _m2_search),
     (3, "imported arena battles", _m3_battles),
+    (4, "search indexed after the save", _m4_deferred_search),
 ]
 LATEST = MIGRATIONS[-1][0]
 

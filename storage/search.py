@@ -1,8 +1,9 @@
 """Full-text search over prompts and answers: SQLite FTS5, or PostgreSQL text search.
 
 Both index every turn's prompt and every output's text with English stemming (SQLite: the
-`porter` tokenizer; PostgreSQL: the `english` configuration), kept current inside the writing
-transaction (triggers / generated columns, see migration 2). A query is words and "quoted
+`porter` tokenizer; PostgreSQL: the `english` configuration): SQLite inside the writing
+transaction (triggers, migration 2), PostgreSQL prompts likewise (a generated column) and answers
+just after the save (storage/indexer.py; an answer not indexed yet is matched from its text). A query is words and "quoted
 phrases"; a session matches when each of them occurs somewhere in it (a prompt or an answer).
 Results are the matching sessions, newest first, with one snippet each (matches between ** marks).
 
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, text
 
+from storage.indexer import VECTOR
 from storage.tables import OUTPUTS, SESSIONS, TURNS
 
 MARK = "**"
@@ -57,6 +59,12 @@ def _fts5_term(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+# PostgreSQL indexes an answer just after its save (storage/indexer.py): until then its `search`
+# is NULL and the answer is matched from its text (the partial index ix_outputs_unindexed finds it).
+_PG_OUTPUT_MATCH = (
+    "(o.search @@ phraseto_tsquery('english', :{p}) OR (o.search IS NULL AND "
+    + VECTOR.format(col="o.text") + " @@ phraseto_tsquery('english', :{p})))"
+)
 # Per dialect: how many rows hold a term (counting stops past CAP), the sessions of those rows,
 # and a per-session test. The per-session test is written so that neither database can turn it
 # into "collect every matching row first" (PostgreSQL would hash an EXISTS): a walk over the
@@ -75,13 +83,14 @@ _SQL = {
                 "WHERE t.session_id = sessions.id AND turns_fts MATCH :{p}))",
     },
     "postgresql": {
-        "count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs "
-                 "WHERE search @@ phraseto_tsquery('english', :m) LIMIT :cap) AS a) "
+        "count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs o "
+                 f"WHERE {_PG_OUTPUT_MATCH.format(p='m')} LIMIT :cap) AS a) "
                  "+ (SELECT count(*) FROM (SELECT 1 FROM turns "
                  "WHERE search @@ phraseto_tsquery('english', :m) LIMIT :cap) AS b)",
-        "sessions": "SELECT o.session_id FROM outputs o WHERE o.search @@ phraseto_tsquery('english', :{p}) "
+        "sessions": f"SELECT o.session_id FROM outputs o WHERE {_PG_OUTPUT_MATCH} "
                     "UNION SELECT t.session_id FROM turns t WHERE t.search @@ phraseto_tsquery('english', :{p})",
-        "test": "(COALESCE((SELECT bool_or(o.search @@ phraseto_tsquery('english', :{p})) FROM outputs o "
+        "test": "(COALESCE((SELECT bool_or(COALESCE(o.search, "
+                f"{VECTOR.format(col='o.text')}) @@ phraseto_tsquery('english', :{{p}})) FROM outputs o "
                 "WHERE o.session_id = sessions.id), false) "
                 "OR COALESCE((SELECT bool_or(t.search @@ phraseto_tsquery('english', :{p})) FROM turns t "
                 "WHERE t.session_id = sessions.id), false))",

@@ -31,6 +31,7 @@ from storage import battles, queries, search
 from storage.codec import complete_output, dumps, now, output_columns, spec_key, to_datetime
 from storage.db import default_url, make_engine, transaction
 from storage.errors import NotFound, StorageError
+from storage.indexer import Indexer
 from storage.recovery import Writer, recover, release
 from storage.schema import check_output, find_secret, parse, validate
 from storage.tables import OUTPUTS, SESSIONS, SPECS, TURNS
@@ -58,6 +59,8 @@ class Store:
         self._spec_ids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stale_after = stale_after
+        # PostgreSQL: answers are indexed for search just after their save (storage/indexer.py)
+        self._indexer = Indexer(engine) if engine.dialect.name == "postgresql" else None
 
     @classmethod
     def open(cls, url: str | None = None, home: Path | None = None, **options: Any) -> Store:
@@ -74,15 +77,27 @@ class Store:
                 with transaction(store.engine, write=True) as conn:
                     store.recovered = recover(conn, stale_after=store._stale_after)
         except BaseException:
+            store._close_indexer()
             store.engine.dispose()
             raise
+        store._indexed()  # what another process saved but did not index (it was killed first)
         return store
 
     def close(self) -> None:
-        """Mark this store's still-running outputs `interrupted`, and release the database."""
-        with _translated("close the database"), transaction(self.engine, write=True) as conn:
-            release(conn, self.writer)
-        self.engine.dispose()
+        """Mark this store's still-running outputs `interrupted`, index what waits for it (on
+        PostgreSQL), and release the database."""
+        try:
+            with _translated("close the database"), transaction(self.engine, write=True) as conn:
+                release(conn, self.writer)
+        finally:
+            self._indexed()
+            self._close_indexer()
+            self.engine.dispose()
+
+    def wait_indexed(self, timeout: float | None = None) -> bool:
+        """Block until every answer saved so far is in the search index (PostgreSQL indexes them
+        just after the save; search finds them either way, this only makes it faster)."""
+        return self._indexer.wait(timeout) if self._indexer else True
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -125,6 +140,8 @@ class Store:
         with _translated("start the turn"), transaction(self.engine, write=True) as conn:
             index = self._insert_turn(conn, session_id, prompt, created, full, str(self.writer), pending)
         self._remember(pending)
+        if any(o["status"] != "running" for o in full):
+            self._indexed()
         return index
 
     def update_output(self, session_id: str, turn_index: int, lane: int, output: dict[str, Any]) -> None:
@@ -149,6 +166,8 @@ class Store:
                           "updated_at": now(), "writer": str(self.writer)}
                 conn.execute(_UPDATE_OUTPUT, {**_pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
         self._remember(pending)
+        if any(o["status"] != "running" for o in full.values()):
+            self._indexed()
 
     def set_votes(self, session_id: str, votes: list[dict[str, Any]]) -> None:
         """Store the session's optional `votes` list (replacing any earlier one; [] removes the field)."""
@@ -205,6 +224,7 @@ class Store:
                 outputs = [complete_output(o) for o in turn["outputs"]]
                 self._insert_turn(conn, sid, turn["prompt"], to_datetime(turn["created_at"]), outputs, None, pending)
         self._remember(pending)
+        self._indexed()
         return sid
 
     # -- reads -------------------------------------------------------------------------------
@@ -300,6 +320,15 @@ class Store:
             spec_id = conn.execute(select(SPECS.c.id).where(SPECS.c.key == key)).scalar_one()
         pending[key] = spec_id
         return spec_id
+
+    def _indexed(self) -> None:
+        """Have the answers just committed indexed for search (a no-op on SQLite: done already)."""
+        if self._indexer:
+            self._indexer.poke()
+
+    def _close_indexer(self) -> None:
+        if self._indexer:
+            self._indexer.close()
 
     def _remember(self, pending: dict[str, int]) -> None:
         """Cache spec ids once their transaction committed (a rolled-back insert is never cached)."""

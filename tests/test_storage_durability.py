@@ -115,7 +115,8 @@ def test_two_processes_write_at_once_and_nothing_is_lost(store_url: str, tmp_pat
 def test_migrations_are_recorded_and_the_tables_match_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         versions = conn.execute(text("SELECT version, name FROM schema_migrations ORDER BY version")).all()
-    assert [tuple(v) for v in versions] == [(1, "tables"), (2, "full-text search"), (3, "imported arena battles")] and LATEST == 3
+    assert [tuple(v) for v in versions] == [(1, "tables"), (2, "full-text search"), (3, "imported arena battles"),
+                                            (4, "search indexed after the save")] and LATEST == 4
     assert migrate(store.engine) == []  # re-opening is a no-op
     inspector = inspect(store.engine)
     for table in SQLModel.metadata.sorted_tables:
@@ -136,6 +137,52 @@ def test_an_old_database_is_brought_forward(store_url: str, output) -> None:
         assert [s["id"] for s in store.search("pull")] == [sid]
     finally:
         store.close()
+
+
+def test_a_version_3_database_keeps_its_search_after_migration_4(store_url: str, output) -> None:
+    engine = make_engine(store_url)
+    assert migrate(engine, upto=3) == [1, 2, 3]
+    old = Store(engine)  # search indexed inside the save, as releases up to 3 did
+    sid = old.create_session(title="old", system=None)
+    old.start_turn(sid, prompt="lungo question", outputs=[output("a long crema pull"), output("x", status="running")])
+    old._close_indexer()
+    engine.dispose()
+    store = Store.open(store_url)
+    try:
+        assert [s["id"] for s in store.search("crema")] == [sid] and [s["id"] for s in store.search("lungo")] == [sid]
+        if store.engine.dialect.name == "postgresql":  # the saved answer was re-indexed, the running one waits
+            with store.engine.connect() as conn:
+                indexed = conn.execute(text("SELECT status, search IS NOT NULL FROM outputs ORDER BY lane")).all()
+            assert [tuple(r) for r in indexed] == [("ok", True), ("running", False)]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_postgres_answers_are_found_before_and_after_their_deferred_indexing(store: Store, output) -> None:
+    def unindexed() -> int:
+        with store.engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM outputs WHERE search IS NULL")).scalar_one()
+
+    store._indexer.close()  # hold the indexer: what a search sees between a save and its indexing
+    sid = store.create_session(title="deferred", system=None)
+    store.start_turn(sid, prompt="q", outputs=[output("", status="running")])
+    store.update_output(sid, 0, 0, output("streaming macchiato so far", status="running"))
+    assert [s["id"] for s in store.search("macchiato")] == [sid]  # a running lane is found from its text
+    store.update_output(sid, 0, 0, output("the final cortado answer"))
+    assert unindexed() == 1
+    assert [s["id"] for s in store.search("cortado")] == [sid] and store.search("macchiato") == []
+    assert store.search("cortado")[0]["snippet"] == "the final **cortado** answer"
+
+    from storage.indexer import Indexer
+
+    store._indexer = Indexer(store.engine)  # the store's own thread indexes it after the next save
+    store._indexed()
+    assert store.wait_indexed(10) and unindexed() == 0
+    assert [s["id"] for s in store.search("cortado")] == [sid]
+    store.update_output(sid, 0, 0, output("a corrected ristretto answer"))  # new text: stale until re-indexed
+    assert store.wait_indexed(10) and unindexed() == 0
+    assert [s["id"] for s in store.search("ristretto")] == [sid] and store.search("cortado") == []
 
 
 def test_a_database_from_a_newer_release_is_refused(store_url: str) -> None:
