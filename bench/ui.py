@@ -5,8 +5,11 @@ Figures (targets from issue 5):
 - page done / slowest lane: time until the page shows every complete answer, over the slowest
   lane's own stream time (from the request reaching its server to the lane's end) — target ≤ 1.1×
 - updates/s: the handler's page updates (coalesced frames) and the updates the page applied
+- bytes the page received on its event streams, over the bytes of the lanes' text (1.0 would be
+  each character sent once)
 - added TTFT: first text in the page minus the engine's first token (request arrival + ttft_ms)
-  — target ≤ 100 ms
+  — target ≤ 100 ms; "of which handler": until the handler has built the frame with that text
+  (the rest is Gradio sending it and the browser drawing it)
 
     python bench/ui.py [--lanes 4] [--chunks 2000] [--rate 300] [--repeat 3] [--out bench/results/ui.json]
 """
@@ -52,6 +55,20 @@ WATCH = """(want) => {
 }"""
 
 
+# Bytes the page receives on Gradio's event streams (set up before the page loads).
+COUNT_BYTES = """(() => {
+  window.__bytes = 0;
+  const f = window.fetch;
+  window.fetch = async (...a) => {
+    const r = await f(...a);
+    const url = String((a[0] && a[0].url) || a[0]);
+    if (!url.includes('queue/data') || !r.body) return r;
+    const counter = new TransformStream({transform(chunk, ctl) { window.__bytes += chunk.byteLength; ctl.enqueue(chunk); }});
+    return new Response(r.body.pipeThrough(counter), {headers: r.headers, status: r.status});
+  };
+})();"""
+
+
 PRESETS = ["openai", "groq", "together", "mistral", "deepseek", "fireworks", "openrouter"]  # one server each
 
 
@@ -61,6 +78,27 @@ def environment(home: Path, servers: list[ScriptedServer]) -> dict[str, str]:
         env[f"{name.upper()}_BASE_URL"] = server.base_url("openai")
         env[f"{name.upper()}_API_KEY"] = "sk-bench-0123456789abcdef"
     return env
+
+
+THINK_MS = 1000  # --think-s: from the page being ready to Run (0: Run the moment the lanes show)
+HANDLER_FIRST: dict[int, float] = {}  # lane -> when the handler made the frame with its first text
+
+
+def time_handler_frames() -> None:
+    """Wrap the handler's frame builder: note when each lane's first text leaves the handler, so the
+    added TTFT splits into the handler's part and Gradio's + the browser's."""
+    from playground.web import compare
+
+    original = compare.lane_values
+
+    def lane_values(job, n, changed, sent, done=False):
+        values = original(job, n, changed, sent, done)
+        for i in range(n):
+            if i not in HANDLER_FIRST and isinstance(values[i], str) and values[i]:
+                HANDLER_FIRST[i] = time.perf_counter()
+        return values
+
+    compare.lane_values = lane_values
 
 
 def watch_job(ctx, found: list) -> None:
@@ -73,10 +111,13 @@ def watch_job(ctx, found: list) -> None:
 def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> dict:
     for s in servers:
         s.requests.clear()
+    HANDLER_FIRST.clear()
     page.reload()
     page.locator(f"#lane-{lanes - 1}").wait_for()
     page.locator("#prompt textarea").fill("stream")
+    page.wait_for_timeout(THINK_MS)  # a person types before Run: the page has finished loading by then
     page.evaluate(WATCH % lanes, want)
+    page.evaluate("window.__bytes = 0")
     jobs: list = []
     spy = threading.Thread(target=watch_job, args=(ctx, jobs))
     spy.start()
@@ -89,6 +130,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
     page.locator(f"#stats-{lanes - 1}").filter(has_text="done").wait_for(timeout=30_000)
     spy.join()
     t = page.evaluate("window.__t")
+    received = page.evaluate("window.__bytes")
     # the engine's own stamps (perf_counter, this process) put on the wall clock the browser uses
     offset = time.time() - time.perf_counter()
     states = list(jobs[0].lanes())
@@ -108,9 +150,12 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
         "handler_updates_per_s": round(flushes / slowest, 1) if flushes else None,
         "page_updates_per_s": round(t["updates"] / slowest, 1),
         "added_ttft_ms": [round((p - e) * 1000, 1) for p, e in zip(page_first, engine_first, strict=True)],
+        "of_which_handler_ms": [round((HANDLER_FIRST[i] + offset - engine_first[i]) * 1000, 1) for i in range(lanes)],
         "engine_ttft_ms": [o["metrics"]["ttft_ms"] for o in outs],
         "lane_rates_chunks_per_s": [round(len(o["timeline"]) / (o["metrics"]["total_ms"] / 1000), 1) for o in outs],
         "texts_exact": all(len(o["text"]) == want for o in outs),
+        "stream_kb": round(received / 1024, 1),  # what the page received, over the lanes' text
+        "stream_per_text": round(received / (want * lanes), 2),
     }
 
 
@@ -121,14 +166,20 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=300.0, help="chunks per second per lane")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default="bench/results/ui.json")
+    ap.add_argument("--think-s", type=float, default=1.0, help="pause between the page reload and Run")
+    ap.add_argument("--first-ms", type=float, default=0.0,
+                    help="each server's time to first token (0: at once, the page's worst case)")
     args = ap.parse_args()
+    global THINK_MS
+    THINK_MS = round(args.think_s * 1000)
     from playwright.sync_api import sync_playwright
 
     chunks = [f"w{k:04d} " for k in range(args.chunks)]
     want = sum(len(c) for c in chunks)
+    time_handler_frames()
     servers = [ScriptedServer().start() for _ in range(args.lanes)]
     for s in servers:
-        s.default = Reply(chunks=chunks, delay=1 / args.rate)
+        s.default = Reply(chunks=chunks, delay=1 / args.rate, first_delay=args.first_ms / 1000)
     home = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     settings = Settings.load(env=environment(home, servers), cwd=home)
     demo, ctx, url = start(settings, models=[f"{PRESETS[i]}:m{i}" for i in range(args.lanes)], port=free_port())
@@ -137,6 +188,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.add_init_script(COUNT_BYTES)
             page.goto(url)
             for k in range(args.repeat):
                 runs.append(one_run(page, ctx, servers, args.lanes, want))
@@ -147,9 +199,11 @@ def main() -> None:
         for s in servers:
             s.stop()
     med = {key: statistics.median(r[key] for r in runs) for key in
-           ("slowest_lane_s", "page_done_s", "ratio", "page_updates_per_s", "handler_updates_per_s")}
+           ("slowest_lane_s", "page_done_s", "ratio", "page_updates_per_s", "handler_updates_per_s",
+            "stream_per_text")}
     med["added_ttft_ms_max"] = max(max(r["added_ttft_ms"]) for r in runs)
     med["added_ttft_ms_median"] = statistics.median(x for r in runs for x in r["added_ttft_ms"])
+    med["of_which_handler_ms_median"] = statistics.median(x for r in runs for x in r["of_which_handler_ms"])
     summary = {"args": vars(args), "machine": f"{platform.processor() or platform.machine()}, "
                f"{os.cpu_count()} CPUs, Python {platform.python_version()}", "median": med, "runs": runs}
     print(json.dumps(med, indent=2))
