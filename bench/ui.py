@@ -5,6 +5,7 @@ Figures (targets from issue 5):
 - page done / slowest lane: time until the page shows every complete answer, over the slowest
   lane's own stream time (from the request reaching its server to the lane's end) — target ≤ 1.1×
 - updates/s: the handler's page updates (coalesced frames) and the updates the page applied
+- app CPU share: CPU time of the bench process (the app and the scripted servers) per second
 - bytes the page received on its event streams, over the bytes of the lanes' text (1.0 would be
   each character sent once)
 - added TTFT: first text in the page minus the engine's first token (request arrival + ttft_ms)
@@ -121,6 +122,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
     jobs: list = []
     spy = threading.Thread(target=watch_job, args=(ctx, jobs))
     spy.start()
+    cpu0 = time.process_time()
     page.locator("#run").click()
     try:
         page.wait_for_function(f"Object.keys(window.__t.done).length === {lanes}", timeout=60_000)
@@ -129,6 +131,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
         raise
     page.locator(f"#stats-{lanes - 1}").filter(has_text="done").wait_for(timeout=30_000)
     spy.join()
+    cpu = time.process_time() - cpu0
     t = page.evaluate("window.__t")
     received = page.evaluate("window.__bytes")
     # the engine's own stamps (perf_counter, this process) put on the wall clock the browser uses
@@ -154,6 +157,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
         "engine_ttft_ms": [o["metrics"]["ttft_ms"] for o in outs],
         "lane_rates_chunks_per_s": [round(len(o["timeline"]) / (o["metrics"]["total_ms"] / 1000), 1) for o in outs],
         "texts_exact": all(len(o["text"]) == want for o in outs),
+        "app_cpu_share": round(cpu / slowest, 3),  # CPU seconds of this process (app + servers) per second
         "stream_kb": round(received / 1024, 1),  # what the page received, over the lanes' text
         "stream_per_text": round(received / (want * lanes), 2),
     }
@@ -200,7 +204,7 @@ def main() -> None:
             s.stop()
     med = {key: statistics.median(r[key] for r in runs) for key in
            ("slowest_lane_s", "page_done_s", "ratio", "page_updates_per_s", "handler_updates_per_s",
-            "stream_per_text")}
+            "stream_per_text", "app_cpu_share")}
     med["added_ttft_ms_max"] = max(max(r["added_ttft_ms"]) for r in runs)
     med["added_ttft_ms_median"] = statistics.median(x for r in runs for x in r["added_ttft_ms"])
     med["of_which_handler_ms_median"] = statistics.median(x for r in runs for x in r["of_which_handler_ms"])
