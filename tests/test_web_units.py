@@ -7,6 +7,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+import gradio as gr
 import pytest
 
 from backends.base import Loading, Started, TextDelta
@@ -14,7 +15,7 @@ from playground.engine import LaneEnd, LaneEvent
 from playground.settings import Settings
 from playground.web import lanes, stats
 from playground.web.coalesce import FLUSH_S, Coalescer
-from playground.web.compare import Job, lane_values, page_frames
+from playground.web.compare import Job, lane_values, page_frames, resend_unchanged
 from playground.web.diff import word_diff_html
 from playground.web.replay import Replay, schedule
 from playground.web.serve import check_exposure, serve
@@ -194,3 +195,21 @@ def test_serve_refuses_an_exposed_host_without_auth(tmp_path, capsys) -> None:
     assert serve(settings, host="0.0.0.0", port=0) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--auth" in err
+
+
+def test_skipped_outputs_get_their_last_text_again_never_a_stale_object() -> None:
+    skip = gr.skip()
+    doc = {"id": "s"}
+    frames = [["", "waiting", skip, None, skip], [skip, "streaming", doc, skip, "note"], [skip, skip, skip, skip, skip]]
+
+    async def source():
+        for frame in frames:
+            yield list(frame)
+
+    async def collect():
+        return [frame async for frame in resend_unchanged(source())]
+
+    out = asyncio.run(collect())
+    assert out[0] == ["", "waiting", skip, None, skip]
+    assert out[1] == ["", "streaming", doc, None, "note"]
+    assert out[2] == ["", "streaming", skip, None, "note"]  # the session (not text) is never sent twice

@@ -18,7 +18,15 @@ from playground.recorder import Recorder
 from playground.rerun import Rerun
 from playground.web import history
 from playground.web import lanes as view
-from playground.web.compare import CLOSE_S, Job, comparison_job, flush_for, lane_values, page_frames
+from playground.web.compare import (
+    CLOSE_S,
+    Job,
+    comparison_job,
+    flush_for,
+    lane_values,
+    page_frames,
+    resend_unchanged,
+)
 from playground.web.context import Context
 from playground.web.replay import SPEEDS, Replay
 
@@ -54,14 +62,14 @@ def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[A
 
 
 def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, blind: bool = False,
-           hide: bool = False) -> list[Any]:
+           hide: bool = False, keep: bool = False) -> list[Any]:
     n = len(models)
     earlier = [view.earlier_html(view.lane_history(doc, i, m), prompt, figures_shown=not hide)
                for i, m in enumerate(models)]
     waiting = view.stats_html({}, status="waiting", blind=blind, hide=hide)
-    # blind: the chart is cleared (it keeps its first lanes' colours: revealed names would stay) and
-    # the export buttons forget the previous session
-    extra = [gr.skip(), None, None, None, gr.skip()] if blind else [gr.skip()] * EXTRA
+    # the chart, the export buttons and the notice are cleared until the run ends (blind: the chart
+    # keeps its first lanes' colours, so revealed names would stay; the exports would name the models)
+    extra = [gr.skip()] * EXTRA if keep else [gr.skip(), None, None, None, ""]  # keep: a replay's session
     return [""] * n + [waiting] * n + earlier + extra
 
 
@@ -92,7 +100,7 @@ async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
                   final: Any = None) -> AsyncIterator[list[Any]]:
     ctx.active[key] = job
     try:
-        async for frame in page_frames(job, n, first, final or (lambda: finish(ctx, job))):
+        async for frame in resend_unchanged(page_frames(job, n, first, final or (lambda: finish(ctx, job)))):
             yield frame
     finally:
         if ctx.active.get(key) is job:
@@ -148,7 +156,7 @@ async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] 
     async def final() -> list[Any]:
         return [gr.skip()] * (EXTRA - 1) + [f"replayed at {speed}"]
 
-    first = _first(models[:n], {**doc, "turns": doc["turns"][:-1]}, doc["turns"][-1]["prompt"])
+    first = _first(models[:n], {**doc, "turns": doc["turns"][:-1]}, doc["turns"][-1]["prompt"], keep=True)
     async for frame in _stream(ctx, key, job, first, n, final):
         yield _pad(frame, n, len(models))
 

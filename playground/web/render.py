@@ -100,8 +100,7 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
         letters = [view.header_html(name, "") for name in blind.blind_names(n)]
         async for frame in actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
                                        blind=True, hide=bool(v.get("hide", True))):
-            yield letters + frame
-            letters = [gr.skip()] * n
+            yield letters + frame  # the same letters every frame: cheaper for Gradio than gr.skip()
 
     def named(doc: Any) -> list[str]:
         if blind.is_hidden(ctx, doc):
