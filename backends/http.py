@@ -20,6 +20,7 @@ import random
 import time
 from abc import abstractmethod
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -317,8 +318,9 @@ class HostedBackend(Backend):
         try:
             if not response.is_success:
                 raise self._status_error(response, await response.aread(), request)
-            async for event in self.parse(response, request):
-                yield event
+            async with aclosing(self.parse(response, request)) as events:
+                async for event in events:
+                    yield event
         except httpx.RequestError as exc:
             raise errors.StreamError(
                 f"the connection to {self.name} broke mid-stream ({type(exc).__name__}) — try again"

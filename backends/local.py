@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 from abc import abstractmethod
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -81,8 +82,9 @@ class LocalBackend(Backend):
             if worker is not None:
                 await worker.close()
             worker = self._workers[key] = Worker(self.engine_target, load_args, label=request.model)
-        async for event in worker.generate(request):
-            yield event
+        async with aclosing(worker.generate(request)) as events:
+            async for event in events:
+                yield event
 
     def loaded(self) -> list[dict[str, Any]]:
         return [

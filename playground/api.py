@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from backends.base import Params
@@ -165,5 +166,6 @@ async def stream(prompt: str, models: Sequence[str], **kwargs: Any) -> AsyncIter
               if k in kwargs}
     comp = Comparison(kwargs.pop("runtime", None) or default_runtime(), models, prompt,
                       params=Params(**params) if params else None, **kwargs)
-    async for ev in comp.events():
-        yield ev
+    async with aclosing(comp.events()) as events:
+        async for ev in events:
+            yield ev

@@ -7,6 +7,7 @@ Used by ``playground sessions rerun`` and the page's Re-run button; renders noth
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from backends.base import Params
@@ -65,8 +66,9 @@ class Rerun:
                 self.runtime, self.models, turn["prompt"], system=self.source.get("system"),
                 params=lane_params(turn, len(self.models)), session=self.document,
                 recorder=self.recorder_factory() if self.recorder_factory else None)
-            async for ev in self.comparison.events():
-                yield index, ev
+            async with aclosing(self.comparison.events()) as events:
+                async for ev in events:
+                    yield index, ev
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import gradio as gr
@@ -100,8 +101,10 @@ async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
                   final: Any = None) -> AsyncIterator[list[Any]]:
     ctx.active[key] = job
     try:
-        async for frame in resend_unchanged(page_frames(job, n, first, final or (lambda: finish(ctx, job)))):
-            yield frame
+        frames_of = page_frames(job, n, first, final or (lambda: finish(ctx, job)))
+        async with aclosing(resend_unchanged(frames_of)) as frames:
+            async for frame in frames:
+                yield frame
     finally:
         if ctx.active.get(key) is job:
             del ctx.active[key]
@@ -121,8 +124,10 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
                            "to see which and why") from None
         raise gr.Error(str(exc)) from None
     job.blind, job.hide = blind, blind and hide
-    async for frame in _stream(ctx, key, job, _first(models, doc, prompt, job.blind, job.hide), len(models)):
-        yield frame
+    first = _first(models, doc, prompt, job.blind, job.hide)
+    async with aclosing(_stream(ctx, key, job, first, len(models))) as frames:
+        async for frame in frames:
+            yield frame
 
 
 async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None) -> AsyncIterator[list[Any]]:
@@ -134,14 +139,16 @@ async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] |
     re = Rerun(ctx.runtime, doc, None if same else models, recorder_factory=lambda: Recorder(ctx.store))
 
     async def events() -> AsyncIterator[Any]:
-        async for _, ev in re.events():
-            yield ev
+        async with aclosing(re.events()) as turns:
+            async for _, ev in turns:
+                yield ev
 
     job = Job(events(), lambda: re.comparison.output_lanes() if re.comparison else [], re.cancel,
               lambda: re.document, flush_s=flush_for(ctx, re.models))
     first = _first(models, None, doc["turns"][-1]["prompt"])
-    async for frame in _stream(ctx, key, job, first, len(models)):
-        yield frame
+    async with aclosing(_stream(ctx, key, job, first, len(models))) as frames:
+        async for frame in frames:
+            yield frame
 
 
 async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None,
@@ -157,8 +164,9 @@ async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] 
         return [gr.skip()] * (EXTRA - 1) + [f"replayed at {speed}"]
 
     first = _first(models[:n], {**doc, "turns": doc["turns"][:-1]}, doc["turns"][-1]["prompt"], keep=True)
-    async for frame in _stream(ctx, key, job, first, n, final):
-        yield _pad(frame, n, len(models))
+    async with aclosing(_stream(ctx, key, job, first, n, final)) as frames:
+        async for frame in frames:
+            yield _pad(frame, n, len(models))
 
 
 def _pad(frame: list[Any], n: int, total: int) -> list[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import gradio as gr
@@ -35,8 +36,9 @@ def register(ctx: Context) -> None:
             job = comparison_job(ctx, list(models), prompt, system or None, [params] * len(models), doc)
         except ConfigError as exc:
             raise gr.Error(str(exc)) from None
-        async for frame in api_frames(job, len(models)):
-            yield frame
+        async with aclosing(api_frames(job, len(models))) as frames:
+            async for frame in frames:
+                yield frame
 
     def sessions(query: str = "", limit: int = 50) -> list[dict[str, Any]]:
         """Saved sessions, newest first (those matching `query` when it has words)."""

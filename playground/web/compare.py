@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,12 +141,13 @@ async def page_frames(job: Job, n: int, first: list[Any], final: Callable[[], An
     sent: dict[str, list[Any]] = {"text": [None] * n, "stats": [None] * n}
     extra = len(first) - 2 * n
     yield first
-    async for changed, last in coalesced(job, Coalescer(n, job.flush_s)):
-        if last:
-            tail = list(await final())
-            yield lane_values(job, n, changed, sent, done=True) + [gr.skip()] * (extra - len(tail)) + tail
-        else:
-            yield lane_values(job, n, changed, sent) + [gr.skip()] * extra
+    async with aclosing(coalesced(job, Coalescer(n, job.flush_s))) as flushes:
+        async for changed, last in flushes:
+            if last:
+                tail = list(await final())
+                yield lane_values(job, n, changed, sent, done=True) + [gr.skip()] * (extra - len(tail)) + tail
+            else:
+                yield lane_values(job, n, changed, sent) + [gr.skip()] * extra
 
 
 _UNKNOWN = object()
@@ -161,17 +163,18 @@ async def resend_unchanged(frames: AsyncIterator[list[Any]]) -> AsyncIterator[li
     (the session, the chart) keep ``gr.skip()``.
     """
     last: list[Any] = []
-    async for frame in frames:
-        if len(last) != len(frame):
-            last = [_UNKNOWN] * len(frame)
-        out = []
-        for i, value in enumerate(frame):
-            if isinstance(value, dict) and value == _SKIP:
-                out.append(value if last[i] is _UNKNOWN else last[i])
-                continue
-            last[i] = value if value is None or isinstance(value, str) else _UNKNOWN
-            out.append(value)
-        yield out
+    async with aclosing(frames):
+        async for frame in frames:
+            if len(last) != len(frame):
+                last = [_UNKNOWN] * len(frame)
+            out = []
+            for i, value in enumerate(frame):
+                if isinstance(value, dict) and value == _SKIP:
+                    out.append(value if last[i] is _UNKNOWN else last[i])
+                    continue
+                last[i] = value if value is None or isinstance(value, str) else _UNKNOWN
+                out.append(value)
+            yield out
 
 
 _SKIP = gr.skip()
@@ -179,12 +182,13 @@ _SKIP = gr.skip()
 
 async def api_frames(job: Job, n: int) -> AsyncIterator[dict[str, Any]]:
     """The API's updates: every lane's model, status and text at each flush; the session at the end."""
-    async for _, last in coalesced(job, Coalescer(n)):
-        if last:
-            continue
-        doc = job.document()
-        yield {"session_id": doc["id"] if doc else None, "done": False,
-               "lanes": [{"model": s.model, "status": s.status, "text": s.text} for s in job.lanes()]}
+    async with aclosing(coalesced(job, Coalescer(n))) as flushes:
+        async for _, last in flushes:
+            if last:
+                continue
+            doc = job.document()
+            yield {"session_id": doc["id"] if doc else None, "done": False,
+                   "lanes": [{"model": s.model, "status": s.status, "text": s.text} for s in job.lanes()]}
     doc = job.document()
     yield {"session_id": doc["id"], "done": True, "lanes": [
         {"model": o["model"], "status": o["status"], "text": o["text"], "metrics": o["metrics"],

@@ -7,6 +7,7 @@ being shown (its last turn, earlier turns collapsed), so an opened session looks
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import gradio as gr
@@ -92,15 +93,19 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
         prompt, system, same, t, m, sd, doc, pool, repeat, warmup, *rest = values
         params = actions.lane_params(same, (t, m, sd), [rest[k:k + 3] for k in range(0, len(rest), 3)])
         if not arena:
-            async for frame in actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
-                                           repeat=actions.repeat_of(repeat), warmup=bool(warmup)):
-                yield frame
+            named_run = actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
+                                    repeat=actions.repeat_of(repeat), warmup=bool(warmup))
+            async with aclosing(named_run) as frames:
+                async for frame in frames:
+                    yield frame
             return
         models, doc = blind.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
         letters = [view.header_html(name, "") for name in blind.blind_names(n)]
-        async for frame in actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
-                                       blind=True, hide=bool(v.get("hide", True))):
-            yield letters + frame  # the same letters every frame: cheaper for Gradio than gr.skip()
+        blind_run = actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
+                                blind=True, hide=bool(v.get("hide", True)))
+        async with aclosing(blind_run) as frames:
+            async for frame in frames:
+                yield letters + frame  # the same letters every frame: cheaper for Gradio than gr.skip()
 
     def named(doc: Any) -> list[str]:
         if blind.is_hidden(ctx, doc):
@@ -108,12 +113,14 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
         return blind.session_models(doc) if blind.is_blind(doc) else chosen
 
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async for frame in actions.replay(ctx, request.session_hash, named(doc), doc, speed):
-            yield frame
+        async with aclosing(actions.replay(ctx, request.session_hash, named(doc), doc, speed)) as frames:
+            async for frame in frames:
+                yield frame
 
     async def on_rerun(doc: Any, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async for frame in actions.rerun(ctx, request.session_hash, named(doc), doc):
-            yield frame
+        async with aclosing(actions.rerun(ctx, request.session_hash, named(doc), doc)) as frames:
+            async for frame in frames:
+                yield frame
 
     async def on_stop(request: gr.Request) -> list[Any]:
         return await actions.stop(ctx, request.session_hash, n)
