@@ -105,6 +105,24 @@ def test_stop_cancels_the_stream_server_side_and_saves_cancelled(page: object, w
     expect(page.locator("#run")).to_be_enabled()
 
 
+def test_closing_the_tab_cancels_the_run_server_side(page: object, web: SimpleNamespace) -> None:
+    web.server.default = Reply(chunks=["tock "] * 600, delay=0.05)  # 30 s unless cancelled
+    drop_local_lane(page)
+    run(page, "Count until I leave.")
+    expect(page.locator("#lane-0")).to_contain_text("tock tock tock", timeout=10_000)
+    page.context.close()  # the user closes the tab mid-stream: the provider must not go on streaming
+    deadline = time.monotonic() + 5
+    while not web.server.requests[-1].disconnected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert web.server.requests[-1].disconnected and not web.server.requests[-1].completed
+    for _ in range(100):  # the lane's end is saved as it was: cancelled, with the text it had
+        output = web.ctx.store.get_session(web.ctx.store.list_sessions(limit=1)[0]["id"])["turns"][0]["outputs"][0]
+        if output["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert output["status"] == "cancelled" and output["text"].startswith("tock tock tock")
+
+
 def _recorded_doc() -> dict:
     chunks = ["Espresso ", "needs ", "fresh ", "beans ", "and ", "a ", "fine ", "grind."]
     other = ["Good ", "espresso: ", "pressure ", "and ", "time."]
