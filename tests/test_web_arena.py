@@ -161,6 +161,8 @@ def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: objec
     expect(page.locator("#history")).to_contain_text("blind — not voted yet")
     page.get_by_role("tab", name="Stats").click()  # nor do the per-model stats
     expect(page.locator("#stats-table")).to_be_visible()
+    page.get_by_role("tab", name="Settings").click()  # nor which local models are loaded now
+    expect(page.locator("#loaded-models")).to_contain_text("hidden until you vote on the blind session")
     page.wait_for_timeout(300)
     page.get_by_role("tab", name="Compare").click()
     assert page_leaks(page) == [] and wire.leaks() == []
@@ -174,6 +176,10 @@ def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: objec
     expect(page.locator("#head-0")).to_contain_text(f"text={a_is}")
     expect(page.locator("#head-0")).to_contain_text("scripted")
     expect(page.locator("#stats-0")).to_contain_text("TTFT")
+    page.get_by_role("tab", name="Settings").click()  # revealed: the loaded models are listed again
+    expect(page.locator("#status")).to_contain_text("database")
+    expect(page.locator("#loaded-models")).not_to_contain_text("hidden until you vote")
+    page.get_by_role("tab", name="Compare").click()
     doc = web.ctx.store.get_session(doc["id"])
     (vote,) = doc["votes"]
     assert vote["outcome"] == "a" and vote["blind"] is True and vote["judge"] is None

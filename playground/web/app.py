@@ -116,7 +116,8 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                                             label="one point per run: TTFT (ms) against tokens/s")
             with gr.Tab("Settings", id="settings-tab") as settings_tab_:
                 status = gr.HTML(elem_id="status")
-                loaded = gr.Dataframe(headers=settings_tab.LOADED, interactive=False, label="loaded local models")
+                loaded = gr.Dataframe(headers=settings_tab.LOADED, interactive=False, label="loaded local models",
+                                      elem_id="loaded-models")
                 with gr.Row():
                     unload_which = gr.Dropdown(label="model", choices=[], elem_id="unload-which")
                     unload_btn = gr.Button("Unload", elem_id="unload")
@@ -214,17 +215,18 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
         stats_tab.select(lambda: stats.frames(blind.visible_stats(ctx)), None, [stats_table, stats_plot],
                          api_visibility="private")
 
-        async def on_settings() -> list[Any]:
-            table, ids = settings_tab.loaded_frame(ctx)
+        async def on_settings(doc: dict[str, Any] | None) -> list[Any]:
+            # which local models are loaded would say which ones a blind run drew: not before the vote
+            table, ids = settings_tab.loaded_frame(ctx, hidden=blind.is_hidden(ctx, doc))
             return [await settings_tab.status_html(ctx), table, gr.update(choices=ids, value=None)]
 
-        settings_tab_.select(on_settings, None, [status, loaded, unload_which], api_visibility="private")
+        settings_tab_.select(on_settings, session, [status, loaded, unload_which], api_visibility="private")
 
-        async def on_unload(which: str | None) -> list[Any]:
+        async def on_unload(which: str | None, doc: dict[str, Any] | None) -> list[Any]:
             message = await settings_tab.unload(ctx, which)
-            return [message, *(await on_settings())]
+            return [message, *(await on_settings(doc))]
 
-        unload_btn.click(on_unload, unload_which, [unload_msg, status, loaded, unload_which],
+        unload_btn.click(on_unload, [unload_which, session], [unload_msg, status, loaded, unload_which],
                          api_visibility="private")
 
         async def on_load(chosen: list[str], pool: list[str]) -> Any:

@@ -54,7 +54,11 @@ async def status_html(ctx: Context) -> str:
     return f'<table class="status-table">{body}</table>'
 
 
-def loaded_frame(ctx: Context) -> tuple[pd.DataFrame, list[str]]:
+def loaded_frame(ctx: Context, hidden: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """The loaded local models and their ids for Unload; one placeholder row while this page shows a
+    blind session not voted on yet (which models are loaded would say which ones it drew)."""
+    if hidden:
+        return pd.DataFrame([["—", "hidden until you vote on the blind session", None, None]], columns=LOADED), []
     found: list[dict[str, Any]] = ctx.runtime.loaded_models()
     table = [[m["provider"], m["model"], m.get("pid"), m.get("rss_mb")] for m in found]
     return pd.DataFrame(table, columns=LOADED), [f"{m['provider']}:{m['model']}" for m in found]
