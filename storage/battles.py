@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from storage.codec import loads, now
-from storage.tables import BATTLES, SESSIONS
+from storage.tables import BATTLES, SESSIONS, TURNS
 
 
 def voted_sessions(conn: Connection) -> list[dict[str, Any]]:
@@ -25,6 +25,17 @@ def voted_sessions(conn: Connection) -> list[dict[str, Any]]:
     )
     return [{"id": r.id, "created_at": r.created_at, "tags": loads(r.tags) or [], "votes": loads(r.votes)}
             for r in rows if loads(r.votes)]
+
+
+def tagged_sessions(conn: Connection, tag: str) -> list[dict[str, Any]]:
+    """``{"id", "tags", "votes", "turns"}`` of every session tagged ``tag`` (``turns``: how many)."""
+    turns = select(func.count()).select_from(TURNS).where(TURNS.c.session_id == SESSIONS.c.id).scalar_subquery()
+    rows = conn.execute(
+        select(SESSIONS.c.id, SESSIONS.c.tags, SESSIONS.c.votes, turns.label("turns"))
+        .where(SESSIONS.c.tags.like(f'%"{tag}"%'))
+    )
+    found = [{"id": r.id, "tags": loads(r.tags) or [], "votes": loads(r.votes) or [], "turns": r.turns} for r in rows]
+    return [s for s in found if tag in s["tags"]]  # the LIKE narrows; the parsed list decides
 
 
 def add_battles(conn: Connection, rows: list[str]) -> int:

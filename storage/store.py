@@ -187,6 +187,11 @@ class Store:
         with transaction(self.engine, write=False) as conn:
             return battles.voted_sessions(conn)
 
+    def tagged_sessions(self, tag: str) -> list[dict[str, Any]]:
+        """Every session tagged ``tag``, however old: id, tags, votes, turns (how many)."""
+        with _translated("read tagged sessions"), transaction(self.engine, write=False) as conn:
+            return battles.tagged_sessions(conn, tag)
+
     def add_imported_battles(self, rows: list[str]) -> int:
         """Keep battles read from an arena battle file (JSON rows), all or none."""
         with _translated("import the battles"), transaction(self.engine, write=True) as conn:

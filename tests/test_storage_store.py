@@ -61,6 +61,19 @@ def test_document_shape_and_optional_fields(store: Store, output) -> None:
     assert "tags" not in plain and "votes" not in plain and "rerun_of" not in plain
 
 
+def test_tagged_sessions_match_the_whole_tag_and_count_turns(store: Store, output) -> None:
+    blind = store.create_session(title="b", system=None, tags=["blind", "battle"])
+    store.start_turn(blind, prompt="p", outputs=[output("x"), output("y")])
+    store.set_votes(blind, [{"turn": 0}])
+    empty = store.create_session(title="e", system=None, tags=["blind"])
+    store.create_session(title="f", system=None, tags=["blindfold"])
+    store.create_session(title="n", system=None)
+    found = {s["id"]: s for s in store.tagged_sessions("blind")}
+    assert set(found) == {blind, empty}
+    assert (found[blind]["turns"], found[blind]["votes"], found[blind]["tags"]) == (1, [{"turn": 0}], ["blind", "battle"])
+    assert (found[empty]["turns"], found[empty]["votes"]) == (0, [])
+
+
 def test_missing_things_are_not_found(store: Store, output) -> None:
     with pytest.raises(NotFound, match="no session 01"):
         store.get_session("01JAAAAAAAAAAAAAAAAAAAAAAA")

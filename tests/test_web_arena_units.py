@@ -99,3 +99,18 @@ def test_history_row_of_a_hidden_session_names_no_model(ctx: Context) -> None:
     assert history.rows(ctx, model="h:hidden-one")[1] == []  # a filter by model would name it
     ctx.store.set_votes(sid, [make_vote(0, [0, 1], ["h:hidden-one", "h:hidden-two"], "tie")])
     assert "h:hidden-one" in history.rows(ctx)[0].iloc[0]["models"]
+
+
+def test_a_hidden_session_stays_hidden_however_many_sessions_came_after(ctx: Context) -> None:
+    out = {"model": "h:old-secret", "label": None, "params": {}, "text": "x", "status": "ok", "error": None,
+           "finish_reason": "stop", "metrics": {}, "server_metrics": {}, "timeline": [[1.0, 1]]}
+    sid = ctx.store.create_session(title="old battle", system=None, tags=["blind", "battle"],
+                                   created_at="2020-01-01T00:00:00Z")
+    ctx.store.start_turn(sid, prompt="q", outputs=[out, {**out, "model": "h:old-other"}])
+    for k in range(1001):  # more than any "newest N" scan would look at
+        ctx.store.create_session(title=f"later {k}", system=None)
+    assert blind.hidden_ids(ctx) == {sid}
+    assert {r["model"] for r in blind.visible_stats(ctx)} == set()
+    ctx.store.set_votes(sid, [make_vote(0, [0, 1], ["h:old-secret", "h:old-other"], "a")])
+    assert blind.hidden_ids(ctx) == set()
+    assert {r["model"] for r in blind.visible_stats(ctx)} == {"h:old-secret", "h:old-other"}

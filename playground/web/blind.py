@@ -31,7 +31,6 @@ from playground.web.lanes import esc
 
 TAG, BATTLE_TAG = "blind", "battle"
 HIDDEN_MODELS = "blind — not voted yet"
-HIDDEN_SCAN = 1000  # newest sessions looked at for un-voted blind ones (stats, model filter)
 OUTCOME_TEXT = {"a": "A is better", "b": "B is better", "tie": "tie", "bothbad": "both are bad"}
 
 
@@ -184,10 +183,10 @@ def summary_hidden(ctx: Context, summary: dict[str, Any], voted: set[str]) -> bo
 
 
 def hidden_ids(ctx: Context) -> set[str]:
-    """Ids of hidden blind sessions among the newest ``HIDDEN_SCAN``: their models stay out of the
-    Stats tab and the History model filter (a battle's drawn pair would otherwise show there)."""
-    voted = human_voted_ids(ctx)
-    return {s["id"] for s in ctx.store.list_sessions(limit=HIDDEN_SCAN) if summary_hidden(ctx, s, voted)}
+    """Ids of every hidden blind session, however old: their models stay out of the Stats tab and
+    the History model filter (a battle's drawn pair would otherwise show there)."""
+    return {s["id"] for s in ctx.store.tagged_sessions(TAG)
+            if s["turns"] and not human_votes(s) and s["id"] not in ctx.revealed}
 
 
 def visible_stats(ctx: Context) -> list[dict[str, Any]]:
