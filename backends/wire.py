@@ -33,7 +33,7 @@ _RETRYABLE_TYPES = {"overloaded_error", "api_error", "server_error", "rate_limit
 async def sse_events(response: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:
     """The server-sent events of a response (comments and keep-alives skipped by httpx-sse)."""
     try:
-        async for event in EventSource(cast(httpx.Response, _BlankLineAtEnd(response))).aiter_sse():
+        async for event in EventSource(cast(httpx.Response, _SseText(response))).aiter_sse():
             yield event
     except SSEError as exc:
         kind = response.headers.get("content-type", "none")
@@ -41,19 +41,24 @@ async def sse_events(response: httpx.Response, provider: str) -> AsyncIterator[S
             f"{provider} answered {kind}, not an event stream — check the base URL") from exc
 
 
-class _BlankLineAtEnd:
-    """A response as ``EventSource`` reads it (headers, text) with a blank line after the body.
-    The SSE spec drops an event the server did not end with a blank line before closing; servers
-    and proxies that close right after their last ``data:`` line exist, and that last event is
-    the one with the finish reason (Gemini has no other end marker). A frame cut short there
-    still fails, as malformed JSON."""
+class _SseText:
+    """A response as ``EventSource`` reads it (headers, text), decoded as the SSE spec decodes a
+    stream, which httpx-sse leaves to its caller: one leading UTF-8 byte-order mark is dropped —
+    kept, it would glue onto the first field name and lose the first event. And a blank line
+    follows the body. The spec drops an event the server did not end with a blank line before
+    closing; servers and proxies that close right after their last ``data:`` line exist, and
+    that last event is the one with the finish reason (Gemini has no other end marker). A frame
+    cut short there still fails, as malformed JSON."""
 
     def __init__(self, response: httpx.Response) -> None:
         self.headers = response.headers
         self._response = response
 
     async def aiter_text(self) -> AsyncIterator[str]:
+        first = True
         async for text in self._response.aiter_text():
+            if first and text:  # the BOM may come split over writes: look at the first decoded text
+                text, first = text.removeprefix("\ufeff"), False
             yield text
         yield "\n\n"
 

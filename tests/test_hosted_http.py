@@ -19,7 +19,7 @@ from backends.base import (
     Timeouts,
     Waiting,
 )
-from playground.testing import Reply, collect, kinds, text_of
+from playground.testing import Reply, collect, kinds, sse, text_of
 
 REQUEST = Request("model-x", (Message("user", "Hello?"),))
 
@@ -168,6 +168,24 @@ async def test_overloaded_before_any_text_is_retried(server, hosted):
     retry = next(s.event for s in events if isinstance(s.event, Retry))
     assert retry.error.startswith("stream: Anthropic reported an error mid-stream: Overloaded")
 
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(("protocol", "frames"), [  # each first line is one a leading BOM would spoil
+    ("openai", [sse({"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}),
+                b"data: [DONE]\n\n"]),
+    ("anthropic", [sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+                   sse({"type": "message_delta", "delta": {"stop_reason": "end_turn"}}),
+                   sse({"type": "message_stop"})]),
+    ("gemini", [sse({"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi"}]},
+                                     "finishReason": "STOP", "index": 0}]})]),
+])
+async def test_a_utf8_byte_order_mark_before_the_first_event_is_ignored(protocol, frames, server, hosted):
+    server.script(Reply(raw=[BOM + frames[0], *frames[1:]]))
+    events = await collect(hosted(protocol).stream(REQUEST))
+    assert text_of(events) == "Hi" and kinds(events)[-1] == "finish"
 
 async def test_stalled_stream_is_an_idle_timeout(server, hosted):
     server.script(Reply(chunks=["a", "b", "c"], stall_after=1, stall=2.0))

@@ -313,3 +313,10 @@ async def test_last_event_cut_short_is_malformed(server, hosted):
     server.script(Reply(raw=[sse(chunk({"content": "Hi"})), sse(chunk({}, "stop"))[:30]]))
     with pytest.raises(errors.StreamError, match="malformed frame"):
         await collect(hosted("openai").stream(REQUEST))
+
+
+async def test_utf8_byte_order_mark_before_the_first_frame_is_ignored(server, hosted):
+    first = b"\xef\xbb\xbf" + sse(chunk({"role": "assistant", "content": "Hi"}))
+    server.script(Reply(raw=[first[:1], first[1:], STOPPED, b"data: [DONE]\n\n"], delay=0.02))  # BOM split too
+    events = await collect(hosted("openai").stream(REQUEST))
+    assert text_of(events) == "Hi" and events[-1].event == Finish("stop", raw="stop")
