@@ -213,3 +213,16 @@ def test_skipped_outputs_get_their_last_text_again_never_a_stale_object() -> Non
     assert out[0] == ["", "waiting", skip, None, skip]
     assert out[1] == ["", "streaming", doc, None, "note"]
     assert out[2] == ["", "streaming", skip, None, "note"]  # the session (not text) is never sent twice
+
+
+def test_race_chart_keeps_each_lanes_shape_in_few_points() -> None:
+    long = {"model": "a:long", "metrics": {"queue_ms": 500.0}, "timeline": [[10.0 + k, 6] for k in range(2000)]}
+    short = {"model": "b:short", "metrics": {}, "timeline": [[5.0, 3], [9.0, 4]]}
+    frame = lanes.race_frame([long, short])
+    first = frame[frame["lane"] == "1: a:long"]
+    assert len(first) <= lanes.RACE_POINTS
+    assert first.iloc[0].tolist() == [0.5, 0, "1: a:long"]  # from the lane's start, its wait included
+    assert first.iloc[-1].tolist() == [(500 + 10 + 1999) / 1000, 12000, "1: a:long"]  # the end is kept
+    assert first["characters"].is_monotonic_increasing
+    assert frame[frame["lane"] == "2: b:short"].values.tolist() == [[0.0, 0, "2: b:short"], [0.005, 3, "2: b:short"],
+                                                                    [0.009, 7, "2: b:short"]]

@@ -124,19 +124,27 @@ def lane_history(doc: dict[str, Any] | None, lane: int, model: str) -> list[tupl
     return out
 
 
+RACE_POINTS = 120  # per lane: the curve's shape at chart size; every chunk would be thousands of points
+
+
 def race_frame(outputs: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> pd.DataFrame:
     """Cumulative characters over time, one line per lane, from each output's timeline. Times are
-    from the lane's start (its queue and load waits included), so the race reads as the user saw it."""
+    from the lane's start (its queue and load waits included), so the race reads as the user saw it.
+    At most ``RACE_POINTS`` points a lane (the first and last always): the page keeps the chart's
+    data in its state, and thousands of points made every later update of the page slower."""
     rows: list[tuple[float, int, str]] = []
     for i, o in enumerate(outputs):
         name = f"{i + 1}: {names[i] if names else o['model']}"
         m = o.get("metrics") or {}
         offset = (m.get("queue_ms") or 0) + (m.get("load_ms") or 0)
         total = 0
-        rows.append((offset / 1000, 0, name))
+        points = [(offset / 1000, 0)]
         for ms, chars in o.get("timeline") or []:
             total += chars
-            rows.append(((offset + ms) / 1000, total, name))
+            points.append(((offset + ms) / 1000, total))
+        step = max(1, -(-(len(points) - 1) // (RACE_POINTS - 1)))  # ceil: at most RACE_POINTS kept
+        kept = points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
+        rows.extend((t, c, name) for t, c in kept)
     return pd.DataFrame(rows, columns=["seconds", "characters", "lane"])
 
 
