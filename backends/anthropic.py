@@ -1,15 +1,16 @@
 """Anthropic Messages streaming (``anthropic:``).
 
 Builds ``POST {base}/v1/messages`` (system prompt as the top-level ``system``, ``max_tokens``
-always sent — the API requires it) and reads its named SSE events. Sending, timeouts, retries
-and throttling are ``backends.http``'s. It does not do tools, images or prompt caching.
+always sent — the API requires it) and reads its named SSE events — or one whole Message object
+from a proxy that ignores ``stream``. Sending, timeouts, retries and throttling are
+``backends.http``'s. It does not do tools, images or prompt caching.
 
 Options: ``anthropic_version`` (default "2023-06-01").
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ import httpx
 from backends import errors
 from backends.base import Event, Finish, ReasoningDelta, Request, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
-from backends.wire import json_object, mid_stream_error, sse_events
+from backends.wire import is_json, json_frames, json_object, mid_stream_error, sse_events
 
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
           "refusal": "content_filter", "model_context_window_exceeded": "length"}
@@ -40,6 +41,24 @@ def _part_event(part: dict[str, Any]) -> Event | None:
     if kind in ("thinking", "thinking_delta") and isinstance(part.get("thinking"), str) and part["thinking"]:
         return ReasoningDelta(part["thinking"])
     return None
+
+
+def _message_events(frames: list[dict[str, Any]], provider: str) -> Iterator[Event]:
+    """The events of one whole Message (``content`` blocks instead of deltas), or the error a
+    ``{"type": "error"}`` object reports."""
+    message = frames[0] if len(frames) == 1 else {}
+    if message.get("type") == "error":
+        raise mid_stream_error(provider, message.get("error", message))
+    if message.get("type", "message") != "message" or not isinstance(message.get("content"), list):
+        raise errors.StreamError(f"{provider} answered JSON that is not a Message — check the base URL")
+    usage = message.get("usage") or {}
+    if _input_tokens(usage) is not None or usage.get("output_tokens") is not None:
+        yield Usage(input_tokens=_input_tokens(usage), output_tokens=usage.get("output_tokens"))
+    for block in message["content"]:
+        if isinstance(block, dict) and (event := _part_event(block)) is not None:
+            yield event
+    stop_reason = message.get("stop_reason")
+    yield Finish(FINISH.get(stop_reason or "", "other"), raw=stop_reason)
 
 
 class AnthropicBackend(HostedBackend):
@@ -68,6 +87,10 @@ class AnthropicBackend(HostedBackend):
         return HttpCall(f"{self.base_url}/v1/messages", body, {"anthropic-version": version})
 
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
+        if is_json(response):  # a proxy that ignored "stream": one Message object
+            for event in _message_events(await json_frames(response, self.name), self.name):
+                yield event
+            return
         stop_reason: str | None = None
         stopped = False
         async for sse in sse_events(response, self.name):

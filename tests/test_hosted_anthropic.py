@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backends import errors
-from backends.base import Finish, Message, Params, Request, Usage
+from backends.base import Finish, Message, Params, Request, RetryPolicy, Usage
 from playground.testing import Reply, collect, kinds, reasoning_of, sse, text_of
 
 REQUEST = Request("claude-x", (Message("system", "Be brief."), Message("user", "Hi"),
@@ -154,3 +156,37 @@ async def test_message_delta_usage_is_cumulative_and_may_restate_input(server, h
     events = await collect(hosted("anthropic").stream(REQUEST))
     assert usages(events)[-1] == Usage(input_tokens=100, output_tokens=7)
     assert events[-1].event == Finish("stop", raw="stop_sequence")
+
+
+MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+           "content": [{"type": "thinking", "thinking": "Two and two.", "signature": "EqQB"},
+                       {"type": "redacted_thinking", "data": "EmwK"},
+                       {"type": "text", "text": "Four ✓"}],
+           "stop_reason": "max_tokens", "stop_sequence": None,
+           "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 7}}
+
+
+async def test_proxy_ignoring_stream_answers_one_json_message(server, hosted):
+    server.script(Reply(raw=[json.dumps(MESSAGE, ensure_ascii=False).encode()], media_type="application/json"))
+    events = await collect(hosted("anthropic").stream(REQUEST))
+    assert kinds(events) == ["started", "usage", "reasoning", "text", "finish"]
+    assert reasoning_of(events) == "Two and two." and text_of(events) == "Four ✓"
+    assert usages(events) == [Usage(input_tokens=100, output_tokens=7)]
+    assert events[-1].event == Finish("length", raw="max_tokens")
+
+
+async def test_json_error_with_status_200(server, hosted):
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    server.script(Reply(raw=[json.dumps(error).encode()], media_type="application/json"))
+    with pytest.raises(errors.StreamError, match=r"^Anthropic reported an error mid-stream: Overloaded \(overloaded_error\)$") as caught:
+        await collect(hosted("anthropic", retry=RetryPolicy(max_tries=1)).stream(REQUEST))
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize("body", [b'{"object": "chat.completion", "choices": []}', b"[]", b'"ok"',
+                                  json.dumps([MESSAGE, MESSAGE]).encode()])
+async def test_json_answer_that_is_not_a_message_says_check_the_base_url(body, server, hosted):
+    server.script(Reply(raw=[body], media_type="application/json"))
+    with pytest.raises(errors.StreamError, match="answered JSON that is not (a Message|an object) — check the base URL"):
+        await collect(hosted("anthropic").stream(REQUEST))
+
