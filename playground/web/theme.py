@@ -8,6 +8,7 @@ CSS = """
 .lane-engine { font-weight: 400; color: var(--body-text-color-subdued); }
 .lane-answer { white-space: pre-wrap; overflow-wrap: anywhere; min-height: 140px; max-height: 420px;
                overflow-y: auto; font-size: 14px; line-height: 1.45; padding: 6px 2px; }
+.block.lane-answer { white-space: normal; }  /* the wrapper's own blank text nodes: no empty line on top */
 .figs { display: flex; flex-wrap: wrap; gap: 3px 10px; font-size: 12.5px; align-items: center;
         font-variant-numeric: tabular-nums; border-top: 1px solid var(--border-color-primary);
         padding-top: 6px; }
