@@ -43,10 +43,28 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         stop(demo, ctx)
 
 
+# Every chunk of Gradio's event streams as the page reads it (set up before the page loads), so
+# the data of a stream that is still open can be checked too.
+TAP_EVENT_STREAMS = """(() => {
+  window.__sse = [];
+  const f = window.fetch;
+  window.fetch = async (...a) => {
+    const r = await f(...a);
+    const url = String((a[0] && a[0].url) || a[0]);
+    if (!url.includes('/queue/data') || !r.body) return r;
+    const dec = new TextDecoder();
+    const tap = new TransformStream({transform(chunk, ctl) {
+      window.__sse.push(dec.decode(chunk, {stream: true})); ctl.enqueue(chunk); }});
+    return new Response(r.body.pipeThrough(tap), {headers: r.headers, status: r.status, statusText: r.statusText});
+  };
+})();"""
+
+
 @pytest.fixture
 def page(browser: object, web: SimpleNamespace) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
+    pg.add_init_script(TAP_EVENT_STREAMS)
     pg.goto(web.url)
     expect(pg.locator("#lane-1")).to_be_visible()
     yield pg
@@ -59,13 +77,15 @@ def wire(page: object) -> Wire:
 
 
 class Wire:
-    """Every response to a request the page makes from now on (the SSE streams included, read once
-    they have ended); ``leaks()`` lists the secrets found in them, printing where each was."""
+    """Every response to a request the page makes from now on: the bodies of finished requests, and
+    every chunk of Gradio's event streams as the page read it (a stream may stay open between
+    events); ``leaks()`` lists the secrets found in them, printing where each was."""
 
     def __init__(self, page: object) -> None:
         self.page = page
         self.pending: set[object] = set()
         self.responses: list[object] = []
+        self.mark = 0  # event-stream chunks read before this one are forgotten
         page.on("request", lambda r: self.pending.add(r))
         page.on("requestfinished", self._finished)
         page.on("requestfailed", lambda r: self.pending.discard(r))
@@ -77,24 +97,30 @@ class Wire:
             return
         self.pending.discard(request)
         response = request.response()
-        if response is not None:
+        if response is not None and "/queue/data" not in request.url:  # those are read chunk by chunk
             self.responses.append(response)
 
-    def settle(self) -> None:
-        for _ in range(1200):  # every stream the page opened has ended (within 60 s: a loaded box is slow)
+    def settle(self, seconds: float = 60) -> bool:
+        """Wait until every request the page made has ended (a loaded box is slow); False if not."""
+        for _ in range(int(seconds * 20)):
             if not self.pending:
-                break
+                return True
             self.page.wait_for_timeout(50)
-        assert not self.pending, f"still open: {[r.url for r in self.pending]}"
+        return not self.pending
 
     def begin(self) -> None:
         """Record from here on: what the page asked for until now has been answered and is forgotten."""
-        self.settle()
+        assert self.settle(), f"still open: {[r.url for r in self.pending]}"
+        self.forget()
+
+    def forget(self) -> None:
+        """Forget what was received so far (e.g. a reveal, which rightly names the models)."""
         self.responses.clear()
+        self.mark = self.page.evaluate("window.__sse.length")
 
     def bodies(self) -> list[tuple[str, str]]:
-        self.settle()
-        out = []
+        self.settle(seconds=5)  # the last uploads and downloads; event streams are read as they come
+        out = [("event streams", "".join(self.page.evaluate("window.__sse")[self.mark:]))]
         for r in self.responses:
             try:
                 out.append((r.url, r.body().decode("utf-8", "replace")))
@@ -156,6 +182,7 @@ def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: objec
     texts = [page.locator(f"#lane-{i}").inner_text().strip() for i in (0, 1)]
     assert sorted(t.split()[0] for t in texts) == ["alpha", "beta"]
     assert page_leaks(page) == [] and wire.leaks() == []
+    assert "alpha alpha" in wire.bodies()[0][1]  # the tap reads the event streams: the answers went that way
 
     page.get_by_role("tab", name="History").click()  # the history row (and model filter) say nothing either
     expect(page.locator("#history")).to_contain_text("blind — not voted yet")
@@ -175,6 +202,7 @@ def test_blind_run_hides_the_models_until_the_vote_then_reveals_them(page: objec
     expect(page.locator("#reveal")).to_contain_text(f"Model A was test:chunks=5&delay_ms=20&text={a_is}%20")
     expect(page.locator("#head-0")).to_contain_text(f"text={a_is}")
     expect(page.locator("#head-0")).to_contain_text("scripted")
+    assert f"text={a_is}" in wire.leaks()  # the check sees names when they are sent: the reveal sends them
     expect(page.locator("#stats-0")).to_contain_text("TTFT")
     page.get_by_role("tab", name="Settings").click()  # revealed: the loaded models are listed again
     expect(page.locator("#status")).to_contain_text("database")
@@ -228,7 +256,7 @@ def test_battle_draws_from_the_pool_and_keeps_the_pair_hidden(page: object, wire
         page.locator("#vote-bothbad").click()
         expect(page.locator("#reveal")).to_be_visible()
         page.wait_for_timeout(200)
-        wire.responses.clear()  # the reveal names them, rightly; the next battle starts hidden again
+        wire.forget()  # the reveal names them, rightly; the next battle starts hidden again
 
 
 def test_three_lanes_two_turns_reopened_from_history_then_best_of_vote(page: object, wire: Wire,
