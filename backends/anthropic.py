@@ -18,7 +18,7 @@ import httpx
 from backends import errors
 from backends.base import Event, Finish, ReasoningDelta, Request, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
-from backends.wire import is_json, json_frames, json_object, mid_stream_error, sse_events
+from backends.wire import is_json, json_object, mid_stream_error, one_json_answer, sse_events
 
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
           "refusal": "content_filter", "model_context_window_exceeded": "length"}
@@ -43,14 +43,17 @@ def _part_event(part: dict[str, Any]) -> Event | None:
     return None
 
 
-def _message_events(frames: list[dict[str, Any]], provider: str) -> Iterator[Event]:
+def _is_message(frame: dict[str, Any]) -> bool:
+    """A whole Message, or the ``{"type": "error"}`` object that replaces it."""
+    return frame.get("type") == "error" or (
+        frame.get("type", "message") == "message" and isinstance(frame.get("content"), list))
+
+
+def _message_events(message: dict[str, Any], provider: str) -> Iterator[Event]:
     """The events of one whole Message (``content`` blocks instead of deltas), or the error a
     ``{"type": "error"}`` object reports."""
-    message = frames[0] if len(frames) == 1 else {}
     if message.get("type") == "error":
         raise mid_stream_error(provider, message.get("error", message))
-    if message.get("type", "message") != "message" or not isinstance(message.get("content"), list):
-        raise errors.StreamError(f"{provider} answered JSON that is not a Message — check the base URL")
     usage = message.get("usage") or {}
     if _input_tokens(usage) is not None or usage.get("output_tokens") is not None:
         yield Usage(input_tokens=_input_tokens(usage), output_tokens=usage.get("output_tokens"))
@@ -88,7 +91,8 @@ class AnthropicBackend(HostedBackend):
 
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
         if is_json(response):  # a proxy that ignored "stream": one Message object
-            for event in _message_events(await json_frames(response, self.name), self.name):
+            message = await one_json_answer(response, self.name, "a Message", _is_message)
+            for event in _message_events(message, self.name):
                 yield event
             return
         stop_reason: str | None = None

@@ -22,7 +22,7 @@ import httpx
 from backends import errors
 from backends.base import Event, Finish, ReasoningDelta, Request, ServerMetrics, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
-from backends.wire import is_json, json_frames, json_object, mid_stream_error, sse_events
+from backends.wire import is_json, json_object, mid_stream_error, one_json_answer, sse_events
 
 FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
           "content_filter": "content_filter"}
@@ -63,11 +63,10 @@ class OpenAIBackend(HostedBackend):
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
         state = _State()
         if is_json(response):  # a server that ignored "stream": one chat.completion object
-            frames = await json_frames(response, self.name)
-            if len(frames) != 1 or not (isinstance(frames[0].get("choices"), list) or _error_in(frames[0])):
-                raise errors.StreamError(
-                    f"{self.name} answered JSON that is not a chat completion — check the base URL")
-            for event in _frame_events(frames[0], state, self.name):
+            completion = await one_json_answer(
+                response, self.name, "a chat completion",
+                lambda frame: isinstance(frame.get("choices"), list) or _error_in(frame))
+            for event in _frame_events(completion, state, self.name):
                 yield event
             state.done = True
         else:

@@ -37,8 +37,12 @@ async def sse_events(response: httpx.Response, provider: str) -> AsyncIterator[S
             yield event
     except SSEError as exc:
         kind = response.headers.get("content-type", "none")
-        raise errors.StreamError(
-            f"{provider} answered {kind}, not an event stream — check the base URL") from exc
+        raise wrong_answer(provider, f"{kind}, not an event stream") from exc
+
+
+def wrong_answer(provider: str, what: str) -> errors.StreamError:
+    """A 2xx answer that is not this protocol's: most often a base URL pointing elsewhere."""
+    return errors.StreamError(f"{provider} answered {what} — check the base URL")
 
 
 class _SseText:
@@ -88,8 +92,18 @@ async def json_frames(response: httpx.Response, provider: str) -> list[dict[str,
     document = load_json_document(await response.aread(), provider)
     frames = document if isinstance(document, list) else [document]
     if not all(isinstance(frame, dict) for frame in frames):
-        raise errors.StreamError(f"{provider} answered JSON that is not an object — check the base URL")
+        raise wrong_answer(provider, "JSON that is not an object")
     return frames
+
+
+async def one_json_answer(response: httpx.Response, provider: str, what: str,
+                          looks_right: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """The one JSON object a server that ignored ``stream: true`` answered, when ``looks_right``
+    accepts it (the protocol's answer, or its error object); else "not {what}"."""
+    frames = await json_frames(response, provider)
+    if len(frames) != 1 or not looks_right(frames[0]):
+        raise wrong_answer(provider, f"JSON that is not {what}")
+    return frames[0]
 
 
 def json_object(text: str, provider: str) -> dict[str, Any]:
