@@ -60,7 +60,7 @@ class Store:
         self._lock = threading.Lock()
         self._stale_after = stale_after
         # PostgreSQL: answers are indexed for search just after their save (storage/indexer.py)
-        self._indexer = Indexer(engine) if engine.dialect.name == "postgresql" else None
+        self._indexer: Indexer | None = None  # started by the first save that needs it
 
     @classmethod
     def open(cls, url: str | None = None, home: Path | None = None, **options: Any) -> Store:
@@ -77,7 +77,6 @@ class Store:
                 with transaction(store.engine, write=True) as conn:
                     store.recovered = recover(conn, stale_after=store._stale_after)
         except BaseException:
-            store._close_indexer()
             store.engine.dispose()
             raise
         store._indexed()  # what another process saved but did not index (it was killed first)
@@ -90,8 +89,7 @@ class Store:
             with _translated("close the database"), transaction(self.engine, write=True) as conn:
                 release(conn, self.writer)
         finally:
-            self._indexed()
-            self._close_indexer()
+            self._close_indexer()  # indexes what is pending first
             self.engine.dispose()
 
     def wait_indexed(self, timeout: float | None = None) -> bool:
@@ -140,8 +138,7 @@ class Store:
         with _translated("start the turn"), transaction(self.engine, write=True) as conn:
             index = self._insert_turn(conn, session_id, prompt, created, full, str(self.writer), pending)
         self._remember(pending)
-        if any(o["status"] != "running" for o in full):
-            self._indexed()
+        self._indexed(full)
         return index
 
     def update_output(self, session_id: str, turn_index: int, lane: int, output: dict[str, Any]) -> None:
@@ -166,8 +163,7 @@ class Store:
                           "updated_at": now(), "writer": str(self.writer)}
                 conn.execute(_UPDATE_OUTPUT, {**_pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
         self._remember(pending)
-        if any(o["status"] != "running" for o in full.values()):
-            self._indexed()
+        self._indexed(full.values())
 
     def set_votes(self, session_id: str, votes: list[dict[str, Any]]) -> None:
         """Store the session's optional `votes` list (replacing any earlier one; [] removes the field)."""
@@ -326,10 +322,17 @@ class Store:
         pending[key] = spec_id
         return spec_id
 
-    def _indexed(self) -> None:
-        """Have the answers just committed indexed for search (a no-op on SQLite: done already)."""
-        if self._indexer:
-            self._indexer.poke()
+    def _indexed(self, outputs: Iterable[dict[str, Any]] | None = None) -> None:
+        """Have the answers just committed indexed for search, unless all of ``outputs`` are still
+        running (a no-op on SQLite: its index is kept inside the transaction)."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        if outputs is not None and all(o["status"] == "running" for o in outputs):
+            return
+        with self._lock:
+            if self._indexer is None:
+                self._indexer = Indexer(self.engine)
+        self._indexer.poke()
 
     def _close_indexer(self) -> None:
         if self._indexer:
