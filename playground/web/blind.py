@@ -172,21 +172,10 @@ def judge_html(vote: dict[str, Any]) -> str:
 # ---- what other tabs may show ----------------------------------------------------------------
 
 
-def human_voted_ids(ctx: Context) -> set[str]:
-    return {s["id"] for s in ctx.store.voted_sessions() if human_votes(s)}
-
-
-def summary_hidden(ctx: Context, summary: dict[str, Any], voted: set[str]) -> bool:
-    """Whether a session summary (``list_sessions``/``search``) is of a hidden blind session."""
-    return (TAG in (summary.get("tags") or []) and summary.get("turns", 0) > 0
-            and summary["id"] not in voted and summary["id"] not in ctx.revealed)
-
-
 def hidden_ids(ctx: Context) -> set[str]:
     """Ids of every hidden blind session, however old: their models stay out of the Stats tab and
     the History model filter (a battle's drawn pair would otherwise show there)."""
-    return {s["id"] for s in ctx.store.tagged_sessions(TAG)
-            if s["turns"] and not human_votes(s) and s["id"] not in ctx.revealed}
+    return {s["id"] for s in ctx.store.tagged_sessions(TAG) if is_hidden(ctx, s)}  # "turns": a count here
 
 
 def visible_stats(ctx: Context) -> list[dict[str, Any]]:

@@ -151,6 +151,7 @@ async def page_frames(job: Job, n: int, first: list[Any], final: Callable[[], An
 
 
 _UNKNOWN = object()
+_SKIP = gr.skip()
 
 
 async def resend_unchanged(frames: AsyncIterator[list[Any]]) -> AsyncIterator[list[Any]]:
@@ -175,9 +176,6 @@ async def resend_unchanged(frames: AsyncIterator[list[Any]]) -> AsyncIterator[li
                 last[i] = value if value is None or isinstance(value, str) else _UNKNOWN
                 out.append(value)
             yield out
-
-
-_SKIP = gr.skip()
 
 
 async def api_frames(job: Job, n: int) -> AsyncIterator[dict[str, Any]]:

@@ -36,8 +36,8 @@ def rows(ctx: Context, query: str = "", model: str | None = None) -> tuple[pd.Da
         found = ctx.store.search(query, model=model, limit=100)
     else:
         found = ctx.store.list_sessions(limit=100, model=model)
-    voted = blind.human_voted_ids(ctx) if any(blind.TAG in (s.get("tags") or []) for s in found) else set()
-    marked = [(s, blind.summary_hidden(ctx, s, voted)) for s in found]
+    hidden = blind.hidden_ids(ctx) if any(blind.TAG in (s.get("tags") or []) for s in found) else set()
+    marked = [(s, s["id"] in hidden) for s in found]
     if model:  # listing a hidden session under a model would say which model it ran
         marked = [(s, hidden) for s, hidden in marked if not hidden]
     return (pd.DataFrame([_row(s, hidden) for s, hidden in marked], columns=COLUMNS),
