@@ -33,7 +33,7 @@ sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
 
 from playground.settings import Settings  # noqa: E402
 from playground.testing import ScriptedServer, free_port  # noqa: E402
-from playground.testing.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from playground.testing.browser import CHROMIUM, CHROMIUM_ARGS, EVENT_STREAM_TAP  # noqa: E402
 from playground.testing.frames import Reply  # noqa: E402
 from playground.web.serve import start, stop  # noqa: E402
 
@@ -54,20 +54,6 @@ WATCH = """(want) => {
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
   return Date.now();
 }"""
-
-
-# Bytes the page receives on Gradio's event streams (set up before the page loads).
-COUNT_BYTES = """(() => {
-  window.__bytes = 0;
-  const f = window.fetch;
-  window.fetch = async (...a) => {
-    const r = await f(...a);
-    const url = String((a[0] && a[0].url) || a[0]);
-    if (!url.includes('queue/data') || !r.body) return r;
-    const counter = new TransformStream({transform(chunk, ctl) { window.__bytes += chunk.byteLength; ctl.enqueue(chunk); }});
-    return new Response(r.body.pipeThrough(counter), {headers: r.headers, status: r.status});
-  };
-})();"""
 
 
 PRESETS = ["openai", "groq", "together", "mistral", "deepseek", "fireworks", "openrouter"]  # one server each
@@ -118,7 +104,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
     page.locator("#prompt textarea").fill("stream")
     page.wait_for_timeout(THINK_MS)  # a person types before Run: the page has finished loading by then
     page.evaluate(WATCH % lanes, want)
-    page.evaluate("window.__bytes = 0")
+    page.evaluate("window.__sse = []; window.__sseBytes = 0")
     jobs: list = []
     spy = threading.Thread(target=watch_job, args=(ctx, jobs))
     spy.start()
@@ -133,7 +119,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
     spy.join()
     cpu = time.process_time() - cpu0
     t = page.evaluate("window.__t")
-    received = page.evaluate("window.__bytes")
+    received = page.evaluate("window.__sseBytes")
     # the engine's own stamps (perf_counter, this process) put on the wall clock the browser uses
     offset = time.time() - time.perf_counter()
     states = list(jobs[0].lanes())
@@ -192,7 +178,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.add_init_script(COUNT_BYTES)
+            page.add_init_script(EVENT_STREAM_TAP)
             page.goto(url)
             for k in range(args.repeat):
                 runs.append(one_run(page, ctx, servers, args.lanes, want))

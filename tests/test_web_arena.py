@@ -19,6 +19,7 @@ import pytest
 
 from playground.settings import Settings
 from playground.testing import free_port
+from playground.testing.browser import EVENT_STREAM_TAP
 from playground.web.serve import start, stop
 from storage.schema import validate
 
@@ -43,28 +44,11 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         stop(demo, ctx)
 
 
-# Every chunk of Gradio's event streams as the page reads it (set up before the page loads), so
-# the data of a stream that is still open can be checked too.
-TAP_EVENT_STREAMS = """(() => {
-  window.__sse = [];
-  const f = window.fetch;
-  window.fetch = async (...a) => {
-    const r = await f(...a);
-    const url = String((a[0] && a[0].url) || a[0]);
-    if (!url.includes('/queue/data') || !r.body) return r;
-    const dec = new TextDecoder();
-    const tap = new TransformStream({transform(chunk, ctl) {
-      window.__sse.push(dec.decode(chunk, {stream: true})); ctl.enqueue(chunk); }});
-    return new Response(r.body.pipeThrough(tap), {headers: r.headers, status: r.status, statusText: r.statusText});
-  };
-})();"""
-
-
 @pytest.fixture
 def page(browser: object, web: SimpleNamespace) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
-    pg.add_init_script(TAP_EVENT_STREAMS)
+    pg.add_init_script(EVENT_STREAM_TAP)  # the wire check reads the event streams
     pg.goto(web.url)
     expect(pg.locator("#lane-1")).to_be_visible()
     yield pg
@@ -101,16 +85,30 @@ class Wire:
             self.responses.append(response)
 
     def settle(self, seconds: float = 60) -> bool:
-        """Wait until every request the page made has ended (a loaded box is slow); False if not."""
+        """Wait until every request the page made has ended, but for the event streams (read as
+        they come; Gradio may keep one open between events); False if not."""
         for _ in range(int(seconds * 20)):
-            if not self.pending:
+            if not self.open():
                 return True
             self.page.wait_for_timeout(50)
-        return not self.pending
+        return not self.open()
+
+    def open(self) -> list[str]:
+        return [r.url for r in self.pending if "/queue/data" not in r.url]
 
     def begin(self) -> None:
-        """Record from here on: what the page asked for until now has been answered and is forgotten."""
-        assert self.settle(), f"still open: {[r.url for r in self.pending]}"
+        """Record from here on: what the page asked for until now has been answered (nothing new
+        on the event streams for a second) and is forgotten."""
+        assert self.settle(), f"still open: {self.open()}"
+        seen, quiet = -1, 0
+        for _ in range(600):  # within 60 s
+            now = self.page.evaluate("window.__sse.length")
+            quiet = quiet + 1 if now == seen else 0
+            if quiet >= 10:
+                break
+            seen = now
+            self.page.wait_for_timeout(100)
+        assert quiet >= 10, "the event streams never went quiet"
         self.forget()
 
     def forget(self) -> None:
