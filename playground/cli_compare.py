@@ -85,7 +85,7 @@ def _tail(text: str, lines: int) -> str:
 
 def render(comp: Comparison, height: int | None = None, blind: list[str] | None = None) -> Group:
     lanes = comp.current.lanes if getattr(comp, "current", None) else []
-    records = [lane.record() for lane in lanes]
+    records = [lane.figures() for lane in lanes]  # not record(): no timeline to build per refresh
     best = figures.best_lanes(records)
     tables = []
     for start in range(0, len(lanes), LANES_PER_ROW):

@@ -129,6 +129,12 @@ class LaneState:
             else:
                 self.error = {"type": "internal", "message": f"{type(exc).__name__}: {exc}"}
 
+    def figures(self) -> dict[str, Any]:
+        """What a live view draws under a lane (status, error, metrics): the record without the
+        text and the timeline, which grow with every chunk and are not needed to redraw figures."""
+        return {"status": self.status if self.done else "running", "error": self.error,
+                "metrics": metrics.compute(self)}
+
     def record(self) -> dict[str, Any]:
         """The output record of DESIGN.md (``playground.session/1``)."""
         t0 = self.t0

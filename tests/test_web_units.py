@@ -63,7 +63,7 @@ class FakeLane:
     def text(self) -> str:
         return "".join(self.chunks)
 
-    def record(self) -> dict:
+    def figures(self) -> dict:
         return {"metrics": {}, "error": None, "status": self.status}
 
 

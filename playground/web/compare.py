@@ -36,7 +36,7 @@ CLOSE_S = 3.0  # how long a stopped run may take to close its lanes and save
 @dataclass
 class Job:
     events: AsyncIterator[Any]  # LaneEvent-like: lane, t, event.kind
-    lanes: Callable[[], Sequence[Any]]  # the lane states now: .text, .status, .record()
+    lanes: Callable[[], Sequence[Any]]  # the lane states now: .text, .status, .figures()
     cancel: Callable[[], None]
     document: Callable[[], dict[str, Any] | None]
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -117,8 +117,8 @@ def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
                 done: bool = False) -> list[Any]:
     """Values for the lanes' answer and figures components; ``gr.skip()`` where nothing changed."""
     states = list(job.lanes())[:n]
-    records = [s.record() for s in states]
-    best = figures.best_lanes(records) if done else {}
+    shown = {i: s.figures() for i, s in enumerate(states) if done or i in changed}
+    best = figures.best_lanes([shown[i] for i in range(len(states))]) if done else {}
     texts: list[Any] = [gr.skip()] * n
     stats: list[Any] = [gr.skip()] * n
     for i, state in enumerate(states):
@@ -128,7 +128,7 @@ def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
         if text != sent["text"][i]:
             texts[i] = sent["text"][i] = text
         seconds, detail = clock(job.coalescer, i)
-        html = view.stats_html(records[i], status=state.status, lane=i, best=best,
+        html = view.stats_html(shown[i], status=state.status, lane=i, best=best,
                                clock_s=seconds, detail=detail, blind=job.blind, hide=job.hide)
         if html != sent["stats"][i]:
             stats[i] = sent["stats"][i] = html

@@ -21,7 +21,7 @@ SPEEDS = {"1×": 1.0, "2×": 2.0, "10×": 10.0, "instant": None}
 
 @dataclass
 class ReplayLane:
-    """A lane being replayed: what the handler reads (text, status, record())."""
+    """A lane being replayed: what the handler reads (text, status, figures())."""
 
     output: dict[str, Any]
     chunks: list[str] = field(default_factory=list)
@@ -35,7 +35,8 @@ class ReplayLane:
     def text(self) -> str:
         return "".join(self.chunks)
 
-    def record(self) -> dict[str, Any]:
+    def figures(self) -> dict[str, Any]:
+        """The recorded figures once the lane has replayed to its end; none before."""
         if self.status == self.output["status"]:
             return self.output
         return {"metrics": {}, "error": None}
