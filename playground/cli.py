@@ -8,7 +8,7 @@
     playground arena vote|judge|battle|leaderboard|export|import ...
 
 Exit codes: 0 every lane ok; 1 a lane failed (its output is still shown and saved); 2 unusable
-input, with a one-line reason on stderr.
+input (an unknown provider, session or database), with a one-line reason on stderr.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from backends.errors import ConfigError, PlaygroundError
+from storage.errors import StorageError
 
 EXIT_OK, EXIT_LANE_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except ConfigError as exc:
+    except (ConfigError, StorageError) as exc:  # unusable input: an unknown session, a bad database URL
         print(f"playground: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PlaygroundError as exc:

@@ -68,6 +68,22 @@ def test_unusable_input_is_one_line_and_exit_2(env, args, message):
     assert res.stdout == ""
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["compare", "--session", "01NOSUCHSESSION0000000000", "hi"], "01NOSUCHSESSION0000000000"),
+    (["arena", "vote", "01NOSUCHSESSION0000000000", "A"], "01NOSUCHSESSION0000000000"),
+])
+def test_an_unknown_session_anywhere_is_one_line_and_exit_2(env, args, message):
+    res = run(env, *args)
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+
+
+def test_an_unusable_database_url_is_one_line_and_exit_2(env):
+    res = run({**env, "PLAYGROUND_DATABASE_URL": "nosuchdb://x/y"}, "compare", "-m", "test:chunks=2", "hi")
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+
+
 def test_ctrl_c_stops_every_lane_and_keeps_what_arrived(env):
     proc = subprocess.Popen([sys.executable, "-m", "playground.cli", "compare", "--json",
                              "-m", "test:chunks=500&delay_ms=20", "-m", "test:chunks=500&delay_ms=30", "hi"],
