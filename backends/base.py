@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from backends import redact
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -102,7 +104,8 @@ class ProviderConfig:
     """Everything a backend instance needs, resolved once from settings.
 
     ``api_key`` never appears in a repr, a record or a log line; ``key_env`` names where it
-    comes from, for error messages ("set OPENAI_API_KEY").
+    comes from, for error messages ("set OPENAI_API_KEY"). Building one registers its key and
+    credential headers with ``backends.redact``, so no text the app keeps can quote them.
     """
 
     name: str
@@ -114,6 +117,11 @@ class ProviderConfig:
     rate: RateLimit = RateLimit()
     default_max_tokens: int = 1024
     options: dict[str, Any] = field(default_factory=dict)  # backend-specific (n_ctx, models_dir...)
+
+    def __post_init__(self) -> None:
+        redact.register(self.api_key)
+        headers = self.options.get("headers")
+        redact.register_headers(headers if isinstance(headers, dict) else None)
 
 
 # ---- events -------------------------------------------------------------------------------

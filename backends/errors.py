@@ -24,16 +24,21 @@ the other lanes go on. Each message says what to do next.
           ├── ModelLoadError      a local model could not be loaded
           └── EngineCrashed       a local engine's worker process died
 
-``kind`` is the stable string stored in a record's ``error.type``.
+``kind`` is the stable string stored in a record's ``error.type``. Every message is passed
+through ``backends.redact.redact`` when the error is built: a server that quotes an API key (in
+an error body, a frame, a header) cannot get it into a lane, a record, a log line or a toast.
 """
 
 from __future__ import annotations
+
+from backends.redact import redact
 
 
 class PlaygroundError(Exception):
     kind = "error"
 
     def __init__(self, message: str) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
 

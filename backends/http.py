@@ -10,7 +10,8 @@ never duplicates streamed text. Server hints (``retry-after``, ``retry-after-ms`
 
 It knows no wire format: a subclass builds the request (``build``), adds its auth headers and
 turns a response body into typed events (``parse``), with the readers in ``backends.wire``.
-It never logs, and the API key never reaches a message, an event or a repr.
+It never logs, and the API key never reaches a message, an event or a repr: every error message
+is redacted as it is built (``backends.errors``), against every key configured in the process.
 """
 
 from __future__ import annotations
@@ -331,6 +332,6 @@ class HostedBackend(Backend):
     def _status_error(self, response: httpx.Response, body: bytes, request: Request | None) -> errors.ProviderError:
         return error_from_response(
             response.status_code, response.headers, body, provider=self.name,
-            hint=self.hint(response.status_code, request), secret=self.config.api_key,
+            hint=self.hint(response.status_code, request),
             body_retry_after=self.retry_after_from_body)
 

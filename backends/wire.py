@@ -20,6 +20,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from backends import errors
+from backends.redact import quote
 
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _HTML_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -114,7 +115,7 @@ def json_object(text: str, provider: str) -> dict[str, Any]:
         value = None
     if not isinstance(value, dict):
         raise errors.StreamError(
-            f"{provider} sent a malformed frame mid-stream: {text[:80]!r} — try again")
+            f"{provider} sent a malformed frame mid-stream: {quote(text, 80)!r} — try again")
     return value
 
 
@@ -139,7 +140,6 @@ def error_from_response(
     *,
     provider: str,
     hint: str | None,
-    secret: str | None,
     body_retry_after: Callable[[Any], float | None] = lambda payload: None,
 ) -> errors.ProviderError:
     """The ProviderError for a non-2xx answer: "401 from OpenAI: <message> — set OPENAI_API_KEY"."""
@@ -165,8 +165,6 @@ def error_from_response(
         text += f" ({limits})"
     if hint:
         text += f" — {hint}"
-    if secret:
-        text = text.replace(secret, "***")
     return errors.error_for_status(status)(text, status=status, provider_type=kind, retry_after=retry_after)
 
 
@@ -177,7 +175,7 @@ def _plain_text(body: bytes) -> str:
     if text.startswith("<"):
         title = _HTML_TITLE.search(text)
         text = html.unescape(title.group(1) if title else _HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
-    return " ".join(text.split())[:300] or "(empty body)"
+    return quote(" ".join(text.split()), 300) or "(empty body)"
 
 
 def _error_fields(error: Any) -> tuple[str, str | None, Any]:
@@ -186,12 +184,12 @@ def _error_fields(error: Any) -> tuple[str, str | None, Any]:
         inner = error.get("error")
         if isinstance(inner, dict | str) and "message" not in error:
             return _error_fields(inner)
-        message = error.get("message") or error.get("detail") or json.dumps(error)[:300]
+        message = error.get("message") or error.get("detail") or quote(json.dumps(error), 300)
         kind = error.get("type") or error.get("status")
         return str(message), (str(kind) if kind else None), error.get("code")
     if isinstance(error, str):
         return error, None, None
-    return json.dumps(error)[:300], None, None
+    return quote(json.dumps(error), 300), None, None
 
 
 def retry_after_header(headers: httpx.Headers) -> float | None:

@@ -3,6 +3,10 @@
 The engine applies each ``(t, event)`` here; front ends read ``text``/``status`` live and call
 ``record()`` for the saved output. Figures are derived by ``playground.metrics`` from what is
 kept here, so every backend is timed the same way.
+
+This is also where a backend's outside text becomes the lane's: every error, retry note and
+server figure is redacted (``backends.redact``) and the answer is masked, so what the page and
+the terminal show and what the store and exports keep can never quote a configured key.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from backends.base import (
     Waiting,
 )
 from backends.errors import PlaygroundError
+from backends.redact import mask, redact, redact_value
 from playground import metrics
 
 
@@ -64,7 +69,8 @@ class LaneState:
 
     @property
     def text(self) -> str:
-        return "".join(self.chunks)
+        # masked, not redacted: the same length, so the timeline's chunk lengths still add up
+        return mask("".join(self.chunks))
 
     @property
     def done(self) -> bool:
@@ -109,10 +115,10 @@ class LaneState:
         elif isinstance(event, ReasoningDelta):
             self.reasoning.append(event.text)
         elif isinstance(event, ServerMetrics):
-            self.server_metrics.update(event.values)
+            self.server_metrics.update(redact_value(event.values))
         elif isinstance(event, Retry):
             self.retries.append({"attempt": event.attempt, "wait_ms": round(event.wait_s * 1000, 1),
-                                 "error": event.error})
+                                 "error": redact(event.error)})
         elif isinstance(event, EngineInfo):
             if event.threads is not None:
                 self.threads = event.threads
@@ -125,9 +131,9 @@ class LaneState:
         self.status = status
         if exc is not None:
             if isinstance(exc, PlaygroundError):
-                self.error = {"type": exc.kind, "message": exc.message}
+                self.error = {"type": exc.kind, "message": redact(exc.message)}
             else:
-                self.error = {"type": "internal", "message": f"{type(exc).__name__}: {exc}"}
+                self.error = {"type": "internal", "message": redact(f"{type(exc).__name__}: {exc}")}
 
     def figures(self) -> dict[str, Any]:
         """What a live view draws under a lane (status, error, metrics): the record without the
@@ -154,7 +160,7 @@ class LaneState:
             "timeline": timeline,
         }
         if self.reasoning:
-            out["reasoning"] = "".join(self.reasoning)
+            out["reasoning"] = mask("".join(self.reasoning))
         if self.retries:
             out["retries"] = list(self.retries)
         if self.repeat is not None:

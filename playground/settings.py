@@ -2,7 +2,8 @@
 
 Nothing else in Playground reads ``os.environ`` while handling a request. The config file is
 looked up in the working directory, then in ``$PLAYGROUND_HOME``. Keys are referenced in it by
-the *name* of an environment variable (``api_key_env``), never stored in it.
+the *name* of an environment variable (``api_key_env``), never stored in it. Every key value
+read is registered with ``backends.redact``, so nothing the app keeps or shows can quote it.
 
     [defaults]                  # default parameters for every lane
     temperature = 0.7
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from backends import redact
 from backends.base import Params, ProviderConfig, RateLimit, RetryPolicy, Timeouts
 from backends.errors import ConfigError
 from backends.registry import PROVIDERS, ProviderSpec
@@ -130,6 +132,9 @@ def _params(data: Mapping[str, Any], where: str, base: Params | None = None) -> 
 def _provider_config(spec: ProviderSpec, data: Mapping[str, Any], env: Mapping[str, str],
                      home: Path) -> ProviderConfig:
     key_envs = (data["api_key_env"],) if "api_key_env" in data else spec.key_envs
+    # every key variable of the provider, used or not (GOOGLE_API_KEY beside GEMINI_API_KEY):
+    # a server must not be able to quote any of them into a record or a log line
+    redact.register(*(env.get(name) for name in (*spec.key_envs, *key_envs)))
     key_env = next((name for name in key_envs if env.get(name)), key_envs[0] if key_envs else None)
     base_url = data.get("base_url") or (env.get(spec.base_url_env) if spec.base_url_env else None)
     base_url = base_url or spec.default_base_url

@@ -54,7 +54,7 @@ async def test_auth_error_says_what_to_do_and_never_shows_the_key(server, hosted
     with pytest.raises(errors.AuthError) as caught:
         await collect(backend.stream(REQUEST))
     err = caught.value
-    assert str(err).startswith("401 from OpenAI: Incorrect API key provided: ***")
+    assert str(err).startswith("401 from OpenAI: Incorrect API key provided: [redacted]")
     assert str(err).endswith(" — set OPENAI_API_KEY")
     assert key not in str(err) and key not in repr(err) and err.status == 401
     assert len(server.requests) == 1  # not retryable

@@ -8,8 +8,9 @@ its own event loop — and answers, on one port, all four protocols by path:
     POST /v1beta/models/{m}:streamGenerateContent      gemini (alt=sse)
     POST /api/chat, GET /api/tags                      ollama
 
-Each request takes the next ``Reply`` from the queue (``script(...)``), or ``default`` when the
-queue is empty, and is recorded (headers, JSON body, whether the client hung up) in
+Each request takes the next ``Reply`` from the queue (``script(...)``), or, when the queue is
+empty, the reply set for its model (``by_model``: concurrent lanes each get their own whatever
+order they arrive in, every attempt of a retried one the same), else ``default``; and is recorded (headers, JSON body, whether the client hung up) in
 ``requests``. ``Reply(raw=[...])`` sends exact bytes instead (comments, CRLF, UTF-8 split
 between writes, a JSON answer to a streaming request), with ``media_type`` as the content-type.
 It is test and benchmark machinery, not a model: it streams what it is told.
@@ -77,6 +78,7 @@ class ScriptedServer:
         self.host = host
         self.port = port
         self.default = Reply()
+        self.by_model: dict[str, Reply] = {}
         self.models = ["scripted-a", "scripted-b"]
         self.requests: list[Recorded] = []
         self._queue: collections.deque[Reply] = collections.deque()
@@ -100,6 +102,7 @@ class ScriptedServer:
     def reset(self) -> None:
         self._queue.clear()
         self.requests.clear()
+        self.by_model.clear()
         self.default = Reply()
 
     def __enter__(self) -> ScriptedServer:
@@ -155,7 +158,7 @@ class ScriptedServer:
             headers={k.decode().lower(): v.decode() for k, v in scope["headers"]}, body=body,
             model=path_model or (body.get("model") if isinstance(body, dict) else None))
         self.requests.append(record)
-        reply = self._queue.popleft() if self._queue else self.default
+        reply = self._queue.popleft() if self._queue else self.by_model.get(record.model or "", self.default)
         if reply.header_delay:
             await asyncio.sleep(reply.header_delay)
         wire = WIRES[protocol]
