@@ -6,10 +6,11 @@ never accumulates the full text (front ends do). It does not stamp times: the en
 stamps every event with ``time.perf_counter()`` as it arrives.
 
 Timing markers, so the engine can apply DESIGN.md's definitions the same way for all:
-``Waiting`` opens a wait (throttle slot, retry back-off: counted in ``queue_ms``),
-``Loading`` opens a model load (``load_ms``), and ``Started`` is t0 — emitted just before
-the request is sent or local generation starts. Each ``Started`` closes the open wait or
-load; a retry emits ``Retry`` + ``Waiting`` and then ``Started`` again.
+``Waiting`` opens a wait (throttle slot, CPU turn: counted in ``queue_ms``), ``Loading`` opens
+a model load (``load_ms``), and ``Started`` is t0 — emitted just before the request is sent or
+local generation starts. Each ``Started`` closes the open wait or load; a retry emits ``Retry``
+(the failed attempt's end) + ``Waiting`` and then ``Started`` again: the first ``Started`` to the
+last is the lane's ``retry_ms``, and the last one is the t0 of TTFT and the timeline.
 """
 
 from __future__ import annotations
@@ -189,9 +190,13 @@ class ServerMetrics:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
+    """An attempt failed and another follows after ``wait_s``: emitted the moment the failure is
+    known, so the engine's stamp is the failed attempt's end (its start was the last Started)."""
+
     attempt: int  # the attempt that failed, 1-based
     wait_s: float
     error: str  # "<kind>: <message>"
+    error_type: str = ""  # the error's kind alone ("timeout.connect", "rate_limit", ...)
     kind: ClassVar[str] = "retry"
 
 

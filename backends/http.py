@@ -228,7 +228,7 @@ class HostedBackend(Backend):
             wait = self._backoff(failure, attempt)
             if wait is None:
                 raise failure
-            yield Retry(attempt, wait, f"{failure.kind}: {failure.message}")
+            yield Retry(attempt, wait, f"{failure.kind}: {failure.message}", failure.kind)
             yield Waiting("retry", detail=failure.kind)
             await asyncio.sleep(wait)
 

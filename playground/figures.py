@@ -51,6 +51,17 @@ def estimated_mark(metrics: dict[str, Any], name: str) -> str:
     return "~" if name in (metrics.get("estimated") or []) else ""
 
 
+def answer_start_ms(metrics: dict[str, Any]) -> float:
+    """When the answering request was sent, in ms from the lane's start: the waits, the load and
+    the failed attempts before it. Timeline times are from that moment (t0)."""
+    return sum(metrics.get(name) or 0 for name in ("queue_ms", "load_ms", "retry_ms"))
+
+
+def end_ms(metrics: dict[str, Any]) -> float:
+    """When the lane ended, in ms from its start (total_ms runs from the first request sent)."""
+    return sum(metrics.get(name) or 0 for name in ("queue_ms", "load_ms", "total_ms"))
+
+
 def notes(metrics: dict[str, Any]) -> list[str]:
     """Why a lane's figures may not be the model's alone: waits, loads, sharing, retries."""
     out: list[str] = []
@@ -58,6 +69,8 @@ def notes(metrics: dict[str, Any]) -> list[str]:
         out.append(f"load {fmt_ms(metrics['load_ms'])} (not in TTFT)")
     if (metrics.get("queue_ms") or 0) >= 1:
         out.append(f"queued {fmt_ms(metrics['queue_ms'])}")
+    if (metrics.get("retry_ms") or 0) > 0:
+        out.append(f"retried {fmt_ms(metrics['retry_ms'])} (in total, not in TTFT)")
     contention = metrics.get("contention") or {}
     if contention.get("waited_for"):
         out.append("waited for " + ", ".join(contention["waited_for"]))

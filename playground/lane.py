@@ -49,7 +49,8 @@ class LaneState:
     chunks: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)  # perf_counter of each text chunk
-    t0: float | None = None
+    t0: float | None = None  # the answering attempt's request sent (the last Started)
+    t_first: float | None = None  # the first attempt's request sent; t0 too unless retried
     t_end: float | None = None
     queue_s: float = 0.0
     load_s: float = 0.0
@@ -80,7 +81,10 @@ class LaneState:
         if self._open:
             what, since = self._open
             if what == "queue":
-                self.queue_s += t - since
+                # a wait after the first request was sent (back-off, a throttle slot for the
+                # next attempt) is part of the retries (t0 - t_first), not of queue_ms
+                if self.t_first is None:
+                    self.queue_s += t - since
             else:
                 self.load_s += t - since
             self._open = None
@@ -94,6 +98,8 @@ class LaneState:
                 self.status = "streaming"
         elif isinstance(event, Started):
             self._close_open(t)
+            if self.t_first is None:
+                self.t_first = t
             self.t0 = t
             self.status = "running"
         elif isinstance(event, Waiting):
@@ -117,13 +123,21 @@ class LaneState:
         elif isinstance(event, ServerMetrics):
             self.server_metrics.update(redact_value(event.values))
         elif isinstance(event, Retry):
-            self.retries.append({"attempt": event.attempt, "wait_ms": round(event.wait_s * 1000, 1),
-                                 "error": redact(event.error)})
+            self.retries.append(self._attempt(t, event))
         elif isinstance(event, EngineInfo):
             if event.threads is not None:
                 self.threads = event.threads
             if event.prompt_cache_hit is not None:
                 self.prompt_cache_hit = event.prompt_cache_hit
+
+    def _attempt(self, t: float, event: Retry) -> dict[str, Any]:
+        """A failed attempt as recorded: when it was sent (ms after the first attempt was), how
+        long it took until it failed, why, and how long the back-off before the next one was."""
+        start = self.t0 if self.t0 is not None else t
+        first = self.t_first if self.t_first is not None else start
+        return {"attempt": event.attempt, "start_ms": round((start - first) * 1000, 1),
+                "duration_ms": round((t - start) * 1000, 1), "error_type": event.error_type or None,
+                "error": redact(event.error), "wait_ms": round(event.wait_s * 1000, 1)}
 
     def finish(self, t: float, status: str, exc: BaseException | None = None) -> None:
         self._close_open(t)

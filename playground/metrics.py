@@ -1,13 +1,20 @@
 """The figures of a lane, computed in one place from its stamped events (DESIGN.md, "Timing").
 
 | ttft_ms       first non-empty text delta − t0
-| total_ms      end of stream − t0
+| total_ms      end of stream − the first attempt's request sent: every attempt and every wait
+|               between them (for a lane that was not retried: end − t0)
+| retry_ms      the first attempt's request sent − t0: the failed attempts and the back-off
+|               between them (each listed in the record's ``retries``); 0 when not retried
 | output_tokens provider usage, else the local tokenizer's count, else an estimate (named in
 |               ``estimated``) — never a guess presented as a count
 | tokens_per_s  (output_tokens − 1) / (last delta − first delta): the decode rate
-| queue_ms      waits before t0 (throttle slot, retry back-off, CPU turn)
+| queue_ms      waits before the first request was sent (throttle slot, CPU turn)
 | load_ms       loading a local model for this request, never inside TTFT
 | cost_usd      the price table on the provider's usage; 0 for local; null when unknown
+
+t0 is just before the request that answered is sent (a retried lane's last attempt), so TTFT,
+the timeline and the decode rate are the answering attempt's alone; what the user waited in all
+is queue_ms + load_ms + total_ms, with retry_ms inside total_ms.
 
 This module computes; it does not stamp (the engine does) and it does not store.
 """
@@ -52,7 +59,9 @@ def compute(lane: LaneState) -> dict[str, Any]:
     in_tokens, out_tokens, estimated = token_counts(lane)
     ttft = lane.stamps[0] - t0 if (t0 is not None and lane.stamps) else None
     end = lane.t_end if lane.t_end is not None else (lane.stamps[-1] if lane.stamps else None)
-    total = end - t0 if (t0 is not None and end is not None) else None
+    first = lane.t_first if lane.t_first is not None else t0
+    total = end - first if (first is not None and end is not None) else None
+    retry = t0 - first if (t0 is not None and first is not None) else 0.0
     rate = None
     if out_tokens and out_tokens > 1 and len(lane.stamps) > 1:
         span = lane.stamps[-1] - lane.stamps[0]
@@ -71,6 +80,7 @@ def compute(lane: LaneState) -> dict[str, Any]:
         "total_ms": _ms(total),
         "queue_ms": _ms(lane.queue_s),
         "load_ms": _ms(lane.load_s),
+        "retry_ms": _ms(retry),
         "input_tokens": in_tokens,
         "output_tokens": out_tokens,
         "tokens_per_s": rate,

@@ -87,7 +87,7 @@ def test_environment_and_home(tmp_path):
     assert "sk-secret-9f8e7d" not in repr(s.providers["openai"]) + repr(s)  # keys never in a repr
 
 
-async def test_retry_wait_is_queue_time_in_the_record(tmp_path, server):
+async def test_retry_wait_is_retry_time_in_the_record(tmp_path, server):
     server.script(Reply(status=429, headers={"retry-after": "1"}, message="slow down"),
                   Reply(chunks=["one ", "two"]))
     rt = Runtime(Settings.load(env={"PLAYGROUND_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-x",
@@ -98,6 +98,7 @@ async def test_retry_wait_is_queue_time_in_the_record(tmp_path, server):
         await rt.aclose()
     out = doc["turns"][0]["outputs"][0]
     assert out["status"] == "ok" and out["text"] == "one two"  # no duplicated text
-    assert 950 <= out["metrics"]["queue_ms"] <= 1500
+    assert 950 <= out["metrics"]["retry_ms"] <= 1500 and out["metrics"]["queue_ms"] < 100
+    assert out["metrics"]["total_ms"] >= out["metrics"]["retry_ms"]  # what the user waited
     assert out["metrics"]["ttft_ms"] < 500  # the wait is not in TTFT
     assert len(out["retries"]) == 1 and out["retries"][0]["error"].startswith("rate_limit")

@@ -129,14 +129,14 @@ RACE_POINTS = 120  # per lane: the curve's shape at chart size; every chunk woul
 
 def race_frame(outputs: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> pd.DataFrame:
     """Cumulative characters over time, one line per lane, from each output's timeline. Times are
-    from the lane's start (its queue and load waits included), so the race reads as the user saw it.
+    from the lane's start (its queue and load waits and failed attempts included), so the race reads as the user saw it.
     At most ``RACE_POINTS`` points a lane (the first and last always): the page keeps the chart's
     data in its state, and thousands of points made every later update of the page slower."""
     rows: list[tuple[float, int, str]] = []
     for i, o in enumerate(outputs):
         name = f"{i + 1}: {names[i] if names else o['model']}"
         m = o.get("metrics") or {}
-        offset = (m.get("queue_ms") or 0) + (m.get("load_ms") or 0)
+        offset = figures.answer_start_ms(m)
         total = 0
         points = [(offset / 1000, 0)]
         for ms, chars in o.get("timeline") or []:

@@ -2,7 +2,7 @@
 
 Each lane is replayed from its own ``timeline`` (``[ms since t0, chars]``): its text is cut into
 chunks of those sizes, each shown at its recorded time, offset by the lane's recorded queue and
-load waits — so a replay shows the race as it was run. The replayed events go through the same
+load waits and failed attempts — so a replay shows the race as it was run. The replayed events go through the same
 coalescing handler as a live run. Nothing is sent to a model and nothing is saved.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.base import TextDelta
+from playground import figures
 from playground.engine import LaneEnd, LaneEvent
 
 SPEEDS = {"1×": 1.0, "2×": 2.0, "10×": 10.0, "instant": None}
@@ -47,7 +48,7 @@ def schedule(outputs: list[dict[str, Any]]) -> list[tuple[float, int, str | None
     items: list[tuple[float, int, str | None]] = []
     for i, o in enumerate(outputs):
         m = o.get("metrics") or {}
-        offset = ((m.get("queue_ms") or 0) + (m.get("load_ms") or 0)) / 1000
+        offset = figures.answer_start_ms(m) / 1000
         text, pos, last = o.get("text") or "", 0, offset
         for ms, chars in o.get("timeline") or []:
             last = offset + ms / 1000
@@ -55,7 +56,7 @@ def schedule(outputs: list[dict[str, Any]]) -> list[tuple[float, int, str | None
             pos += chars
         if pos < len(text):  # a timeline shorter than its text (an imported file): the rest at the end
             items.append((last, i, text[pos:]))
-        end = offset + (m.get("total_ms") or 0) / 1000
+        end = figures.end_ms(m) / 1000
         items.append((max(end, last), i, None))
     return sorted(items, key=lambda item: (item[0], item[2] is None))
 
