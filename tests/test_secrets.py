@@ -159,8 +159,13 @@ async def test_a_hostile_provider_gets_no_key_into_anything(tmp_path, server, ke
     store = Store.open(None, home=home)
     try:
         [cli_id] = [s["id"] for s in store.list_sessions() if s["id"] != comp.document["id"]]
+        saved = store.get_session(comp.document["id"])["turns"][0]["outputs"]
+        assert [(o["status"], o["text"], o["error"]) for o in saved] == [
+            (o["status"], o["text"], o["error"]) for o in comp.document["turns"][0]["outputs"]]
+        assert len(store.get_session(cli_id)["turns"][0]["outputs"]) == len(models)
     finally:
         store.close()
+    assert "could not save" not in caplog.text  # every lane was stored, none refused
     for name, value in env.items():  # the exports in this process: the same code, no start-up
         monkeypatch.setenv(name, value)
     capsys.readouterr()
