@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -71,12 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Warnings (a stored session a view skipped, a save that failed) as one line each on stderr.
+    logging.basicConfig(level=logging.WARNING, format="playground: %(message)s")
+    from storage.errors import ImportRejected, StorageError
+
     try:
         return _dispatch(args)
-    except ConfigError as exc:
+    except (ConfigError, ImportRejected) as exc:
         print(f"playground: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except PlaygroundError as exc:
+    except (PlaygroundError, StorageError) as exc:
         print(f"playground: {exc}", file=sys.stderr)
         return EXIT_LANE_FAILED
     except KeyboardInterrupt:

@@ -28,7 +28,7 @@ def _full_session(store: Store, output) -> str:
         output("", status="cancelled", timeline=[], model="openai:gpt-4o", metrics={"ttft_ms": None}),
     ])
     store.start_turn(sid, prompt="And milk?", outputs=[output("Microfoam 🥛.")])
-    store.set_votes(sid, [{"turn": 0, "lanes": [1, 0], "models": ["openai:gpt-4o-mini", "gguf:smollm2"],
+    store.set_votes(sid, [{"turn": 0, "lanes": [1, 0], "models": ["ollama:llama3.2:3b", "gguf:smollm2"],
                            "outcome": "a", "winner": 1, "blind": True, "judge": None,
                            "created_at": "2026-11-26T09:01:00Z"}])
     return sid
@@ -131,4 +131,4 @@ def test_published_vote_schema_is_the_arenas():
     from playground.arena import VOTE_JSON_SCHEMA
 
     schema = json.loads((Path(__file__).parent.parent / "storage" / "session.schema.json").read_text())
-    assert schema["$defs"]["vote"] == VOTE_JSON_SCHEMA
+    assert VOTE_JSON_SCHEMA == {"$ref": "#/$defs/vote", "$defs": schema["$defs"]}
