@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from storage import ImportRejected, Store
 from storage.markdown import to_markdown
-from storage.schema import MAX_DOCUMENT_BYTES, schema, validate
+from storage.schema import MAX_DEPTH, MAX_DOCUMENT_BYTES, schema, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +58,7 @@ def test_exports_validate_against_the_published_schema(store: Store, output) -> 
 def test_published_schema_is_the_shipped_one() -> None:
     assert (ROOT / "docs/session.schema.json").read_bytes() == (ROOT / "storage/session.schema.json").read_bytes()
     jsonschema.Draft202012Validator.check_schema(schema())
+    assert f"nested at most {MAX_DEPTH} levels" in schema()["description"]  # the Python rules, stated there too
 
 
 def _table_counts(store: Store) -> dict[str, int]:
