@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Warnings (a stored session a view skipped, a save that failed) as one line each on stderr.
+    logging.basicConfig(level=logging.WARNING, format="playground: %(message)s")
     try:
         return _dispatch(args)
     except (ConfigError, StorageError) as exc:  # unusable input: an unknown session, a bad database URL

@@ -30,6 +30,7 @@ from backends.base import (
 from backends.errors import PlaygroundError
 from backends.redact import mask, redact, redact_value
 from playground import metrics
+from storage.schema import MAX_COUNT
 
 
 @dataclass
@@ -111,9 +112,11 @@ class LaneState:
             self._open = ("load", t)
             self.status = "loading"
         elif isinstance(event, Usage):
-            if event.input_tokens is not None:
+            # A provider's counts as given only when the record can hold them (storage.schema
+            # refuses a save with -5 or 10**30 tokens); anything else counts as not reported.
+            if _count(event.input_tokens):
                 self.input_tokens = event.input_tokens
-            if event.output_tokens is not None:
+            if _count(event.output_tokens):
                 self.output_tokens = event.output_tokens
             self.token_source = event.source
         elif isinstance(event, Finish):
@@ -182,3 +185,7 @@ class LaneState:
         if self.warmup:
             out["warmup"] = True
         return out
+
+
+def _count(value: object) -> bool:
+    return type(value) is int and 0 <= value <= MAX_COUNT

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import ColumnElement, String, type_coerce
+
 from storage.errors import StorageError
 
 STATUSES = ("ok", "error", "cancelled", "interrupted", "running")
@@ -58,9 +60,26 @@ def to_datetime(value: datetime | str | None, what: str = "time") -> datetime | 
     return value
 
 
+def raw_time(column: Any) -> ColumnElement[Any]:
+    """A time column read as the driver gives it (no SQLAlchemy parsing, which would fail the whole
+    query on one garbled SQLite value): parse each with `stored_time`, row by row."""
+    return type_coerce(column, String).label(column.name)
+
+
+def stored_time(value: Any) -> datetime:
+    """A time read through `raw_time`: PostgreSQL gives a datetime, SQLite its text; ValueError if neither."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    raise ValueError(f"{value!r} is not a stored time")
+
+
 def to_iso(value: datetime) -> str:
     """`2026-11-26T09:00:00Z`, `...:00.123Z` or `...:00.123456Z`: the shortest exact form."""
-    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    # Not strftime: its %Y gives "1", not "0001", for early years, which the schema's pattern refuses.
+    base = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+            f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
     micro = value.microsecond
     if micro == 0:
         return base + "Z"

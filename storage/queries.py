@@ -2,19 +2,21 @@
 
 Everything here runs inside a transaction the store opened and returns plain data. Listing reads
 only narrow columns (never texts or timelines), so the newest 50 of 10,000 sessions is two small
-index-driven queries.
+index-driven queries. A row that cannot be read (garbled by hand, or by an older release) is
+reported with `errors.skipped` and left out of a list or the stats, never fatal to them.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
-from storage.codec import loads, output_document, to_iso
-from storage.errors import NotFound
+from storage.codec import loads, output_document, raw_time, stored_time, to_iso
+from storage.errors import NotFound, skipped
 from storage.tables import OUTPUTS, SESSIONS, SPECS, TURNS
 
 PROMPT_PREVIEW = 200
@@ -89,7 +91,8 @@ def summaries(conn: Connection, ids: list[str]) -> list[dict[str, Any]]:
     sessions = {
         row.id: row
         for row in conn.execute(
-            select(SESSIONS.c.id, SESSIONS.c.title, SESSIONS.c.created_at, SESSIONS.c.rerun_of, SESSIONS.c.tags)
+            select(SESSIONS.c.id, SESSIONS.c.title, raw_time(SESSIONS.c.created_at), SESSIONS.c.rerun_of,
+                   SESSIONS.c.tags)
             .where(SESSIONS.c.id.in_(ids))
         )
     }
@@ -121,33 +124,61 @@ def summaries(conn: Connection, ids: list[str]) -> list[dict[str, Any]]:
         row = sessions.get(sid)
         if row is None:  # deleted between the two queries
             continue
+        try:
+            created, tags = to_iso(stored_time(row.created_at)), loads(row.tags) or []
+            if not isinstance(tags, list):
+                raise ValueError("tags are not a list")
+        except ValueError as exc:
+            skipped(sid, f"unreadable row ({exc})")
+            continue
         result.append({
             "id": row.id,
             "title": row.title,
-            "created_at": to_iso(row.created_at),
+            "created_at": created,
             "models": models[sid],
             "turns": turn_counts.get(sid, 0),
             "statuses": dict(statuses[sid]),
             "prompt": prompts.get(sid),
             "rerun_of": row.rerun_of,
-            "tags": loads(row.tags) or [],
+            "tags": tags,
         })
     return result
 
 
 def model_stats(conn: Connection, model: str | None) -> list[dict[str, Any]]:
-    """One row per output: the figures a stats page plots, oldest first."""
+    """One row per output: the figures a stats page plots, oldest first (unreadable rows skipped)."""
     stmt = (
         select(
             SPECS.c.model, SPECS.c.label, OUTPUTS.c.session_id, OUTPUTS.c.status, OUTPUTS.c.ttft_ms,
             OUTPUTS.c.total_ms, OUTPUTS.c.tokens_per_s, OUTPUTS.c.output_tokens, OUTPUTS.c.cost_usd,
-            OUTPUTS.c.created_at,
+            raw_time(OUTPUTS.c.created_at),
         )
         .join(SPECS, SPECS.c.id == OUTPUTS.c.spec_id)
         .order_by(OUTPUTS.c.created_at, OUTPUTS.c.id)
     )
     if model is not None:
         stmt = stmt.where(SPECS.c.model == model)
-    return [
-        {**row._asdict(), "created_at": to_iso(row.created_at)} for row in conn.execute(stmt)
-    ]
+    rows = []
+    for row in conn.execute(stmt):
+        stat = row._asdict()
+        problem = _stat_problem(stat)
+        if problem is None:
+            try:
+                stat["created_at"] = to_iso(stored_time(stat["created_at"]))
+            except ValueError as exc:
+                problem = str(exc)
+        if problem:
+            skipped(stat["session_id"], f"an output's figures are unreadable ({problem})")
+            continue
+        rows.append(stat)
+    return rows
+
+
+def _stat_problem(stat: dict[str, Any]) -> str | None:
+    """Why one output's figure columns cannot be plotted (SQLite keeps whatever was written), or None."""
+    for name in ("ttft_ms", "total_ms", "tokens_per_s", "cost_usd", "output_tokens"):
+        value = stat[name]
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)
+                                  or not math.isfinite(value) or value < 0):
+            return f"{name} is {value!r}"
+    return None

@@ -28,12 +28,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from ulid import ULID
 
 from storage import battles, queries, search
-from storage.codec import complete_output, dumps, now, output_columns, spec_key, to_datetime
+from storage.codec import complete_output, dumps, now, output_columns, spec_key, to_datetime, to_iso
 from storage.db import default_url, make_engine, transaction
 from storage.errors import NotFound, StorageError
 from storage.indexer import Indexer
 from storage.recovery import Writer, recover, release
-from storage.schema import check_output, find_secret, parse, validate
+from storage.schema import (
+    SCHEMA_ID,
+    check_head,
+    check_output,
+    check_turn,
+    check_votes,
+    find_secret,
+    parse,
+    validate,
+)
 from storage.tables import OUTPUTS, SESSIONS, SPECS, TURNS
 
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
@@ -114,6 +123,9 @@ class Store:
                 raise StorageError(f"{name} must be a ULID (26 characters of Crockford base32), got {value!r}")
         created = to_datetime(created_at, "created_at") or now()
         sid = session_id or str(ULID.from_datetime(_aware(created)))
+        head = {"schema": SCHEMA_ID, "id": sid, "title": title, "created_at": to_iso(created), "system": system,
+                **({"rerun_of": rerun_of} if rerun_of is not None else {}), **({"tags": tags} if tags else {})}
+        check_head(head, StorageError)  # what is saved must import again
         row = {"id": sid, "title": title, "system": system, "created_at": created, "updated_at": now(),
                "rerun_of": rerun_of, "tags": dumps(tags) if tags else None, "votes": None}
         with _translated("create the session"), transaction(self.engine, write=True) as conn:
@@ -133,6 +145,7 @@ class Store:
         if not isinstance(prompt, str):
             raise StorageError("prompt must be a string")
         created = to_datetime(created_at, "created_at") or now()
+        check_turn(prompt, to_iso(created), "turn", StorageError)
         full = [self._checked(o, f"lane {lane}") for lane, o in enumerate(outputs)]
         pending: dict[str, int] = {}
         with _translated("start the turn"), transaction(self.engine, write=True) as conn:
@@ -147,7 +160,7 @@ class Store:
 
     def update_outputs(self, session_id: str, turn_index: int, outputs: dict[int, dict[str, Any]]) -> None:
         """Replace several lanes' outputs of one turn in one transaction (a flush of every lane)."""
-        full = {lane: self._checked(o, f"lane {lane}") for lane, o in outputs.items()}
+        full = {lane: self._checked(o, f"lane {lane}", flush=True) for lane, o in outputs.items()}
         pending: dict[str, int] = {}
         with _translated("save the output"), transaction(self.engine, write=True) as conn:
             if conn.dialect.name == "postgresql" and all(o["status"] == "running" for o in full.values()):
@@ -172,11 +185,13 @@ class Store:
         if find_secret(votes, "votes"):
             raise StorageError(f"{find_secret(votes, 'votes')} looks like a credential; not stored")
         with _translated("save the votes"), transaction(self.engine, write=True) as conn:
-            done = conn.execute(
+            lanes = battles.lane_models(conn, session_id)
+            if lanes is None:
+                raise NotFound(f"no session {session_id}")
+            check_votes(votes, lanes, StorageError)  # the turns and lanes they name, as stored now
+            conn.execute(
                 update(SESSIONS).where(SESSIONS.c.id == session_id).values(votes=dumps(votes) if votes else None, updated_at=now())
             )
-            if done.rowcount == 0:
-                raise NotFound(f"no session {session_id}")
 
     def voted_sessions(self) -> list[dict[str, Any]]:
         """Every session with votes: id, created_at, tags, votes (for the arena's leaderboard)."""
@@ -271,9 +286,9 @@ class Store:
     # -- helpers -----------------------------------------------------------------------------
 
     @staticmethod
-    def _checked(output: dict[str, Any], where: str) -> dict[str, Any]:
+    def _checked(output: dict[str, Any], where: str, *, flush: bool = False) -> dict[str, Any]:
         full = complete_output(output)
-        check_output(full, where, StorageError)
+        check_output(full, where, StorageError, flush=flush and full["status"] == "running")
         return full
 
     def _insert_turn(

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from storage import ImportRejected, Store
 from storage.markdown import to_markdown
-from storage.schema import MAX_DOCUMENT_BYTES, schema, validate
+from storage.schema import MAX_DEPTH, MAX_DOCUMENT_BYTES, schema, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def _full_session(store: Store, output) -> str:
         output("", status="cancelled", timeline=[], model="openai:gpt-4o", metrics={"ttft_ms": None}),
     ])
     store.start_turn(sid, prompt="And milk?", outputs=[output("Microfoam 🥛.")])
-    store.set_votes(sid, [{"turn": 0, "lanes": [1, 0], "models": ["openai:gpt-4o-mini", "gguf:smollm2"],
+    store.set_votes(sid, [{"turn": 0, "lanes": [1, 0], "models": ["ollama:llama3.2:3b", "gguf:smollm2"],
                            "outcome": "a", "winner": 1, "blind": True, "judge": None,
                            "created_at": "2026-11-26T09:01:00Z"}])
     return sid
@@ -58,6 +58,7 @@ def test_exports_validate_against_the_published_schema(store: Store, output) -> 
 def test_published_schema_is_the_shipped_one() -> None:
     assert (ROOT / "docs/session.schema.json").read_bytes() == (ROOT / "storage/session.schema.json").read_bytes()
     jsonschema.Draft202012Validator.check_schema(schema())
+    assert f"nested at most {MAX_DEPTH} levels" in schema()["description"]  # the Python rules, stated there too
 
 
 def _table_counts(store: Store) -> dict[str, int]:
@@ -131,4 +132,4 @@ def test_published_vote_schema_is_the_arenas():
     from playground.arena import VOTE_JSON_SCHEMA
 
     schema = json.loads((Path(__file__).parent.parent / "storage" / "session.schema.json").read_text())
-    assert schema["$defs"]["vote"] == VOTE_JSON_SCHEMA
+    assert VOTE_JSON_SCHEMA == {"$ref": "#/$defs/vote", "$defs": schema["$defs"]}

@@ -46,12 +46,14 @@ def test_document_shape_and_optional_fields(store: Store, output) -> None:
     sid = store.create_session(title="again", system="sys", tags=["coffee", "demo"], rerun_of=origin,
                                created_at="2026-11-26T09:00:00Z")
     store.start_turn(sid, prompt="p", outputs=[output("hi", repeat=2, warmup=False, reasoning="think",
-                                                      retries=[{"after_ms": 500}])])
-    store.set_votes(sid, [{"winner": 0, "by": "me"}])
+                                                      retries=[{"after_ms": 500}]), output("yo")])
+    vote = {"turn": 0, "lanes": [0, 1], "models": ["gguf:smollm2", "gguf:smollm2"], "outcome": "tie",
+            "winner": None, "blind": True, "judge": None, "created_at": "2026-11-26T09:01:00Z", "by": "me"}
+    store.set_votes(sid, [vote])
     doc = store.get_session(sid)
     assert list(doc) == ["schema", "id", "title", "created_at", "system", "rerun_of", "tags", "votes", "turns"]
     assert (doc["created_at"], doc["rerun_of"], doc["tags"], doc["votes"]) == (
-        "2026-11-26T09:00:00Z", origin, ["coffee", "demo"], [{"winner": 0, "by": "me"}])
+        "2026-11-26T09:00:00Z", origin, ["coffee", "demo"], [vote])
     out = doc["turns"][0]["outputs"][0]
     assert list(out)[:10] == ["model", "label", "params", "text", "status", "error", "finish_reason",
                               "metrics", "server_metrics", "timeline"]
@@ -64,13 +66,15 @@ def test_document_shape_and_optional_fields(store: Store, output) -> None:
 def test_tagged_sessions_match_the_whole_tag_and_count_turns(store: Store, output) -> None:
     blind = store.create_session(title="b", system=None, tags=["blind", "battle"])
     store.start_turn(blind, prompt="p", outputs=[output("x"), output("y")])
-    store.set_votes(blind, [{"turn": 0}])
+    votes = [{"turn": 0, "lanes": [0, 1], "models": ["gguf:smollm2", "gguf:smollm2"], "outcome": "bothbad",
+              "winner": None, "blind": True, "judge": None, "created_at": "2026-11-26T09:01:00Z"}]
+    store.set_votes(blind, votes)
     empty = store.create_session(title="e", system=None, tags=["blind"])
     store.create_session(title="f", system=None, tags=["blindfold"])
     store.create_session(title="n", system=None)
     found = {s["id"]: s for s in store.tagged_sessions("blind")}
     assert set(found) == {blind, empty}
-    assert (found[blind]["turns"], found[blind]["votes"], found[blind]["tags"]) == (1, [{"turn": 0}], ["blind", "battle"])
+    assert (found[blind]["turns"], found[blind]["votes"], found[blind]["tags"]) == (1, votes, ["blind", "battle"])
     assert (found[empty]["turns"], found[empty]["votes"]) == (0, [])
 
 
@@ -98,8 +102,8 @@ def _counts(store: Store) -> dict[str, int]:
 def test_a_failed_write_leaves_no_half_turn(store: Store, output) -> None:
     sid = store.create_session(title="t", system=None)
     before = _counts(store)
-    bad = output("ok", params={"stop": {"not", "json"}})  # fails while writing lane 1, after the turn row
-    with pytest.raises(StorageError, match="not plain JSON"):
+    bad = output("ok", params={"stop": {"not", "json"}})  # lane 1 is refused: nothing of the turn is written
+    with pytest.raises(StorageError, match=r"lane 1\.params\.stop: a set is not JSON data"):
         store.start_turn(sid, prompt="p", outputs=[output("fine"), bad])
     assert _counts(store) == before
     assert store.start_turn(sid, prompt="p", outputs=[output("fine")]) == 0

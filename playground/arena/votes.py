@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from storage.schema import part_schema, vote_problem
+
 Outcome = Literal["a", "b", "tie", "bothbad", "best"]
 Winner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
 Source = Literal["human", "judge"]
@@ -47,34 +49,10 @@ OUTCOMES: tuple[str, ...] = ("a", "b", "tie", "bothbad", "best")
 WINNERS: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
 _SCORE_A: dict[str, float | None] = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": None}
 
-# JSON Schema of one entry of the optional top-level "votes" list, for the published session schema.
-VOTE_JSON_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["turn", "lanes", "models", "outcome", "winner", "blind", "judge", "created_at"],
-    "properties": {
-        "turn": {"type": "integer", "minimum": 0},
-        "lanes": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2},
-        "models": {"type": "array", "items": {"type": "string"}, "minItems": 2},
-        "outcome": {"enum": list(OUTCOMES)},
-        "winner": {"type": ["integer", "null"]},
-        "blind": {"type": "boolean"},
-        "judge": {
-            "oneOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": ["model"],
-                    "properties": {
-                        "model": {"type": "string"},
-                        "rubric": {"type": "string"},
-                        "reasoning": {"type": "string"},
-                    },
-                },
-            ]
-        },
-        "created_at": {"type": "string"},
-    },
-}
+# JSON Schema of one entry of the optional top-level "votes" list: the published session schema's
+# own (storage/session.schema.json), self-contained. The vote's rules live there and in
+# storage.schema (one home for every document rule); ``validate_vote`` applies both.
+VOTE_JSON_SCHEMA: dict[str, Any] = part_schema("vote")
 
 
 def utc_now_iso() -> str:
@@ -127,32 +105,13 @@ def make_vote(
 
 
 def validate_vote(vote: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` saying what is wrong with a vote dict; return quietly if it is sound."""
-    missing = [k for k in VOTE_JSON_SCHEMA["required"] if k not in vote]
-    if missing:
-        raise ValueError(f"vote lacks {', '.join(missing)}")
-    lanes, models, outcome, winner = vote["lanes"], vote["models"], vote["outcome"], vote["winner"]
-    if outcome not in OUTCOMES:
-        raise ValueError(f"vote outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    if len(lanes) < 2 or len(lanes) != len(models):
-        raise ValueError("a vote needs two or more lanes and one model id per lane")
-    if len(set(lanes)) != len(lanes):
-        raise ValueError(f"a vote's lanes must be distinct, got {lanes}")
-    if outcome in ("a", "b"):
-        if len(lanes) != 2:
-            raise ValueError("outcomes 'a'/'b' are for two lanes; use 'best' with a winner for more")
-        expected = lanes[0] if outcome == "a" else lanes[1]
-        if winner != expected:
-            raise ValueError(f"outcome {outcome!r} means winner lane {expected}, got {winner}")
-    elif outcome == "best":
-        if winner not in lanes:
-            raise ValueError(f"outcome 'best' needs a winner among the lanes {lanes}, got {winner}")
-    elif winner is not None:
-        raise ValueError(f"outcome {outcome!r} has no winner; set winner to None")
-    judge = vote.get("judge")
-    if judge is not None and not judge.get("model"):
-        raise ValueError("a judge vote needs judge['model'], the judge's model id")
-    parse_time(vote["created_at"])
+    """Raise ``ValueError`` saying what is wrong with a vote dict; return quietly if it is sound.
+
+    The vote on its own (``storage.schema.vote_problem``); what it refers to in its session is
+    checked when it is stored (``storage.schema.check_votes``)."""
+    problem = vote_problem(dict(vote) if isinstance(vote, Mapping) else vote)
+    if problem:
+        raise ValueError(problem)
 
 
 def _positional_winners(vote: Mapping[str, Any]) -> list[tuple[int, int, Winner]]:

@@ -95,7 +95,12 @@ def render(ctx: Context, since: str, until: str, tags: str, blind_only: bool, so
         return f'<div class="lane-error">⚠ {esc(str(exc))}</div>', ""
     result = board(ctx.store, filters)
     order = [r.model for r in result["ratings"] if r.rating is not None]
-    return ratings_html(result, filters), matrix_html(result, order)
+    return skipped_html(result["skipped"]) + ratings_html(result, filters), matrix_html(result, order)
+
+
+def skipped_html(notes: list[str]) -> str:
+    """One warning line per saved session the leaderboard left out (its votes are not sound)."""
+    return "".join(f'<div class="lane-error lb-skipped">⚠ {esc(note)}</div>' for note in notes)
 
 
 def build(ctx: Context) -> Any:
