@@ -16,6 +16,9 @@ for the store's import, which validates it like any JSON file.
 session document but a reduced view under id `playground-blind`: texts, statuses, timelines and the
 waits the replay needs; no model id, label, parameters, figures, error message or reasoning. Such a
 file cannot be imported.
+
+Size: at most 1.5 × the JSON export plus a fixed ~31 KB (the template, style, script and CSP) for a
+session streamed as usual; `bench/html_export.py` measures it (figures in docs/benchmarks.md).
 """
 
 from __future__ import annotations
