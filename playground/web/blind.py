@@ -38,10 +38,6 @@ def is_blind(doc: dict[str, Any] | None) -> bool:
     return bool(doc) and TAG in (doc.get("tags") or [])
 
 
-def human_votes(doc: dict[str, Any] | None) -> list[dict[str, Any]]:
-    return [v for v in (doc or {}).get("votes") or () if v.get("judge") is None]
-
-
 def is_hidden(ctx: Context, doc: dict[str, Any] | None) -> bool:
     """A blind session with turns, no human vote, not revealed on this server."""
     return names_hidden(doc) and doc["id"] not in ctx.revealed
