@@ -7,6 +7,7 @@
     async for ev in comp.events():   # LaneEvent(lane, t, event) as they arrive
         ...
     comp.document                    # the session document (playground.session/1)
+    Path("race.html").write_text(export_html(doc), encoding="utf-8")   # one file; replays offline
 
 A ``Comparison`` is one turn: it runs every lane (``repeat`` rounds, after an optional uncounted
 warm-up round), keeps the session document up to date and, given a ``Recorder``, saves it as it
@@ -158,6 +159,17 @@ async def compare(
     async for _ in comp.events():
         pass
     return comp.document
+
+
+def export_html(doc: dict[str, Any], *, blind: bool | None = None) -> str:
+    """The session as one self-contained HTML file: lanes side by side with their figures, the race
+    chart, a replay, and the document itself (``playground sessions import`` reads it back).
+    ``blind``: leave out model names, figures and errors; by default, when the session is blind and
+    no one has voted on it yet (``playground.blind.names_hidden``)."""
+    from playground.blind import names_hidden
+    from storage.html import to_html
+
+    return to_html(doc, blind=names_hidden(doc) if blind is None else blind)
 
 
 async def stream(prompt: str, models: Sequence[str], **kwargs: Any) -> AsyncIterator[LaneEvent]:

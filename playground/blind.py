@@ -1,7 +1,8 @@
 """Blind lanes: "Model A", "Model B", … in place of model ids until a vote is cast.
 
 The lanes of a blind run are shuffled before it starts (the order the user typed gives nothing
-away), so letter i is lane i. Votes are recorded with ``playground.arena.make_vote``.
+away), so letter i is lane i. Votes are recorded with ``playground.arena.make_vote``. A blind
+session (tagged ``blind``) keeps its names hidden until a human vote (``names_hidden``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,19 @@ from typing import Any
 
 from playground.arena import make_vote, set_vote
 
+BLIND_TAG = "blind"
 OUTCOME_WORDS = {"a": "a", "b": "b", "tie": "tie", "t": "tie", "bothbad": "bothbad", "n": "bothbad",
                  "both-bad": "bothbad", "both_bad": "bothbad"}
 
 
 def blind_names(n: int) -> list[str]:
     return [f"Model {string.ascii_uppercase[i]}" for i in range(n)]
+
+
+def names_hidden(doc: dict[str, Any] | None) -> bool:
+    """A blind session with turns and no human vote yet: nothing shown of it may name a model."""
+    return (bool(doc) and BLIND_TAG in (doc.get("tags") or []) and bool(doc.get("turns"))
+            and not any(v.get("judge") is None for v in doc.get("votes") or ()))
 
 
 def vote_from_answer(answer: str, turn: int, models: list[str], *, blind: bool = True) -> dict[str, Any]:

@@ -25,11 +25,14 @@ def add_session_commands(sub: Any) -> None:
     lst.add_argument("--model", help="only sessions with this model")
     show = ss.add_parser("show", help="a session's answers and figures")
     show.add_argument("id")
-    exp = ss.add_parser("export", help="as JSON (playground.session/1) or Markdown")
+    exp = ss.add_parser("export", help="as JSON (playground.session/1), Markdown, or HTML that replays the race")
     exp.add_argument("id")
-    exp.add_argument("-o", "--output", help="file to write (default: standard output)")
-    exp.add_argument("--format", choices=("json", "md"), default="json")
-    imp = ss.add_parser("import", help="a session JSON file (- for standard input)")
+    exp.add_argument("-o", "--output", help="file to write (default: standard output); with several formats "
+                                            "the name without its suffix: -o espresso writes espresso.json, …")
+    exp.add_argument("--format", default="json",
+                     help="json, md or html; or several, comma-separated (json,md,html), with -o: the "
+                          "Markdown then links to the HTML and JSON beside it")
+    imp = ss.add_parser("import", help="a session JSON file, or an HTML export (- for standard input)")
     imp.add_argument("file")
     srch = ss.add_parser("search", help="full text over prompts and answers")
     srch.add_argument("query")
@@ -91,18 +94,7 @@ def run_sessions(settings: Settings, args: argparse.Namespace) -> int:
         elif args.action == "show":
             _show(out, store.get_session(args.id))
         elif args.action == "export":
-            doc = store.export_document(args.id)
-            if args.format == "md":
-                from storage.markdown import to_markdown
-
-                text = to_markdown(doc)
-            else:
-                text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-            if args.output:
-                Path(args.output).write_text(text, encoding="utf-8")
-                print(f"wrote {args.output}", file=sys.stderr)
-            else:
-                sys.stdout.write(text)
+            _export(store, args)
         elif args.action == "import":
             new_id = store.import_document(_read_file(args.file))
             print(new_id)
@@ -118,6 +110,52 @@ def run_sessions(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"import rejected: {exc}") from None
     finally:
         store.close()
+
+
+FORMATS = {"json": ".json", "md": ".md", "html": ".html"}
+
+
+def _export_paths(formats: str, output: str | None) -> dict[str, str | None]:
+    """Each format asked for and where it goes (None: standard output)."""
+    wanted = list(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise ConfigError(f"--format {formats!r}: use json, md or html, or several comma-separated (json,md,html)")
+    if len(wanted) == 1:
+        return {wanted[0]: output}
+    if not output:
+        raise ConfigError("several formats need -o NAME: -o espresso writes espresso.json, espresso.md, …")
+    path = Path(output)
+    stem = path.with_suffix("") if path.suffix.lower() in FORMATS.values() else path
+    return {f: f"{stem}{FORMATS[f]}" for f in wanted}
+
+
+def _export(store: Any, args: argparse.Namespace) -> None:
+    from playground.api import export_html
+    from playground.blind import names_hidden
+    from storage.markdown import to_markdown
+
+    paths = _export_paths(args.format, args.output)
+    doc = store.export_document(args.id)
+    for fmt, path in paths.items():
+        if fmt == "md":
+            beside = [Path(p).name for f, p in paths.items() if f in ("html", "json") and p]
+            text = to_markdown(doc, beside)
+        elif fmt == "html":
+            text = export_html(doc)
+            if names_hidden(doc):
+                print(f"session {doc['id']} is blind and not voted on: the HTML names no model and cannot be "
+                      f"imported (vote: playground arena vote {doc['id']} A|B|tie|bothbad)", file=sys.stderr)
+        else:
+            text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+        if path is None:
+            sys.stdout.write(text)
+            continue
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _show(out: Console, doc: dict[str, Any]) -> None:

@@ -3,11 +3,16 @@
 `to_markdown(doc)` is a pure function of a `playground.session/1` document: per turn, the prompt,
 a side-by-side table of each lane's figures (one column per lane), then each lane's full answer.
 Estimated figures are marked with `~`; missing ones are `–`. It does not validate the document.
+Given the names of the HTML and JSON exports written beside it (`beside`), it links to them under
+the title: the HTML replays the race, the JSON imports back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 _ROWS: list[tuple[str, str, str]] = [  # (row title, metrics key, format)
     ("TTFT (ms)", "ttft_ms", "{:.0f}"),
@@ -20,10 +25,12 @@ _ROWS: list[tuple[str, str, str]] = [  # (row title, metrics key, format)
     ("cost (USD)", "cost_usd", "{:.4g}"),
 ]
 PREVIEW = 80
+_BESIDE = {".html": "HTML (replays the race, opens offline)", ".json": "JSON (imports back)"}
 
 
-def to_markdown(doc: dict[str, Any]) -> str:
-    """The session as Markdown: title, system prompt, and per turn a figures table and answers."""
+def to_markdown(doc: dict[str, Any], beside: Sequence[str] = ()) -> str:
+    """The session as Markdown: title, system prompt, and per turn a figures table and answers.
+    `beside`: file names (relative to the Markdown file) of its HTML and JSON exports, linked."""
     lines = [f"# {doc.get('title') or 'Untitled session'}", ""]
     about = [f"session `{doc.get('id')}`", str(doc.get("created_at"))]
     if doc.get("rerun_of"):
@@ -31,6 +38,10 @@ def to_markdown(doc: dict[str, Any]) -> str:
     if doc.get("tags"):
         about.append("tags: " + ", ".join(doc["tags"]))
     lines += ["*" + " · ".join(about) + "*", ""]
+    links = [f"[{_BESIDE[PurePath(name).suffix.lower()]}]({quote(name)})"
+             for name in beside if PurePath(name).suffix.lower() in _BESIDE]
+    if links:
+        lines += ["Also as " + " · ".join(links), ""]
     if doc.get("system"):
         lines += ["**System:**", "", _quote(doc["system"]), ""]
     turns = doc.get("turns") or []

@@ -31,6 +31,7 @@ from storage import battles, queries, search
 from storage.codec import complete_output, dumps, now, output_columns, spec_key, to_datetime, to_iso
 from storage.db import default_url, make_engine, transaction
 from storage.errors import NotFound, StorageError
+from storage.html import embedded_document
 from storage.indexer import Indexer
 from storage.recovery import Writer, recover, release
 from storage.schema import (
@@ -220,9 +221,10 @@ class Store:
     def import_document(self, doc_or_text: str | bytes | dict[str, Any]) -> str:
         """Store a `playground.session/1` document, all or nothing; returns its id in this store.
 
+        The document may come as JSON text or as an HTML export (its embedded document is taken).
         The document's id is kept unless a session has it already; then the copy gets a new one.
         """
-        doc = parse(doc_or_text)
+        doc = parse(embedded_document(doc_or_text))
         validate(doc)
         created = to_datetime(doc["created_at"])
         pending: dict[str, int] = {}

@@ -114,3 +114,17 @@ def test_a_hidden_session_stays_hidden_however_many_sessions_came_after(ctx: Con
     ctx.store.set_votes(sid, [make_vote(0, [0, 1], ["h:old-secret", "h:old-other"], "a")])
     assert blind.hidden_ids(ctx) == set()
     assert {r["model"] for r in blind.visible_stats(ctx)} == {"h:old-secret", "h:old-other"}
+
+
+def test_export_html_waits_for_the_vote_of_a_hidden_session(ctx: Context) -> None:
+    from playground.web import history
+
+    out = {"model": "h:html-secret", "label": None, "params": {}, "text": "x", "status": "ok", "error": None,
+           "finish_reason": "stop", "metrics": {}, "server_metrics": {}, "timeline": [[1.0, 1]]}
+    sid = ctx.store.create_session(title="blind html", system=None, tags=["blind"])
+    ctx.store.start_turn(sid, prompt="q", outputs=[out, {**out, "model": "h:html-other"}])
+    assert history.write_html(ctx, ctx.store.get_session(sid)) is None  # no file names the models
+    assert history.write_html(ctx, None) is None
+    ctx.store.set_votes(sid, [make_vote(0, [0, 1], ["h:html-secret", "h:html-other"], "a")])
+    path = history.write_html(ctx, ctx.store.get_session(sid))
+    assert path and Path(path).parent == ctx.exports and "h:html-secret" in Path(path).read_text(encoding="utf-8")

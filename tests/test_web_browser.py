@@ -265,3 +265,39 @@ def test_rerun_with_another_model_diff_markdown_import_delete_stats_settings(pag
     expect(page.locator("#status")).to_contain_text("openai (OPENAI_API_KEY)")
     expect(page.locator("#status")).to_contain_text("not reachable")  # no Ollama here
     assert "sk-test-web-0123456789" not in page.content()
+
+
+def test_export_html_in_compare_and_history_and_its_import(page: object, web: SimpleNamespace, tmp_path) -> None:
+    from storage.html import embedded_document
+
+    doc = _recorded_doc() | {"id": "01J0000000000000000000SHAR", "title": "shared espresso"}
+    web.ctx.store.import_document(doc)
+    saved = web.ctx.store.export_document(doc["id"])
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-search input, #history-search textarea").first.fill("makes espresso")
+    page.locator("#history-search input, #history-search textarea").first.press("Enter")
+    cell = page.locator("#history").get_by_role("gridcell", name=re.compile("shared espresso")).first
+    expect(cell).to_be_visible()
+    cell.click()
+    expect(page.locator("#lane-0")).to_contain_text("Espresso needs fresh beans")
+
+    with page.expect_download() as info:  # Compare: the file that replays the session offline
+        page.locator("#export-html").click()
+    assert info.value.suggested_filename.endswith(f"{doc['id']}.html")
+    html = open(info.value.path(), encoding="utf-8").read()
+    assert json.loads(embedded_document(html)) == saved
+    with page.expect_download() as info:  # the Markdown beside it links to it
+        page.locator("#export-md").click()
+    assert f"shared-espresso-{doc['id']}.html)" in open(info.value.path(), encoding="utf-8").read()
+
+    page.get_by_role("tab", name="History").click()
+    with page.expect_download() as info:  # History: the same file, of the session opened
+        page.locator("#history-export-html").click()
+    (tmp_path / "shared.html").write_text(open(info.value.path(), encoding="utf-8").read(), encoding="utf-8")
+    assert (tmp_path / "shared.html").read_text(encoding="utf-8") == html
+    with page.expect_file_chooser() as chooser:  # and it imports back
+        page.locator("#import-json").click()
+    chooser.value.set_files(str(tmp_path / "shared.html"))
+    expect(page.locator("#history-msg")).to_contain_text("imported as session")
+    new_id = page.locator("#history-msg").inner_text().split()[-1]
+    assert new_id != doc["id"] and web.ctx.store.export_document(new_id) == {**saved, "id": new_id}

@@ -88,6 +88,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                 with gr.Row(elem_classes=["toolbar"]):
                     export_json = gr.DownloadButton("Export JSON", elem_id="export-json", value=None, size="sm")
                     export_md = gr.DownloadButton("Export Markdown", elem_id="export-md", value=None, size="sm")
+                    export_html = gr.DownloadButton("Export HTML", elem_id="export-html", value=None, size="sm")
                     speed = gr.Radio(list(actions.SPEEDS), value="2×", show_label=False, elem_id="speed",
                                      interactive=True, scale=2, container=False)
                     replay_btn = gr.Button("Replay", elem_id="replay", size="sm")
@@ -106,7 +107,9 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                 history_df = gr.Dataframe(headers=history.COLUMNS, interactive=False, wrap=True,
                                           elem_id="history", label="Saved sessions, newest first (click to open)")
                 with gr.Row():
-                    import_btn = gr.UploadButton("Import JSON", file_types=[".json"], elem_id="import-json")
+                    import_btn = gr.UploadButton("Import JSON or HTML", file_types=[".json", ".html"],
+                                                 elem_id="import-json")
+                    history_html = gr.DownloadButton("Export HTML", elem_id="history-export-html", value=None)
                     delete_btn = gr.Button("Delete selected", variant="stop", elem_id="delete")
                 history_msg = gr.Markdown("", elem_id="history-msg")
             arena_tab.build(ctx)
@@ -156,6 +159,12 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                     gr.update(choices=names, value=names[1] if len(names) > 1 else None))
 
         session.change(diff_choices, session, [diff_a, diff_b], api_visibility="private")
+
+        def on_session_html(doc: dict[str, Any] | None) -> list[Any]:
+            path = history.write_html(ctx, doc)  # every change of the session shown: a run, a vote, an open
+            return [path, path]
+
+        session.change(on_session_html, session, [export_html, history_html], api_visibility="private")
 
         def on_diff(doc: dict[str, Any] | None, a: str | None, b: str | None) -> str:
             answers = _answers(ctx, doc)

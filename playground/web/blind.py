@@ -23,13 +23,13 @@ from typing import Any
 import gradio as gr
 
 from playground.arena import choose_battle, pair_counts, withdraw_vote
-from playground.blind import blind_names, record_vote, vote_from_answer
+from playground.blind import BLIND_TAG, blind_names, names_hidden, record_vote, vote_from_answer
 from playground.ratings import Filters, all_battles
 from playground.session import new_document, session_models
 from playground.web.context import Context
 from playground.web.lanes import esc
 
-TAG, BATTLE_TAG = "blind", "battle"
+TAG, BATTLE_TAG = BLIND_TAG, "battle"
 HIDDEN_MODELS = "blind — not voted yet"
 OUTCOME_TEXT = {"a": "A is better", "b": "B is better", "tie": "tie", "bothbad": "both are bad"}
 
@@ -38,14 +38,9 @@ def is_blind(doc: dict[str, Any] | None) -> bool:
     return bool(doc) and TAG in (doc.get("tags") or [])
 
 
-def human_votes(doc: dict[str, Any] | None) -> list[dict[str, Any]]:
-    return [v for v in (doc or {}).get("votes") or () if v.get("judge") is None]
-
-
 def is_hidden(ctx: Context, doc: dict[str, Any] | None) -> bool:
     """A blind session with turns, no human vote, not revealed on this server."""
-    return (is_blind(doc) and bool(doc.get("turns")) and not human_votes(doc)
-            and doc["id"] not in ctx.revealed)
+    return names_hidden(doc) and doc["id"] not in ctx.revealed
 
 
 def arena_on(v: dict[str, Any]) -> bool:

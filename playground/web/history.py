@@ -1,5 +1,6 @@
 """The History tab's work: the saved sessions newest first (with search), opening one, export
-files, import, delete. Store calls are synchronous; Gradio runs these handlers in its thread pool.
+files (JSON, Markdown, HTML), import (JSON or HTML), delete. Store calls are synchronous; Gradio
+runs these handlers in its thread pool.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 
 from playground.web import blind
 from playground.web.context import Context
+from storage.html import to_html
 from storage.markdown import to_markdown
 
 COLUMNS = ["when", "title", "models", "turns", "lanes"]
@@ -48,21 +50,41 @@ def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:40] or "session"
 
 
+def _stem(doc: dict[str, Any]) -> str:
+    return f"{_slug(doc.get('title') or '')}-{doc['id']}"
+
+
 def write_exports(ctx: Context, session_id: str) -> tuple[str, str]:
     """The stored session as JSON (its export document) and Markdown, written under
-    ``$PLAYGROUND_HOME/exports`` so the download buttons have real files to serve."""
+    ``$PLAYGROUND_HOME/exports`` so the download buttons have real files to serve. The Markdown
+    links to the JSON and to the HTML that ``write_html`` writes beside them."""
     doc = ctx.store.export_document(session_id)
     ctx.exports.mkdir(parents=True, exist_ok=True)
-    stem = f"{_slug(doc.get('title') or '')}-{doc['id']}"
+    stem = _stem(doc)
     json_path = ctx.exports / f"{stem}.json"
     md_path = ctx.exports / f"{stem}.md"
     json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(to_markdown(doc), encoding="utf-8")
+    md_path.write_text(to_markdown(doc, [f"{stem}.html", json_path.name]), encoding="utf-8")
     return str(json_path), str(md_path)
 
 
+def write_html(ctx: Context, doc: dict[str, Any] | None) -> str | None:
+    """The Export HTML file of the session shown (read back from the store), or None: no saved
+    session, or a blind one whose names are still hidden (no export file names them)."""
+    if not doc or not doc.get("turns") or blind.is_hidden(ctx, doc):
+        return None
+    try:
+        saved = ctx.store.export_document(doc["id"])
+    except Exception:  # noqa: BLE001 - not saved (or deleted since): nothing to download
+        return None
+    ctx.exports.mkdir(parents=True, exist_ok=True)
+    path = ctx.exports / f"{_stem(saved)}.html"
+    path.write_text(to_html(saved), encoding="utf-8")  # not hidden here: shown whole, as in the page
+    return str(path)
+
+
 def import_file(ctx: Context, path: str | Path | None) -> str:
-    """Import a ``playground.session/1`` JSON file; a one-line message either way."""
+    """Import a ``playground.session/1`` JSON file or an HTML export; a one-line message either way."""
     from storage.errors import StorageError
 
     if not path:

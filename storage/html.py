@@ -1,0 +1,123 @@
+"""A session document as one self-contained HTML file that replays the race, offline, and imports back.
+
+`to_html(doc)` is a pure function of a `playground.session/1` document, like `to_markdown`: the
+page template (export_page.html), its script (export_page.js) and its style (export_page.css) with
+the document embedded as JSON in `<script type="application/json" id="playground-session">`. The
+script builds the page from that JSON — every answer, prompt and model id goes in as text
+(`textContent`), never as HTML — and replays each turn from its recorded timelines with the
+schedule of `playground/web/replay.py`. Nothing is fetched: a Content-Security-Policy meta allows
+only the inline script and style, by their sha256 hashes.
+
+The embedded JSON is the document exactly (compact), with `<`, `>`, `&`, U+2028 and U+2029 written
+as `\\u` escapes so no text can close the script element; `embedded_document(html)` takes it back out
+for the store's import, which validates it like any JSON file.
+
+`to_html(doc, blind=True)` (a blind session not voted on yet — the caller decides) embeds no
+session document but a reduced view under id `playground-blind`: texts, statuses, timelines and the
+waits the replay needs; no model id, label, parameters, figures, error message or reasoning. Such a
+file cannot be imported.
+
+Size: at most 1.5 × the JSON export plus a fixed ~31 KB (the template, style, script and CSP) for a
+session streamed as usual; `bench/html_export.py` measures it (figures in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from storage.errors import ImportRejected
+
+SESSION_ID, BLIND_ID = "playground-session", "playground-blind"
+_REPLAY_METRICS = ("queue_ms", "load_ms", "total_ms")  # what a blind view keeps: the replay's schedule
+_SCRIPT_SAFE = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+_MARK = re.compile(r"\{\{(\w+)\}\}")
+_DATA = re.compile(r'<script type="application/json" id="(playground-session|playground-blind)">')
+
+
+@cache
+def _assets() -> tuple[str, str, str, str]:
+    """(template, style, script, CSP) — read once; the CSP holds the style's and script's hashes."""
+    files = resources.files("storage")
+    template, style, script = (files.joinpath(f"export_page.{ext}").read_text("utf-8") for ext in ("html", "css", "js"))
+    assert "</style" not in style.lower() and "</script" not in script.lower()
+    csp = ("default-src 'none'; "
+           f"script-src '{_sha256(script)}'; style-src '{_sha256(style)}'; "
+           "img-src 'none'; base-uri 'none'; form-action 'none'")
+    return template, style, script, csp
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def script_json(value: Any) -> str:
+    """Compact JSON that is safe as the content of a `<script type="application/json">` element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escaped in _SCRIPT_SAFE:  # outside strings JSON has none of these characters
+        text = text.replace(char, escaped)
+    return text
+
+
+def to_html(doc: dict[str, Any], *, blind: bool = False) -> str:
+    """The session as one HTML file; `blind`: names, figures and errors left out (see the module)."""
+    template, style, script, csp = _assets()
+    data_id, data = (BLIND_ID, blind_view(doc)) if blind else (SESSION_ID, doc)
+    title = doc.get("title") or "Untitled session"
+    values = {"CSP": csp, "TITLE": html.escape(title), "STYLE": style, "SCRIPT": script,
+              "DATA_ID": data_id, "DATA": script_json(data)}
+    return _MARK.sub(lambda m: values[m.group(1)], template)  # one pass: inserted text is not scanned
+
+
+def blind_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """What a blind file may show: the session without anything that names or profiles a model."""
+    votes = [{k: v for k, v in vote.items() if k != "models"}
+             for vote in doc.get("votes") or () if vote.get("judge") is not None]
+    turns = [{"prompt": turn.get("prompt", ""), "created_at": turn.get("created_at"),
+              "outputs": [_blind_output(o) for o in turn.get("outputs") or ()]}
+             for turn in doc.get("turns") or ()]
+    keep = {k: doc.get(k) for k in ("id", "title", "created_at", "system", "tags")}
+    return {**keep, "blind": True, "turns": turns, "votes": votes}
+
+
+def _blind_output(output: dict[str, Any]) -> dict[str, Any]:
+    metrics = output.get("metrics") or {}
+    view = {"text": output.get("text") or "", "status": output.get("status"),
+            "error": {"type": "hidden", "message": ""} if output.get("error") else None,
+            "metrics": {k: metrics[k] for k in _REPLAY_METRICS if metrics.get(k) is not None},
+            "timeline": output.get("timeline") or []}
+    view.update({k: output[k] for k in ("repeat", "warmup") if k in output})
+    return view
+
+
+def embedded_document(data: str | bytes | dict[str, Any]) -> str | bytes | dict[str, Any]:
+    """The session document's JSON text when `data` is an HTML export; anything else as it came.
+
+    Raises `ImportRejected` for an HTML file that holds no session document (a blind file, or a
+    page that is not a Playground export)."""
+    if isinstance(data, dict):
+        return data
+    if isinstance(data, bytes):
+        if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            return data  # JSON: never starts with "<"
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportRejected("the HTML file is not UTF-8 text; export it again") from None
+    elif not isinstance(data, str) or not data.lstrip("\ufeff \t\r\n").startswith("<"):
+        return data
+    found = _DATA.search(data)
+    end = data.find("</script>", found.end()) if found else -1  # the JSON holds no "<": the first one ends it
+    if end < 0:
+        raise ImportRejected("no Playground session in this HTML file: import a file written by "
+                             "`playground sessions export ID --format html`")
+    if found.group(1) == BLIND_ID:
+        raise ImportRejected("this HTML file is a blind session not voted on yet and holds no session "
+                             "document; vote, then export it again")
+    return data[found.end():end]
