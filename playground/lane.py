@@ -1,10 +1,12 @@
 """One lane's state as its stamped events arrive, and its output record (DESIGN.md format).
 
 The engine applies each ``(t, event)`` here; front ends read ``text``/``status`` live and call
-``record()`` for the saved output. A lane that ends while it is being saved ends in two steps:
-``finish(..., shown=False)`` fixes its record (``ended``), and ``show_end()`` lets ``status`` (what
-every live view draws) say so once that record is committed; no view says "ok" before the store does. Figures are derived by ``playground.metrics`` from what is
+``record()`` for the saved output. Figures are derived by ``playground.metrics`` from what is
 kept here, so every backend is timed the same way.
+
+A lane that is being saved ends in two steps: ``finish(..., shown=False)`` fixes its record
+(``ended``), and ``show_end()`` lets ``status`` (what every live view draws) say so once that
+record is committed, so no view says "ok" before the store does.
 """
 
 from __future__ import annotations
