@@ -17,7 +17,7 @@ goes. It does not render anything.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -103,7 +103,7 @@ class Comparison:
         """Run every round; yields each lane's stamped events. Lane indexes are per round
         (0..len(models)-1); ``self.current`` is the round running now."""
         rounds = self._rounds()
-        self.runs = [Run(self.runtime, self._specs(r, w)) for r, w in rounds]
+        self.runs = [Run(self.runtime, self._specs(r, w), on_end=self._saver(k)) for k, (r, w) in enumerate(rounds)]
         self.turn["outputs"] = [lane.record() for run in self.runs for lane in run.lanes]
         self.document["turns"].append(self.turn)
         turn_index = len(self.document["turns"]) - 1
@@ -126,10 +126,21 @@ class Comparison:
             now = time.perf_counter()
             for lane in self.output_lanes():
                 if not lane.done:  # rounds never started after a Stop
-                    lane.finish(now, "cancelled")
+                    lane.finish(now, "cancelled", shown=self.recorder is None)
             self.turn["outputs"] = [lane.record() for run in self.runs for lane in run.lanes]
-            if self.recorder:
-                await self.recorder.finish(self.turn["outputs"])
+            try:
+                if self.recorder:
+                    await self.recorder.finish(self.turn["outputs"])
+            finally:
+                for lane in self.output_lanes():
+                    lane.show_end()
+
+    def _saver(self, round_index: int) -> Callable[[int], Awaitable[None]] | None:
+        """What a lane of that round awaits as it ends: its final record saved (with a recorder)."""
+        recorder, n = self.recorder, len(self.models)
+        if recorder is None:
+            return None
+        return lambda lane: recorder.ended(round_index * n + lane)
 
     def output_lanes(self) -> list[LaneState]:
         """Every lane state of the turn, in output order."""

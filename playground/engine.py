@@ -4,7 +4,9 @@ Each lane's task resolves its model, waits for its CPU turn if it is local, and 
 backend's events, stamping each with ``time.perf_counter()`` the moment it arrives. A lane's
 exception becomes that lane's error; the others go on. Closing the stream (Stop, Ctrl-C, a
 closed page) cancels every lane and awaits their clean-up, so HTTP streams are closed and local
-generation stops. This module does not render, save or price anything beyond the lane record.
+generation stops. This module does not render, save or price anything beyond the lane record;
+given ``on_end``, a lane's end waits for it (the recorder saving the final record) before any
+reader can see that the lane ended.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from backends.base import Event, Message, Params, Request, Waiting
@@ -74,9 +76,11 @@ class _Inbox:
 class Run:
     """One fan-out. ``async for ev in run.events()`` drives it; ``run.lanes`` holds the states."""
 
-    def __init__(self, runtime: Runtime, specs: list[LaneSpec]) -> None:
+    def __init__(self, runtime: Runtime, specs: list[LaneSpec],
+                 on_end: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.runtime = runtime
         self.specs = specs
+        self.on_end = on_end  # awaited with a lane's index once its record is final, before it shows
         self.lanes = [LaneState(model=s.model, params=s.params or Params(), repeat=s.repeat,
                                 warmup=s.warmup,
                                 prompt_chars=sum(len(m.content) for m in s.messages))
@@ -129,8 +133,8 @@ class Run:
             await asyncio.wait(live, timeout=CANCEL_GRACE_S)
         now = time.perf_counter()
         for lane in self.lanes:
-            if not lane.done:
-                lane.finish(now, "cancelled")
+            if not lane.done:  # shown once the caller has saved it (Comparison.events)
+                lane.finish(now, "cancelled", shown=self.on_end is None)
 
     async def _drive(self, i: int, name: str, target: Target | Exception) -> None:
         lane = self.lanes[i]
@@ -169,9 +173,21 @@ class Run:
             if occupancy_token is not None:
                 lane.shared_with = self.runtime.occupancy.end(occupancy_token)
             t = perf()
-            lane.finish(t, status, error)
+            lane.finish(t, status, error, shown=self.on_end is None)
             lane.cost_usd = metrics.price(lane)
+            if self.on_end is not None:
+                await self._saved(i)
             put(LaneEvent(i, t, LaneEnd(status)))
+
+    async def _saved(self, i: int) -> None:
+        """Wait for ``on_end(i)``, then show the lane's end. A second Stop during the wait ends
+        only the wait: the write goes on, and the recorder's finish waits for it."""
+        try:
+            await self.on_end(i)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.lanes[i].show_end()
 
     async def _local(self, i: int, name: str, target: Target, request: Request) -> AsyncIterator[Event]:
         """A local lane: wait for a CPU turn (that wait is queue_ms), then run on the cores given."""

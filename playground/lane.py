@@ -7,6 +7,10 @@ kept here, so every backend is timed the same way.
 This is also where a backend's outside text becomes the lane's: every error, retry note and
 server figure is redacted (``backends.redact``) and the answer is masked, so what the page and
 the terminal show and what the store and exports keep can never quote a configured key.
+
+A lane that is being saved ends in two steps: ``finish(..., shown=False)`` fixes its record
+(``ended``), and ``show_end()`` lets ``status`` (what every live view draws) say so once that
+record is committed, so no view says "ok" before the store does.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class LaneState:
     warmup: bool = False
 
     status: str = "waiting"  # waiting, queued, loading, running, streaming, then ok/error/cancelled
+    ended: str | None = None  # the terminal status of the record, set by finish(), shown by show_end()
     chunks: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)  # perf_counter of each text chunk
@@ -76,7 +81,7 @@ class LaneState:
 
     @property
     def done(self) -> bool:
-        return self.status in ("ok", "error", "cancelled", "interrupted")
+        return self.ended is not None
 
     def _close_open(self, t: float) -> None:
         if self._open:
@@ -142,20 +147,29 @@ class LaneState:
                 "duration_ms": round((t - start) * 1000, 1), "error_type": event.error_type or None,
                 "error": redact(event.error), "wait_ms": round(event.wait_s * 1000, 1)}
 
-    def finish(self, t: float, status: str, exc: BaseException | None = None) -> None:
+    def finish(self, t: float, status: str, exc: BaseException | None = None, *, shown: bool = True) -> None:
+        """End the lane; with ``shown=False`` its ``status`` stays as it was until ``show_end()``."""
         self._close_open(t)
         self.t_end = t
-        self.status = status
+        self.ended = status
+        if shown:
+            self.status = status
         if exc is not None:
             if isinstance(exc, PlaygroundError):
                 self.error = {"type": exc.kind, "message": redact(exc.message)}
             else:
                 self.error = {"type": "internal", "message": redact(f"{type(exc).__name__}: {exc}")}
 
+    def show_end(self) -> None:
+        """Let ``status`` say how the lane ended (its record is saved)."""
+        if self.ended is not None:
+            self.status = self.ended
+
     def figures(self) -> dict[str, Any]:
         """What a live view draws under a lane (status, error, metrics): the record without the
         text and the timeline, which grow with every chunk and are not needed to redraw figures."""
-        return {"status": self.status if self.done else "running", "error": self.error,
+        shown = self.ended is not None and self.status == self.ended
+        return {"status": self.status if shown else "running", "error": self.error if shown else None,
                 "metrics": metrics.compute(self)}
 
     def record(self) -> dict[str, Any]:
@@ -169,7 +183,7 @@ class LaneState:
             "label": self.label,
             "params": self.params.to_record(),
             "text": self.text,
-            "status": self.status if self.done else "running",
+            "status": self.ended or "running",
             "error": self.error,
             "finish_reason": self.finish_reason,
             "metrics": metrics.compute(self),
