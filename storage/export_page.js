@@ -13,10 +13,17 @@
   const RACE_POINTS = 200;  // per lane: the curve's shape at chart size
   const source = document.getElementById("playground-session") || document.getElementById("playground-blind");
   const blind = source.id === "playground-blind";
-  const doc = JSON.parse(source.textContent);
+  const doc = JSON.parse(source.dataset.encoding === "base64" ? fromBase64(source.textContent) : source.textContent);
   let speed = 2;
 
   // ---- small helpers -------------------------------------------------------------------------
+  // storage/html.py embeds a document whose JSON would grow too much in escapes as base64 of its UTF-8
+  function fromBase64(text) {
+    const binary = atob(text);
+    const bytes = new Uint8Array(binary.length);
+    for (let k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
+    return new TextDecoder("utf-8", {fatal: true}).decode(bytes);
+  }
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
