@@ -43,7 +43,7 @@ from typing import Any
 from storage.errors import ImportRejected
 
 SESSION_ID, BLIND_ID = "playground-session", "playground-blind"
-_REPLAY_METRICS = ("queue_ms", "load_ms", "total_ms")  # what a blind view keeps: the replay's schedule
+_REPLAY_METRICS = ("queue_ms", "load_ms", "retry_ms", "total_ms")  # what a blind view keeps: the replay's schedule
 # a "<" that starts "<!--", "<script" or "</script" (ASCII case-insensitive, as the HTML parser reads
 # tag names): inside a script element only these open an escaped state or end the element
 _SCRIPT_MARKUP = re.compile(r"<(?=!--|/?script)", re.IGNORECASE | re.ASCII)

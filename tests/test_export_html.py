@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from playground.testing import ScriptedServer
 from playground.testing.frames import Reply
 from storage import ImportRejected, Store
-from storage.html import embedded_document, script_json, to_html
+from storage.html import blind_view, embedded_document, script_json, to_html
 
 EVIL_ANSWER = ["<img src=x onerror=alert(11)>", " <script>alert(12)</script>", " & </script> that's",
                " \u2028all\u2029", " 😀 fin."]
@@ -521,3 +521,57 @@ def test_text_of_lt_amp_gt_or_script_markup_opens_as_literal_text_and_nothing_ru
         page.wait_for_timeout(200)
         assert page.evaluate("window.__pwned") == [] and opened.dialogs == [] and opened.problems == [], name
         assert opened.requests == [hostile.files[name].as_uri()]
+
+
+# ---- a retried lane: its failed attempts (metrics.retry_ms, the `retries` list) -------------------
+
+
+async def _record_retried(home: Path, server: ScriptedServer) -> dict[str, Any]:
+    """One lane answered 503 first, then streamed after a retry (as tests/test_retry_timing.py)."""
+    from playground.api import compare
+    from playground.runtime import Runtime
+    from playground.settings import Settings
+
+    (home / "playground.toml").write_text("[providers.openai]\nretry = { max_tries = 3, base_delay = 0.05, "
+                                          "max_wait = 1 }\noptions = { trust_env = false }\n", encoding="utf-8")
+    runtime = Runtime(Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": KEY,
+                                         "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home))
+    server.script(Reply(status=503, header_delay=0.3, message="busy"),
+                  Reply(chunks=["one ", "two ", "three"], first_delay=0.05, delay=0.05))
+    try:
+        return await compare("Count to three.", ["openai:retried"], runtime=runtime)
+    finally:
+        await runtime.aclose()
+
+
+FIRST_TEXT = """() => new Promise((resolve) => {
+  document.querySelector("input[name=speed][value='1×']").click();
+  const answer = document.querySelector('#turn-0 article.lane .answer');
+  const watch = new MutationObserver(() => {
+    if (answer.textContent) { watch.disconnect(); resolve(performance.now() - t0); }
+  });
+  watch.observe(answer, {childList: true, characterData: true, subtree: true});
+  const t0 = performance.now();
+  document.querySelector('#turn-0 button.replay').click();
+})"""
+
+
+@pytest.mark.browser
+def test_a_retried_lane_replays_its_answer_after_the_failed_attempts(open_file, tmp_path) -> None:
+    with ScriptedServer() as server, ThreadPoolExecutor(1) as thread:
+        doc = thread.submit(asyncio.run, _record_retried(tmp_path, server)).result()
+    output = doc["turns"][0]["outputs"][0]
+    m = output["metrics"]
+    assert output["status"] == "ok" and len(output["retries"]) == 1 and m["retry_ms"] >= 300
+    path = tmp_path / "retried.html"
+    path.write_text(to_html(doc), encoding="utf-8")
+    opened = open_file(path)
+    lane = opened.page.locator("#turn-0 article.lane")
+    assert "retried" in lane.text_content()
+    # as playground/web/replay.py: no text before the answering attempt's first chunk (a busy
+    # machine only makes it later)
+    assert opened.page.evaluate(FIRST_TEXT) >= 0.95 * (m["retry_ms"] + m["ttft_ms"])
+    expect(lane).to_have_attribute("data-status", "ok", timeout=10_000)
+    assert lane.locator(".answer").text_content() == output["text"]
+    assert opened.problems == [] and opened.requests == [path.as_uri()]
+    assert blind_view(doc)["turns"][0]["outputs"][0]["metrics"]["retry_ms"] == m["retry_ms"]  # a blind replay's too
