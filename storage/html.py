@@ -2,11 +2,11 @@
 
 `to_html(doc)` is a pure function of a `playground.session/1` document, like `to_markdown`: the
 page template (export_page.html), its script (export_page.js) and its style (export_page.css) with
-the document embedded as JSON in `<script type="application/json" id="playground-session">`. The
-script builds the page from that JSON — the title, every answer, prompt and model id go in as text
-(`textContent`, `document.title`), never as HTML — and replays each turn from its recorded timelines with the
-schedule of `playground/web/replay.py`. Nothing is fetched: a Content-Security-Policy meta allows
-only the inline script and style, by their sha256 hashes.
+the document embedded in `<script type="application/json" id="playground-session">`. The script
+builds the page from it — the title, every answer, prompt and model id go in as text
+(`textContent`, `document.title`), never as HTML — and replays each turn from its recorded
+timelines with the schedule of `playground/web/replay.py`. Nothing is fetched: a
+Content-Security-Policy meta allows only the inline script and style, by their sha256 hashes.
 
 The document is embedded in whichever of two forms is smaller (`embedding`, the one place that
 decides): compact JSON with `<` written `\\u003c` wherever it starts `<!--`, `<script` or
@@ -18,10 +18,10 @@ takes either back out for the store's import, which validates it like any JSON f
 
 `to_html(doc, blind=True)` (a blind session not voted on yet — the caller decides) embeds no
 session document but a reduced view under id `playground-blind`: texts, statuses, timelines and the
-waits the replay needs; no model id, label, parameters, figures, error message or reasoning. Such a
-file cannot be imported.
+waits (queue, load, retries) the replay needs; no model id, label, parameters, figures, error
+message or reasoning. Such a file cannot be imported.
 
-Size: at most 1.5 × the JSON export plus a fixed ~31 KB (the template, style, script and CSP) for
+Size: at most 1.5 × the JSON export plus a fixed ~31.5 KB (the template, style, script and CSP) for
 every document: the embedded data is the only part of the file that varies with the session (the
 `<title>` is fixed; the script sets the session's). Compact JSON is never larger than the indented
 export; an escape adds 5 bytes, and when escapes make the JSON form larger than base64 (4/3 × the
