@@ -13,10 +13,17 @@
   const RACE_POINTS = 200;  // per lane: the curve's shape at chart size
   const source = document.getElementById("playground-session") || document.getElementById("playground-blind");
   const blind = source.id === "playground-blind";
-  const doc = JSON.parse(source.textContent);
+  const doc = JSON.parse(source.dataset.encoding === "base64" ? fromBase64(source.textContent) : source.textContent);
   let speed = 2;
 
   // ---- small helpers -------------------------------------------------------------------------
+  // storage/html.py embeds a document whose JSON would grow too much in escapes as base64 of its UTF-8
+  function fromBase64(text) {
+    const binary = atob(text);
+    const bytes = new Uint8Array(binary.length);
+    for (let k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
+    return new TextDecoder("utf-8", {fatal: true}).decode(bytes);
+  }
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -72,12 +79,13 @@
     if (c.threads) out.push(`${c.threads} threads`);
     if (m.prompt_cache_hit) out.push("prompt cache hit: TTFT not the model's cold figure");
     if ((m.load_ms || 0) > 0) out.push("load not in TTFT");
+    if ((m.retry_ms || 0) > 0) out.push(`retried ${fmtMs(m.retry_ms)} (in total, not in TTFT)`);
     return out;
   }
 
   // ---- the schedule: (seconds from the turn's start, lane, chunk or null for the lane's end) ----
   // As playground/web/replay.py: each chunk at its recorded time after the lane's queue and load
-  // waits; a timeline shorter than its text puts the rest at its last time. Rounds of a repeated
+  // waits and failed attempts (playground/figures.py's answer_start_ms); a timeline shorter than its text puts the rest at its last time. Rounds of a repeated
   // turn (and its warm-up) ran one after another, so each starts where the one before ended.
   function rounds(outputs) {
     const groups = [];
@@ -91,6 +99,9 @@
     return groups;
   }
 
+  const answerStart = (m) => ((m.queue_ms || 0) + (m.load_ms || 0) + (m.retry_ms || 0)) / 1000;
+  const laneEnd = (m) => ((m.queue_ms || 0) + (m.load_ms || 0) + (m.total_ms || 0)) / 1000;  // total from the first try
+
   function schedule(outputs) {
     const items = [];
     const starts = new Array(outputs.length).fill(0);
@@ -101,7 +112,7 @@
       for (const i of lanes) {
         const o = outputs[i];
         const m = o.metrics || {};
-        const offset = start + ((m.queue_ms || 0) + (m.load_ms || 0)) / 1000;
+        const offset = start + answerStart(m);
         const chars = Array.from(o.text || "");  // timelines count characters (code points)
         let pos = 0, last = offset;
         for (const [ms, n] of o.timeline || []) {
@@ -110,7 +121,7 @@
           pos += n;
         }
         if (pos < chars.length) items.push([last, i, chars.slice(pos).join("")]);
-        const end = Math.max(offset + (m.total_ms || 0) / 1000, last);
+        const end = Math.max(start + laneEnd(m), last);
         items.push([end, i, null]);
         starts[i] = start;
         ends[i] = end;
@@ -126,7 +137,7 @@
   function series(outputs, plan) {
     return outputs.map((o, i) => {
       const m = o.metrics || {};
-      const offset = plan.starts[i] + ((m.queue_ms || 0) + (m.load_ms || 0)) / 1000;
+      const offset = plan.starts[i] + answerStart(m);
       const points = [[offset, 0]];
       let total = 0;
       for (const [ms, n] of o.timeline || []) { total += n; points.push([offset + ms / 1000, total]); }

@@ -2,30 +2,38 @@
 
 `to_html(doc)` is a pure function of a `playground.session/1` document, like `to_markdown`: the
 page template (export_page.html), its script (export_page.js) and its style (export_page.css) with
-the document embedded as JSON in `<script type="application/json" id="playground-session">`. The
-script builds the page from that JSON — every answer, prompt and model id goes in as text
-(`textContent`), never as HTML — and replays each turn from its recorded timelines with the
-schedule of `playground/web/replay.py`. Nothing is fetched: a Content-Security-Policy meta allows
-only the inline script and style, by their sha256 hashes.
+the document embedded in `<script type="application/json" id="playground-session">`. The script
+builds the page from it — the title, every answer, prompt and model id go in as text
+(`textContent`, `document.title`), never as HTML — and replays each turn from its recorded
+timelines with the schedule of `playground/web/replay.py`. Nothing is fetched: a
+Content-Security-Policy meta allows only the inline script and style, by their sha256 hashes.
 
-The embedded JSON is the document exactly (compact), with `<`, `>`, `&`, U+2028 and U+2029 written
-as `\\u` escapes so no text can close the script element; `embedded_document(html)` takes it back out
-for the store's import, which validates it like any JSON file.
+The document is embedded in whichever of two forms is smaller (`embedding`, the one place that
+decides): compact JSON with `<` written `\\u003c` wherever it starts `<!--`, `<script` or
+`</script` in any case — the only sequences that end a script element or switch the HTML parser into
+its script-data-escaped states (see "Restrictions for contents of script elements" and the tokenizer's
+script data states in the HTML standard; `>`, `&` and the rest are plain text there); or, with
+`data-encoding="base64"` on the element, the base64 of the UTF-8 JSON. `embedded_document(html)`
+takes either back out for the store's import, which validates it like any JSON file.
 
 `to_html(doc, blind=True)` (a blind session not voted on yet — the caller decides) embeds no
 session document but a reduced view under id `playground-blind`: texts, statuses, timelines and the
-waits the replay needs; no model id, label, parameters, figures, error message or reasoning. Such a
-file cannot be imported.
+waits (queue, load, retries) the replay needs; no model id, label, parameters, figures, error
+message or reasoning. Such a file cannot be imported.
 
-Size: at most 1.5 × the JSON export plus a fixed ~31 KB (the template, style, script and CSP) for a
-session streamed as usual; `bench/html_export.py` measures it (figures in docs/benchmarks.md).
+Size: at most 1.5 × the JSON export plus a fixed ~31.5 KB (the template, style, script and CSP) for
+every document: the embedded data is the only part of the file that varies with the session (the
+`<title>` is fixed; the script sets the session's). Compact JSON is never larger than the indented
+export; an escape adds 5 bytes, and when escapes make the JSON form larger than base64 (4/3 × the
+compact JSON, plus the attribute's 23 bytes) the base64 form is embedded instead.
+`bench/html_export.py` measures it (figures in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-import html
 import json
 import re
 from functools import cache
@@ -35,10 +43,14 @@ from typing import Any
 from storage.errors import ImportRejected
 
 SESSION_ID, BLIND_ID = "playground-session", "playground-blind"
-_REPLAY_METRICS = ("queue_ms", "load_ms", "total_ms")  # what a blind view keeps: the replay's schedule
-_SCRIPT_SAFE = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+_REPLAY_METRICS = ("queue_ms", "load_ms", "retry_ms", "total_ms")  # what a blind view keeps: the replay's schedule
+# a "<" that starts "<!--", "<script" or "</script" (ASCII case-insensitive, as the HTML parser reads
+# tag names): inside a script element only these open an escaped state or end the element
+_SCRIPT_MARKUP = re.compile(r"<(?=!--|/?script)", re.IGNORECASE | re.ASCII)
+BASE64_ATTRIBUTE = ' data-encoding="base64"'
 _MARK = re.compile(r"\{\{(\w+)\}\}")
-_DATA = re.compile(r'<script type="application/json" id="(playground-session|playground-blind)">')
+_DATA = re.compile(r'<script type="application/json" id="(playground-session|playground-blind)"'
+                   r'( data-encoding="base64")?>')
 
 
 @cache
@@ -46,7 +58,7 @@ def _assets() -> tuple[str, str, str, str]:
     """(template, style, script, CSP) — read once; the CSP holds the style's and script's hashes."""
     files = resources.files("storage")
     template, style, script = (files.joinpath(f"export_page.{ext}").read_text("utf-8") for ext in ("html", "css", "js"))
-    assert "</style" not in style.lower() and "</script" not in script.lower()
+    assert "</style" not in style.lower() and not _SCRIPT_MARKUP.search(script)
     csp = ("default-src 'none'; "
            f"script-src '{_sha256(script)}'; style-src '{_sha256(style)}'; "
            "img-src 'none'; base-uri 'none'; form-action 'none'")
@@ -57,21 +69,34 @@ def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def script_json(value: Any) -> str:
     """Compact JSON that is safe as the content of a `<script type="application/json">` element."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escaped in _SCRIPT_SAFE:  # outside strings JSON has none of these characters
-        text = text.replace(char, escaped)
-    return text
+    return _SCRIPT_MARKUP.sub(r"\\u003c", _compact(value))  # JSON has "<" only inside strings
+
+
+def embedding(value: Any) -> tuple[str, str]:
+    """(attributes, content) of the data element: `script_json(value)`, or the base64 of the UTF-8
+    JSON with `BASE64_ATTRIBUTE` when that is smaller — a text dense in `<!--` or `</script`
+    would otherwise grow up to 2.25 × in escapes."""
+    compact = _compact(value)
+    text, escapes = _SCRIPT_MARKUP.subn(r"\\u003c", compact)
+    raw = compact.encode("utf-8")
+    if len(raw) + 5 * escapes <= 4 * -(-len(raw) // 3) + len(BASE64_ATTRIBUTE):  # base64: 4 × ⌈n / 3⌉
+        return "", text
+    return BASE64_ATTRIBUTE, base64.b64encode(raw).decode("ascii")
 
 
 def to_html(doc: dict[str, Any], *, blind: bool = False) -> str:
     """The session as one HTML file; `blind`: names, figures and errors left out (see the module)."""
     template, style, script, csp = _assets()
     data_id, data = (BLIND_ID, blind_view(doc)) if blind else (SESSION_ID, doc)
-    title = doc.get("title") or "Untitled session"
-    values = {"CSP": csp, "TITLE": html.escape(title), "STYLE": style, "SCRIPT": script,
-              "DATA_ID": data_id, "DATA": script_json(data)}
+    encoding, payload = embedding(data)
+    values = {"CSP": csp, "STYLE": style, "SCRIPT": script,
+              "DATA_ID": data_id, "ENCODING": encoding, "DATA": payload}
     return _MARK.sub(lambda m: values[m.group(1)], template)  # one pass: inserted text is not scanned
 
 
@@ -113,11 +138,17 @@ def embedded_document(data: str | bytes | dict[str, Any]) -> str | bytes | dict[
     elif not isinstance(data, str) or not data.lstrip("\ufeff \t\r\n").startswith("<"):
         return data
     found = _DATA.search(data)
-    end = data.find("</script>", found.end()) if found else -1  # the JSON holds no "<": the first one ends it
+    end = data.find("</script>", found.end()) if found else -1  # the data holds no "</script": the first ends it
     if end < 0:
         raise ImportRejected("no Playground session in this HTML file: import a file written by "
                              "`playground sessions export ID --format html`")
     if found.group(1) == BLIND_ID:
         raise ImportRejected("this HTML file is a blind session not voted on yet and holds no session "
                              "document; vote, then export it again")
-    return data[found.end():end]
+    if not found.group(2):
+        return data[found.end():end]
+    try:
+        return base64.b64decode(data[found.end():end], validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ImportRejected("the session inside this HTML file is damaged (its base64 does not decode "
+                             "to UTF-8 text); export it again") from None

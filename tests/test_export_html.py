@@ -11,16 +11,19 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from playground.testing import ScriptedServer
 from playground.testing.frames import Reply
 from storage import ImportRejected, Store
-from storage.html import embedded_document, script_json, to_html
+from storage.html import blind_view, embedded_document, script_json, to_html
 
 EVIL_ANSWER = ["<img src=x onerror=alert(11)>", " <script>alert(12)</script>", " & </script> that's",
                " \u2028all\u2029", " 😀 fin."]
@@ -110,8 +113,8 @@ def _json_export(doc: dict[str, Any]) -> str:
 
 def test_embedded_json_cannot_close_its_script_element_and_reads_back_exactly(recorded) -> None:
     text = script_json(recorded.named)
-    for char in ("<", ">", "&", "\u2028", "\u2029"):
-        assert char not in text
+    assert _parser_markup(text) == [] and "\\u003c/script>" in text  # the planted ones, escaped
+    assert "<img src=x onerror=alert(11)>" in text and "\u2028" in text  # the rest as it is
     assert json.loads(text) == recorded.named
     page = recorded.named_html.read_text(encoding="utf-8")
     assert page.lower().count("<script") == 2  # the document and the page's own script, nothing planted
@@ -368,3 +371,207 @@ def test_a_blind_file_names_lanes_by_letter_and_hides_figures(recorded, open_fil
     assert all(model not in page.content() for model in BLIND_MODELS)
     log = page.evaluate(FINISHES, [0, "10×"])
     assert len(log) == 2 and opened.problems == [] and opened.requests == [recorded.blind_html.as_uri()]
+
+
+# ---- text made of what the HTML parser reads inside a script element ------------------------------
+# Inside `<script type="application/json">` only "</script", "<!--" and "<script" (any case) mean
+# anything to the parser; the file escapes only those, and embeds the document as base64 when even
+# that would make it larger than 4/3 × its JSON — so the size bound holds for every document.
+
+FLOOD = ["<" * 10_000, "&" * 10_000, ">" * 10_000]  # each one chunk: nothing streamed pays for escapes
+MARKUP = "</script><!--<script>alert(21)</script>--></SCRIPT ><!-- <sCrIpT/>x"
+MARKUP_PROMPT = "</script><!-- " * 40 + "<script>alert(23)</script> and </SCRIPT\t<!--"
+MARKUP_SYSTEM = "<!--<script>alert(25)</script>"
+MARKUP_MODELS = ["openai:</script><!--a", "openai:<script>alert(24)</script><!--b"]
+
+
+async def _record_hostile(home: Path, server: ScriptedServer) -> tuple[str, str]:
+    """Two sessions saved as the engine saves them: three lanes that each answered 10,000 `<`, `&`
+    or `>` in one chunk, and two lanes whose prompt, system prompt, model ids and answers are full
+    of `</script>` and `<!--` (one answer in one chunk, one streamed)."""
+    from playground.api import compare
+    from playground.recorder import Recorder
+    from playground.runtime import Runtime
+    from playground.settings import Settings
+
+    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": KEY,
+                                  "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home)
+    runtime = Runtime(settings)
+    store = Store.open(settings.database_url, home=settings.home)
+    try:
+        server.script(*(Reply(chunks=[text]) for text in FLOOD))
+        flood = await compare("Say < & > ten thousand times.", ["openai:lt", "openai:amp", "openai:gt"],
+                              runtime=runtime, recorder=Recorder(store))
+        server.script(Reply(chunks=[MARKUP * 150]), Reply(chunks=[MARKUP] * 20, delay=0.01))
+        markup = await compare(MARKUP_PROMPT, MARKUP_MODELS, system=MARKUP_SYSTEM, runtime=runtime,
+                               recorder=Recorder(store))
+        return flood["id"], markup["id"]
+    finally:
+        store.close()
+        await runtime.aclose()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    home = tmp_path_factory.mktemp("html-hostile")
+    with ScriptedServer() as server, ThreadPoolExecutor(1) as thread:  # a thread: the browser's loop may run here
+        flood_id, markup_id = thread.submit(asyncio.run, _record_hostile(home, server)).result()
+    store = Store.open(f"sqlite:///{home / 'playground.db'}")
+    try:
+        flood, markup = store.export_document(flood_id), store.export_document(markup_id)
+    finally:
+        store.close()
+    assert sorted(o["text"] for o in flood["turns"][0]["outputs"]) == sorted(FLOOD)
+    assert all(len(o["timeline"]) == 1 for o in flood["turns"][0]["outputs"])  # one chunk each
+    assert [o["model"] for o in markup["turns"][0]["outputs"]] == MARKUP_MODELS
+    assert sorted(len(o["timeline"]) for o in markup["turns"][0]["outputs"]) == [1, 20]
+    out = tmp_path_factory.mktemp("html-hostile-files")
+    files = {}
+    for name, doc in (("flood", flood), ("markup", markup)):
+        files[name] = out / f"{name}.html"
+        files[name].write_text(to_html(doc), encoding="utf-8")
+    yield SimpleNamespace(flood=flood, markup=markup, files=files)
+
+
+def _fixed_part() -> int:
+    """The HTML of a session with no turns less its embedded JSON: the template, style, script, CSP."""
+    empty = {"schema": "playground.session/1", "id": "01J0000000000000000000EMPT", "title": "t", "turns": []}
+    return len(to_html(empty).encode()) - len(script_json(empty).encode())
+
+
+def _parser_markup(page: str) -> list[str]:
+    return re.findall(r"</?script|<!--", page, re.IGNORECASE | re.ASCII)  # as the HTML parser matches
+
+
+def test_text_of_lt_amp_gt_or_script_markup_stays_within_the_size_bound_and_reads_back(hostile) -> None:
+    fixed = _fixed_part()
+    for name, doc in (("flood", hostile.flood), ("markup", hostile.markup)):
+        page = hostile.files[name].read_text(encoding="utf-8")
+        assert len(page.encode()) <= 1.5 * len(_json_export(doc).encode()) + fixed, name
+        assert _parser_markup(page) == ["<script", "</script", "<script", "</script"], name  # the file's own
+        assert json.loads(embedded_document(page)) == doc
+        assert json.loads(embedded_document(page.encode())) == doc
+    flood = hostile.files["flood"].read_text(encoding="utf-8")
+    assert 'data-encoding="base64"' not in flood and all(text in flood for text in FLOOD)  # as they are
+    markup = hostile.files["markup"].read_text(encoding="utf-8")
+    assert 'data-encoding="base64"' in markup  # escaped, it would be ~1.8 × its JSON
+
+
+def test_text_of_lt_amp_gt_or_script_markup_round_trips_through_import(hostile, tmp_path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        for name, doc in (("flood", hostile.flood), ("markup", hostile.markup)):
+            new_id = store.import_document(hostile.files[name].read_bytes())
+            assert _json_export(store.export_document(new_id)) == _json_export(doc)
+    finally:
+        store.close()
+
+
+def test_a_damaged_base64_session_is_refused_with_a_one_line_error(hostile, tmp_path) -> None:
+    page = hostile.files["markup"].read_text(encoding="utf-8")
+    start = page.index('data-encoding="base64">') + len('data-encoding="base64">')
+    store = Store.open(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with pytest.raises(ImportRejected, match="damaged .*export it again"):
+            store.import_document(page[:start] + "!!" + page[start + 2:])
+    finally:
+        store.close()
+
+
+_PIECES = ["<", ">", "&", "</script>", "</SCRIPT ", "<script", "<!--", "-->", "<!-", "<\u017fcript", "a",
+           "\u2028", "😀", "\"", "\\", "\n"]
+
+
+# a text: a few runs of one piece repeated (dense, as one big chunk of "<" is) and a mix of pieces
+_RUNS = st.lists(st.tuples(st.sampled_from(_PIECES), st.integers(0, 1500)), max_size=4)
+_TEXT = st.one_of(_RUNS.map(lambda runs: "".join(piece * n for piece, n in runs)),
+                  st.lists(st.sampled_from(_PIECES), max_size=400).map("".join))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(_TEXT, min_size=1, max_size=3), prompt=_TEXT)
+def test_every_document_stays_within_the_bound_and_reads_back(texts: list[str], prompt: str) -> None:
+    doc = {"schema": "playground.session/1", "id": "01J0000000000000000000PROP", "title": prompt[:20],
+           "turns": [{"prompt": prompt, "outputs": [{"model": f"openai:{t[:12]}", "text": t, "status": "ok",
+                                                     "timeline": [[12.5, len(t)]] if t else []} for t in texts]}]}
+    page = to_html(doc)
+    assert len(page.encode()) <= 1.5 * len(_json_export(doc).encode()) + _fixed_part()
+    assert _parser_markup(page) == ["<script", "</script", "<script", "</script"]
+    assert json.loads(embedded_document(page)) == doc
+
+
+@pytest.mark.browser
+def test_text_of_lt_amp_gt_or_script_markup_opens_as_literal_text_and_nothing_runs(hostile, open_file) -> None:
+    for name, doc in (("flood", hostile.flood), ("markup", hostile.markup)):
+        opened = open_file(hostile.files[name])
+        page = opened.page
+        turn = doc["turns"][0]
+        assert page.locator("#turn-0 .prompt").text_content() == turn["prompt"]
+        if doc["system"]:
+            assert page.locator("#system-text").text_content() == doc["system"]
+        page.locator("input[name=speed][value='instant']").click()
+        for replayed in (False, True):  # as built, and replayed from the timelines
+            if replayed:
+                page.locator("#turn-0 button.replay").click()
+            for i, o in enumerate(turn["outputs"]):
+                lane = page.locator(f"#turn-0 article.lane[data-lane='{i}']")
+                assert lane.locator(".answer").text_content() == o["text"]
+                assert o["model"] in lane.text_content()
+        assert page.locator("img").count() == 0 and page.locator("script").count() == 2
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__pwned") == [] and opened.dialogs == [] and opened.problems == [], name
+        assert opened.requests == [hostile.files[name].as_uri()]
+
+
+# ---- a retried lane: its failed attempts (metrics.retry_ms, the `retries` list) -------------------
+
+
+async def _record_retried(home: Path, server: ScriptedServer) -> dict[str, Any]:
+    """One lane answered 503 first, then streamed after a retry (as tests/test_retry_timing.py)."""
+    from playground.api import compare
+    from playground.runtime import Runtime
+    from playground.settings import Settings
+
+    (home / "playground.toml").write_text("[providers.openai]\nretry = { max_tries = 3, base_delay = 0.05, "
+                                          "max_wait = 1 }\noptions = { trust_env = false }\n", encoding="utf-8")
+    runtime = Runtime(Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": KEY,
+                                         "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home))
+    server.script(Reply(status=503, header_delay=0.3, message="busy"),
+                  Reply(chunks=["one ", "two ", "three"], first_delay=0.05, delay=0.05))
+    try:
+        return await compare("Count to three.", ["openai:retried"], runtime=runtime)
+    finally:
+        await runtime.aclose()
+
+
+FIRST_TEXT = """() => new Promise((resolve) => {
+  document.querySelector("input[name=speed][value='1×']").click();
+  const answer = document.querySelector('#turn-0 article.lane .answer');
+  const watch = new MutationObserver(() => {
+    if (answer.textContent) { watch.disconnect(); resolve(performance.now() - t0); }
+  });
+  watch.observe(answer, {childList: true, characterData: true, subtree: true});
+  const t0 = performance.now();
+  document.querySelector('#turn-0 button.replay').click();
+})"""
+
+
+@pytest.mark.browser
+def test_a_retried_lane_replays_its_answer_after_the_failed_attempts(open_file, tmp_path) -> None:
+    with ScriptedServer() as server, ThreadPoolExecutor(1) as thread:
+        doc = thread.submit(asyncio.run, _record_retried(tmp_path, server)).result()
+    output = doc["turns"][0]["outputs"][0]
+    m = output["metrics"]
+    assert output["status"] == "ok" and len(output["retries"]) == 1 and m["retry_ms"] >= 300
+    path = tmp_path / "retried.html"
+    path.write_text(to_html(doc), encoding="utf-8")
+    opened = open_file(path)
+    lane = opened.page.locator("#turn-0 article.lane")
+    assert "retried" in lane.text_content()
+    # as playground/web/replay.py: no text before the answering attempt's first chunk (a busy
+    # machine only makes it later)
+    assert opened.page.evaluate(FIRST_TEXT) >= 0.95 * (m["retry_ms"] + m["ttft_ms"])
+    expect(lane).to_have_attribute("data-status", "ok", timeout=10_000)
+    assert lane.locator(".answer").text_content() == output["text"]
+    assert opened.problems == [] and opened.requests == [path.as_uri()]
+    assert blind_view(doc)["turns"][0]["outputs"][0]["metrics"]["retry_ms"] == m["retry_ms"]  # a blind replay's too
