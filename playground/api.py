@@ -39,14 +39,18 @@ def default_runtime() -> Runtime:
     return _default_runtime
 
 
+class PromptError(ConfigError):
+    """The prompt itself is unusable (empty, too long): a message that names no model."""
+
+
 def check_prompt(prompt: str, limit: int, what: str = "prompt") -> str:
     """The one check of a prompt (or system prompt) at the edge: page, API and CLI all come here."""
     if not isinstance(prompt, str):
-        raise ConfigError(f"the {what} must be text")
+        raise PromptError(f"the {what} must be text")
     if what == "prompt" and not prompt.strip():
-        raise ConfigError("empty prompt: type a question, or pass - to read it from standard input")
+        raise PromptError("empty prompt: type a question, or pass - to read it from standard input")
     if len(prompt) > limit:
-        raise ConfigError(f"the {what} is {len(prompt):,} characters, over the limit of {limit:,} — "
+        raise PromptError(f"the {what} is {len(prompt):,} characters, over the limit of {limit:,} — "
                           "shorten it (or raise prompt_chars under [limits] in playground.toml)")
     return prompt
 

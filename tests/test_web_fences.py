@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from backends.base import Params
 from backends.local import embedded_gguf
 from playground.settings import Settings
 from playground.testing import free_port
+from playground.web import actions
 from playground.web.serve import start, stop
 
 LIMITS = "[limits]\nprompt_chars = 1000\nupload_mb = 0.5\n"
@@ -92,3 +95,12 @@ def test_an_over_large_body_is_refused_before_it_is_read(page: SimpleNamespace) 
         assert (streamed.status_code, streamed.text) == (413, message)
         small = http.post(join, json={"data": [], "fn_index": 0, "session_hash": "x"})
         assert small.status_code != 413
+
+
+async def test_a_blind_run_says_the_prompt_is_too_long_not_that_a_model_is_unusable(page: SimpleNamespace) -> None:
+    params = [Params()] * 2
+    with pytest.raises(gr.Error) as refused:
+        async for _ in actions.run(page.ctx, "k", ["test:chunks=1", "test:chunks=1"], "x" * 1001, None, params,
+                                   None, blind=True):
+            pass
+    assert refused.value.message.startswith("the prompt is 1,001 characters, over the limit of 1,000")
