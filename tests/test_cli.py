@@ -71,19 +71,6 @@ def test_unusable_input_is_one_line_and_exit_2(env, args, message):
     assert res.stdout == ""
 
 
-def test_an_over_long_prompt_is_one_line_and_exit_2(env):
-    home = Path(env["PLAYGROUND_HOME"])
-    home.mkdir(parents=True)
-    (home / "playground.toml").write_text("[limits]\nprompt_chars = 10\n")
-    expected = {"argument": "the prompt is 11 characters, over the limit of 10",
-                "stdin": "the prompt on standard input is over the limit of 10 characters"}
-    for how, res in (("argument", run(env, "compare", "--no-save", "-m", "test:chunks=2", "x" * 11)),
-                     ("stdin", run(env, "compare", "--no-save", "-m", "test:chunks=2", "-", stdin="x" * 5000))):
-        assert res.returncode == 2, how
-        assert expected[how] in res.stderr and res.stderr.count("\n") == 1 and res.stdout == "", how
-    assert run(env, "compare", "--no-save", "-m", "test:chunks=2", "x" * 10).returncode == 0
-
-
 def test_ctrl_c_stops_every_lane_and_keeps_what_arrived(env):
     proc = subprocess.Popen([sys.executable, "-m", "playground.cli", "compare", "--json",
                              "-m", "test:chunks=500&delay_ms=20", "-m", "test:chunks=500&delay_ms=30", "hi"],
@@ -141,3 +128,16 @@ def test_killed_compare_leaves_an_interrupted_turn_with_its_text(env):
     assert out["status"] == "interrupted"
     assert out["text"].startswith("tok0 tok1 ") and out["text"].count("tok") >= 100
     assert sum(n for _, n in out["timeline"]) == len(out["text"])
+
+
+def test_an_over_long_prompt_is_one_line_and_exit_2(env):
+    home = Path(env["PLAYGROUND_HOME"])
+    home.mkdir(parents=True)
+    (home / "playground.toml").write_text("[limits]\nprompt_chars = 10\n")
+    expected = {"argument": "the prompt is 11 characters, over the limit of 10",
+                "stdin": "the prompt on standard input is over the limit of 10 characters"}
+    for how, res in (("argument", run(env, "compare", "--no-save", "-m", "test:chunks=2", "x" * 11)),
+                     ("stdin", run(env, "compare", "--no-save", "-m", "test:chunks=2", "-", stdin="x" * 5000))):
+        assert res.returncode == 2, how
+        assert expected[how] in res.stderr and res.stderr.count("\n") == 1 and res.stdout == "", how
+    assert run(env, "compare", "--no-save", "-m", "test:chunks=2", "x" * 10).returncode == 0
