@@ -242,5 +242,12 @@ class Backend(ABC):
         Must not do network or heavy I/O."""
         return None
 
+    def pin(self, model: str, *, confined: bool = False) -> str:
+        """The model part to send for ``model``, fixed once when a lane's id is resolved. Local
+        engines turn a path into the real file it names now, so what is checked is what is loaded;
+        ``confined`` (an exposed page) limits them to what the server's owner put in place; raises
+        ConfigError when refused. Other backends send the name as given."""
+        return model
+
     async def aclose(self) -> None:  # noqa: B027 - optional: most backends hold nothing
         """Release what the backend holds (HTTP clients, worker processes)."""

@@ -2,7 +2,8 @@
 
 Model ids: ``gguf:smollm2`` (the embedded default), ``gguf:PATH.gguf`` (absolute, relative, or
 under ``$PLAYGROUND_HOME/models``), ``gguf:OWNER/REPO/FILE.gguf`` (fetched from the Hugging Face
-hub when it is reachable). ``LlamaEngine`` runs inside the worker (see ``backends.worker``);
+hub when it is reachable); a path is pinned once to the real file it names (``backends.local``), and
+that file is checked and loaded. ``LlamaEngine`` runs inside the worker (see ``backends.worker``);
 llama_cpp is imported there only, so this module imports fast.
 
 Honest figures: the KV cache is reset before every generation, so an identical prompt neither
@@ -20,18 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from backends.errors import ConfigError
-from backends.local import EMBEDDED, LocalBackend, embedded_gguf
+from backends.local import EMBEDDED, LocalBackend, embedded_gguf, is_gguf, locate
 
 _HUB_FILE = re.compile(r"^[\w.-]+/[\w.-]+/(?:[\w.-]+/)*[\w.-]+\.gguf$")
-GGUF_MAGIC = b"GGUF"
 
 
 def check_gguf_file(path: Path) -> None:
     if not path.is_file():
         raise ConfigError(f"file not found: {path} — give a .gguf path, OWNER/REPO/FILE.gguf, or smollm2")
-    with path.open("rb") as fh:
-        if fh.read(4) != GGUF_MAGIC:
-            raise ConfigError(f"not a GGUF file: {path} — llama.cpp needs a .gguf model file")
+    if not is_gguf(path):
+        raise ConfigError(f"not a GGUF file: {path} — llama.cpp needs a .gguf model file")
 
 
 class GGUFBackend(LocalBackend):
@@ -44,18 +43,15 @@ class GGUFBackend(LocalBackend):
         if model == EMBEDDED:
             path = embedded_gguf()
             return str(path), {"model_path": str(path), "n_ctx": n_ctx}
-        path = Path(model).expanduser()
-        under_home = Path(self.config.options.get("models_dir", "")) / model
-        for candidate in (path, under_home):
-            if candidate.exists():
-                check_gguf_file(candidate)
-                return str(candidate.resolve()), {"model_path": str(candidate.resolve()), "n_ctx": n_ctx}
+        found = locate(model, self.models_dir)  # a pinned path: itself, nothing else
+        if found is not None:
+            check_gguf_file(found)
+            return str(found), {"model_path": str(found), "n_ctx": n_ctx}
         if _HUB_FILE.match(model) and not model.startswith((".", "/")):
             repo_id = "/".join(model.split("/")[:2])
             filename = model[len(repo_id) + 1:]
             return model, {"hub_repo": repo_id, "hub_file": filename, "n_ctx": n_ctx}
-        check_gguf_file(path)  # raises the "file not found" message
-        raise AssertionError("unreachable")
+        raise ConfigError(f"file not found: {model} — give a .gguf path, OWNER/REPO/FILE.gguf, or smollm2")
 
 
 class LlamaEngine:

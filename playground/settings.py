@@ -18,6 +18,11 @@ read is registered with ``backends.redact``, so nothing the app keeps or shows c
     concurrency = 4
     timeouts = { connect = 10, first_byte = 60, idle = 30, total = 300 }
     retry = { max_tries = 3, max_wait = 60 }
+    [limits]                    # what one request may ask of the server
+    prompt_chars = 200000       # the longest prompt (or system prompt): page, API and CLI
+    upload_mb = 32              # the largest request body the page takes (an imported file too)
+    [serve]                     # an exposed page (`serve --host 0.0.0.0`, `--share`)
+    test_model = true           # accept the scripted test: model there too (default: off)
     [models.local-qwen]         # a named model, usable as -m local-qwen
     provider = "openai"
     base_url = "http://127.0.0.1:8000/v1"
@@ -54,6 +59,19 @@ class NamedModel:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the server (``[limits]``); a request past one is refused with a
+    line naming it."""
+
+    prompt_chars: int = 200_000  # a prompt, or a system prompt
+    upload_mb: float = 32.0  # any request body of the page, an uploaded file included
+
+    @property
+    def upload_bytes(self) -> int:
+        return int(self.upload_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str | None = None
@@ -65,6 +83,8 @@ class Settings:
     cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     hf_hub_cache: Path | None = None  # where huggingface_hub keeps downloads (HF_HUB_CACHE/HF_HOME)
     exposed: bool = False  # set by `serve` when bound beyond loopback: restricts free-entry ids
+    limits: Limits = Limits()
+    exposed_test_model: bool = False  # [serve] test_model: test: is accepted on an exposed page too
 
     @property
     def models_dir(self) -> Path:
@@ -89,6 +109,10 @@ class Settings:
             name: _named_model(name, entry, providers, env, path)
             for name, entry in data.get("models", {}).items()
         }
+        serve = _section(data, "serve", {"test_model"}, path)
+        test_model = serve.get("test_model", False)
+        if not isinstance(test_model, bool):
+            raise ConfigError(f"{path}: [serve] test_model must be true or false, not {test_model!r}")
         return cls(
             home=home,
             database_url=env.get("PLAYGROUND_DATABASE_URL") or None,
@@ -98,6 +122,8 @@ class Settings:
             defaults=defaults,
             cpu_mode=mode,
             cpu_threads=int(cpu.get("threads") or os.cpu_count() or 1),
+            limits=_limits(_section(data, "limits", {"prompt_chars", "upload_mb"}, path), path),
+            exposed_test_model=test_model,
             hf_hub_cache=Path(env.get("HF_HUB_CACHE") or Path(
                 env.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub"),
         )
@@ -117,6 +143,26 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc} — fix that line") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _section(data: Mapping[str, Any], name: str, known: set[str], path: Path | None) -> Mapping[str, Any]:
+    section = data.get(name, {})
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}: [{name}] must be a table of settings")
+    unknown = set(section) - known
+    if unknown:
+        raise ConfigError(f"{path}: [{name}]: unknown setting(s) {', '.join(sorted(unknown))}; "
+                          f"use {', '.join(sorted(known))}")
+    return section
+
+
+def _limits(data: Mapping[str, Any], path: Path | None) -> Limits:
+    for key, value in data.items():
+        least = 1 if key == "prompt_chars" else 0
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not least < value < 1e12:
+            raise ConfigError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
+    return Limits(prompt_chars=int(data.get("prompt_chars", Limits.prompt_chars)),
+                  upload_mb=float(data.get("upload_mb", Limits.upload_mb)))
 
 
 def _params(data: Mapping[str, Any], where: str, base: Params | None = None) -> Params:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +61,8 @@ def test_prompt_from_stdin_and_exit_1_when_a_lane_fails(env):
     (["-m", "gguf:/no/such/model.gguf", "hi"], "file not found: /no/such/model.gguf"),
     (["-m", "anthropic", "hi"], "is not provider:model"),
     (["hi"], "no models"),
+    (["-m", "test:chunks=20000000", "--max-tokens", "1", "hi"],
+     "test:chunks=20000000: chunks must be from 0 to 100,000, not 20000000"),
 ])
 def test_unusable_input_is_one_line_and_exit_2(env, args, message):
     res = run(env, "compare", "--no-save", *args)
@@ -141,3 +144,16 @@ def test_killed_compare_leaves_an_interrupted_turn_with_its_text(env):
     assert out["status"] == "interrupted"
     assert out["text"].startswith("tok0 tok1 ") and out["text"].count("tok") >= 100
     assert sum(n for _, n in out["timeline"]) == len(out["text"])
+
+
+def test_an_over_long_prompt_is_one_line_and_exit_2(env):
+    home = Path(env["PLAYGROUND_HOME"])
+    home.mkdir(parents=True)
+    (home / "playground.toml").write_text("[limits]\nprompt_chars = 10\n")
+    expected = {"argument": "the prompt is 11 characters, over the limit of 10",
+                "stdin": "the prompt on standard input is over the limit of 10 characters"}
+    for how, res in (("argument", run(env, "compare", "--no-save", "-m", "test:chunks=2", "x" * 11)),
+                     ("stdin", run(env, "compare", "--no-save", "-m", "test:chunks=2", "-", stdin="x" * 5000))):
+        assert res.returncode == 2, how
+        assert expected[how] in res.stderr and res.stderr.count("\n") == 1 and res.stdout == "", how
+    assert run(env, "compare", "--no-save", "-m", "test:chunks=2", "x" * 10).returncode == 0

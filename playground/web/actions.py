@@ -14,6 +14,7 @@ import gradio as gr
 
 from backends.base import Params
 from backends.errors import ConfigError
+from playground.api import PromptError
 from playground.blind import blind_names
 from playground.recorder import Recorder
 from playground.rerun import Rerun
@@ -119,7 +120,7 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
         job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc,
                              repeat=1 if blind else repeat, warmup=warmup and not blind)
     except ConfigError as exc:
-        if blind:  # the message would name the model
+        if blind and not isinstance(exc, PromptError):  # the message would name the model
             raise gr.Error("a model of this blind run cannot be used here; run the models named "
                            "to see which and why") from None
         raise gr.Error(str(exc)) from None

@@ -19,6 +19,7 @@ import gradio as gr
 
 from backends.base import Params
 from backends.errors import ConfigError
+from playground.web.actions import MAX_LANES
 from playground.web.compare import api_frames, comparison_job
 from playground.web.context import Context
 
@@ -31,6 +32,8 @@ def register(ctx: Context) -> None:
         streams every lane's status and text, then the saved outputs with their figures."""
         params = Params(temperature=temperature, max_tokens=None if max_tokens is None else int(max_tokens),
                         seed=None if seed is None else int(seed))
+        if not isinstance(models, list) or not 1 <= len(models) <= MAX_LANES:
+            raise gr.Error(f"models must list 1 to {MAX_LANES} model ids")
         try:
             doc = await asyncio.to_thread(ctx.store.get_session, session_id) if session_id else None
             job = comparison_job(ctx, list(models), prompt, system or None, [params] * len(models), doc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from playground import discovery
 from playground.blind import blind_names
@@ -20,6 +21,7 @@ from playground.web import actions, api, arena_tab, arena_ui, blind, history, se
 from playground.web import lanes as view
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
+from playground.web.limits import BodyLimit
 from playground.web.render import blank, render_lanes
 from playground.web.theme import CSS, JS, SAME_TOGGLE
 
@@ -29,8 +31,11 @@ DEFAULT_MODELS = ["gguf:smollm2", "hf:smollm2"]
 def launch_options(ctx: Context) -> dict[str, Any]:
     """What ``demo.launch()`` needs besides host and port (Gradio 6: css/js/theme go here)."""
     ctx.exports.mkdir(parents=True, exist_ok=True)
+    limit = ctx.settings.limits.upload_bytes  # a file, and any request body (see web/limits.py)
     return {"css": CSS, "js": JS, "theme": gr.themes.Soft(), "run_history": False,
-            "footer_links": ["api"], "allowed_paths": [str(ctx.exports)], "show_error": True}
+            "footer_links": ["api"], "allowed_paths": [str(ctx.exports)], "show_error": True,
+            "max_file_size": limit,
+            "app_kwargs": {"middleware": [Middleware(BodyLimit, max_bytes=limit)]}}
 
 
 def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Blocks:

@@ -3,7 +3,9 @@ the one Store of this process, build the page and serve it; close both on the wa
 
 Safe by default: bound to 127.0.0.1. Binding elsewhere or ``--share`` needs ``--auth user:pass``
 (or an explicit ``--no-auth``), and then marks the settings ``exposed`` so free-entry local model
-ids may only name configured models and files under the models directory.
+ids may only name configured models and files under the models directory, and the scripted
+``test:`` model is refused unless ``[serve] test_model = true`` (``Runtime.resolve`` holds both
+fences). Request bodies and prompts are bounded on every page (``[limits]``, ``web/limits.py``).
 """
 
 from __future__ import annotations

@@ -46,8 +46,8 @@ async def status_html(ctx: Context) -> str:
         ("Ollama", ollama_line),
         ("database", database_url(ctx)),
         ("home", str(ctx.settings.home)),
-        ("exposed", "yes: local ids limited to named models and files under models/"
-         if ctx.settings.exposed else "no (127.0.0.1)"),
+        ("exposed", "yes: local ids limited to named models and files under models/; test: "
+         + ("on" if ctx.settings.exposed_test_model else "off") if ctx.settings.exposed else "no (127.0.0.1)"),
         ("version", f"playground {version()}"),
     ]
     body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
