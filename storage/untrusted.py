@@ -2,10 +2,12 @@
 
 Two ways in, both pure functions of a string:
 
-- ``literal(text)``: the text shown as written. Every ASCII character that can start Markdown or
-  HTML in running text gets a backslash, so ``<img onerror=…>``, ``[x](javascript:…)`` or
-  ``**`` are characters on the page, never markup. For titles, model ids, table cells, one-line
-  messages — and for the page's own Markdown notices (``playground.web.escape``).
+- ``literal(text)``: the text shown as written. ``<``, ``>`` and ``&`` become character
+  references and every other ASCII character that can start Markdown in running text gets a
+  backslash, so ``<img onerror=…>``, ``[x](javascript:…)`` or ``**`` are characters, never markup.
+  For titles, model ids, table cells, one-line messages. (References, not backslashes, for ``<``:
+  a renderer that links bare URLs, as GFM does, takes the backslash into the link, and the ``<``
+  after it would open a tag.)
 - ``markdown(text)``: the text kept as Markdown (headings, lists, emphasis, links, code stay
   readable) but inert: raw HTML is escaped (``<`` becomes ``&lt;``, ``&#…;`` is shown, not decoded),
   links and images to ``javascript:``, ``vbscript:`` or ``data:`` are turned back into text, and a
@@ -27,7 +29,8 @@ import re
 
 from markdown_it import MarkdownIt
 
-_LITERAL = re.compile(r"([\\`*_{}\[\]()<>!&|~$#])")
+_LITERAL = re.compile(r"([\\`*_{}\[\]()!|~$#])")
+_REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Which lines a CommonMark renderer reads as code (fences, indented code), inside lists and
 # quotes too. Raw HTML off: the HTML this module escapes never shapes the blocks.
 _BLOCKS = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -42,7 +45,8 @@ _PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 def literal(text: str | None) -> str:
     """``text`` as characters: Markdown shows it exactly as written (line breaks aside)."""
-    return _LITERAL.sub(r"\\\1", _lines(text or ""))
+    text = re.sub(r"[&<>]", lambda m: _REFERENCES[m.group(0)], _lines(text or ""))
+    return _LITERAL.sub(r"\\\1", text)
 
 
 def markdown(text: str | None) -> str:
@@ -180,14 +184,15 @@ def _closing(line: str, i: int, end: int, run: int) -> int | None:
 
 
 def _inert(text: str) -> str:
-    """Prose: ``<`` escaped unless already escaped, character references shown as written, and
+    """Prose: every ``<`` as ``&lt;``, character references shown as written, and
     script/data links turned into text (their ``(`` or ``:`` escaped, which reads the same)."""
     out: list[str] = []
     i = 0
     while i < len(text):
         c = text[i]
         if c == "\\" and i + 1 < len(text) and text[i + 1] in _PUNCT:
-            out.append(text[i:i + 2])
+            # an escaped "<" as a reference too (a bare URL before it could take the backslash)
+            out.append("&lt;" if text[i + 1] == "<" else text[i:i + 2])
             i += 2
             continue
         out.append("&lt;" if c == "<" else "&amp;" if c == "&" and _ENTITY.match(text, i) else c)

@@ -1,4 +1,4 @@
-"""Untrusted text is text: the Markdown export and its escaping (``storage.untrusted``).
+"""Untrusted text is text: the Markdown export and the page's escaping helpers.
 
 The export is rendered here by a CommonMark renderer (markdown-it, with raw HTML *on* and its
 own link filter *off*, like a permissive viewer): whatever a model, a prompt or an import put in
@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from playground.web.escape import esc, md
 from storage.markdown import to_markdown
 from storage.schema import validate
 from storage.untrusted import literal, markdown
@@ -127,3 +128,13 @@ def test_literal_text_renders_exactly_as_written(text: str) -> None:
     rendered = assert_inert("x " + literal(text))  # placed mid-line, as the export and the page place it
     assert rendered.startswith("<p>") and rendered.count("<") == 2  # one paragraph, no other element
     assert text_of(rendered).strip() == ("x " + text).strip()
+    page = assert_inert("x " + md(text))  # the page's notices: the same, with every punctuation escaped
+    assert page.count("<") == 2 and text_of(page).strip() == ("x " + text).strip()
+    assert not re.search(r"https?:|www\.", md(text))  # nothing a GFM renderer would take for a bare link
+
+
+@given(st.text(max_size=60))
+def test_html_escaping_keeps_the_text_and_no_markup(text: str) -> None:
+    escaped = esc(text)
+    assert html.unescape(escaped) == text
+    assert not set("<>\"'") & set(escaped)
