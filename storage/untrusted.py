@@ -19,8 +19,8 @@ alone can be HTML: fences and indented code as a CommonMark parser (markdown-it)
 lists and quotes too; a code span only where every reading agrees (see ``_prose``). Where this
 module is unsure it escapes: at worst a ``<`` shows as ``&lt;`` inside code, never runs.
 Text placed inside a container (a quote) must be quoted first and then passed through
-``markdown()``, so the structure checked is the structure rendered. Line endings are ``\n``,
-``\r\n`` or ``\r`` as in CommonMark; the result has ``\n`` only.
+``markdown()``, so the structure checked is the structure rendered. Line endings are LF, CRLF
+or CR, as in CommonMark; the result has LF only.
 """
 
 from __future__ import annotations
