@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from backends.errors import ConfigError
+from playground.cli_console import console
 from playground.settings import Settings
 
 
@@ -170,7 +170,7 @@ def _leaderboard(store: Any, args: argparse.Namespace) -> int:
             continue
         table.add_row(str(r.rank), r.model, f"{r.rating:.0f}", f"{r.lower:.0f} – {r.upper:.0f}",
                       str(r.votes), f"{r.wins}-{r.ties}-{r.losses}")
-    Console().print(table)
+    console().print(table)
     return 0
 
 

@@ -17,7 +17,7 @@ import signal
 import sys
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -26,6 +26,7 @@ from backends.base import Params
 from backends.errors import ConfigError
 from playground import figures
 from playground.api import Comparison, check_prompt
+from playground.cli_console import console as make_console
 from playground.recorder import Recorder, open_store
 from playground.runtime import Runtime
 from playground.settings import Settings
@@ -173,9 +174,9 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         else:
-            Console().print(figures_table(doc, blind))
+            make_console().print(figures_table(doc, blind))
             if args.repeat > 1:
-                Console().print(repeat_table(doc["turns"][-1]["outputs"], blind))
+                make_console().print(repeat_table(doc["turns"][-1]["outputs"], blind))
         if store is not None:
             print(f"session {doc['id']}", file=sys.stderr)
         if blind:
@@ -191,7 +192,7 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _drive(comp: Comparison, json_mode: bool, blind: list[str] | None) -> None:
     """Run the comparison under a live view; Ctrl-C cancels every lane and keeps their text."""
-    console = Console(stderr=json_mode)
+    console = make_console(stderr=json_mode)
     show = console.is_terminal or not json_mode
     loop = asyncio.get_running_loop()
     with _ctrl_c(loop, comp.cancel):
@@ -240,5 +241,5 @@ async def print_models(settings: Settings) -> int:
         table.add_column(col, overflow="fold")
     for m in found:
         table.add_row(m.id, "yes" if m.usable else "no", m.source, m.why)
-    Console().print(table)
+    make_console().print(table)
     return 0

@@ -11,8 +11,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from backends.errors import ConfigError
+from playground.cli_console import console
 from playground.settings import Settings
 
 
@@ -57,7 +59,7 @@ def _summaries_table(rows: list[dict[str, Any]], title: str) -> Table:
                       ", ".join(r.get("models") or []), str(r.get("turns", "")),
                       " ".join(statuses) if isinstance(statuses, list) else str(statuses))
         if r.get("snippet"):
-            table.add_row("", "", f"[dim]{r['snippet']}[/dim]", "", "", "")
+            table.add_row("", "", Text(r["snippet"], style="dim"), "", "", "")
     return table
 
 
@@ -77,7 +79,7 @@ def run_sessions(settings: Settings, args: argparse.Namespace) -> int:
     from storage import ImportRejected, NotFound
 
     store = open_store(settings)
-    out = Console()
+    out = console()
     try:
         if args.action == "list":
             rows = store.list_sessions(limit=args.limit, model=args.model)
@@ -161,17 +163,17 @@ def _export(store: Any, args: argparse.Namespace) -> None:
 def _show(out: Console, doc: dict[str, Any]) -> None:
     from playground.cli_compare import figures_table
 
-    out.print(f"[bold]{doc.get('title')}[/bold]  {doc['id']}  {doc['created_at']}")
+    out.print(Text.assemble((str(doc.get("title")), "bold"), f"  {doc['id']}  {doc['created_at']}"))
     if doc.get("system"):
-        out.print(f"[dim]system:[/dim] {doc['system']}")
+        out.print(Text.assemble(("system:", "dim"), " ", doc["system"]))
     for n, turn in enumerate(doc["turns"], 1):
         out.rule(f"turn {n}")
-        out.print(f"[bold]> {turn['prompt']}[/bold]")
+        out.print(Text(f"> {turn['prompt']}", style="bold"))
         for o in turn["outputs"]:
-            out.print(f"[cyan]{o['model']}[/cyan] [{o['status']}]")
+            out.print(Text.assemble((o["model"], "cyan"), f" [{o['status']}]"))
             out.print(o["text"])
             if o.get("error"):
-                out.print(f"[red]{o['error']['message']}[/red]")
+                out.print(Text(str(o["error"]["message"]), style="red"))
         out.print(figures_table({"turns": [turn]}))
 
 
@@ -195,6 +197,6 @@ async def _rerun(settings: Settings, store: Any, args: argparse.Namespace) -> in
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
         for turn in doc["turns"]:
-            Console().print(figures_table({"turns": [turn]}))
+            console().print(figures_table({"turns": [turn]}))
     print(f"session {doc['id']} (re-run of {source['id']})", file=sys.stderr)
     return 0 if rerun.ok else 1

@@ -3,6 +3,12 @@
 `to_markdown(doc)` is a pure function of a `playground.session/1` document: per turn, the prompt,
 a side-by-side table of each lane's figures (one column per lane), then each lane's full answer.
 Estimated figures are marked with `~`; missing ones are `–`. It does not validate the document.
+
+Everything in the document came from a prompt, a model or an import, so none of it is written
+verbatim (``storage.untrusted``): prompts, the system prompt, answers and reasoning stay Markdown
+without raw HTML or script/data links; titles, model ids, labels, tags, parameters, statuses and
+error messages are literal text.
+
 Given the names of the HTML and JSON exports written beside it (`beside`), it links to them under
 the title: the HTML replays the race, the JSON imports back.
 """
@@ -13,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
+
+from storage.untrusted import literal, markdown
 
 _ROWS: list[tuple[str, str, str]] = [  # (row title, metrics key, format)
     ("TTFT (ms)", "ttft_ms", "{:.0f}"),
@@ -31,12 +39,12 @@ _BESIDE = {".html": "HTML (replays the race, opens offline)", ".json": "JSON (im
 def to_markdown(doc: dict[str, Any], beside: Sequence[str] = ()) -> str:
     """The session as Markdown: title, system prompt, and per turn a figures table and answers.
     `beside`: file names (relative to the Markdown file) of its HTML and JSON exports, linked."""
-    lines = [f"# {doc.get('title') or 'Untitled session'}", ""]
-    about = [f"session `{doc.get('id')}`", str(doc.get("created_at"))]
+    lines = [f"# {_line(doc.get('title')) or 'Untitled session'}", ""]
+    about = [f"session {_code(doc.get('id'))}", _line(doc.get("created_at"))]
     if doc.get("rerun_of"):
-        about.append(f"re-run of `{doc['rerun_of']}`")
+        about.append(f"re-run of {_code(doc['rerun_of'])}")
     if doc.get("tags"):
-        about.append("tags: " + ", ".join(doc["tags"]))
+        about.append("tags: " + ", ".join(_line(tag) for tag in doc["tags"]))
     lines += ["*" + " · ".join(about) + "*", ""]
     links = [f"[{_BESIDE[PurePath(name).suffix.lower()]}]({quote(name)})"
              for name in beside if PurePath(name).suffix.lower() in _BESIDE]
@@ -63,10 +71,10 @@ def _table(outputs: list[dict[str, Any]]) -> list[str]:
         cells = [_figure(o, key, fmt) for o in outputs]
         if any(cell != "–" for cell in cells):
             rows.append([title, *cells])
-    rows.append(["finish", *(o.get("finish_reason") or "–" for o in outputs)])
-    params = [", ".join(f"{k}={v}" for k, v in (o.get("params") or {}).items()) or "–" for o in outputs]
+    rows.append(["finish", *(_line(o.get("finish_reason")) or "–" for o in outputs)])
+    params = [_line(", ".join(f"{k}={v}" for k, v in (o.get("params") or {}).items())) or "–" for o in outputs]
     rows.append(["params", *params])
-    rows.append(["answer", *(_preview(o.get("text") or "") for o in outputs)])
+    rows.append(["answer", *(_line(_preview(o.get("text") or "")) for o in outputs)])
     return ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
 
 
@@ -75,26 +83,26 @@ def _answers(outputs: list[dict[str, Any]]) -> list[str]:
     for i, output in enumerate(outputs):
         lines += [f"### {_lane_name(output, i)}", ""]
         if output.get("reasoning"):
-            lines += ["<details><summary>reasoning</summary>", "", output["reasoning"].strip(), "",
+            lines += ["<details><summary>reasoning</summary>", "", markdown(output["reasoning"].strip()), "",
                       "</details>", ""]
-        lines += [output.get("text") or "*(no text)*", ""]
+        lines += [markdown(output.get("text")) or "*(no text)*", ""]
         error = output.get("error")
         if error:
-            lines += [f"> **{error.get('type', 'error')}:** {error.get('message', '')}", ""]
+            lines += [f"> **{_line(error.get('type', 'error'))}:** {_line(error.get('message', ''))}", ""]
     return lines
 
 
 def _lane_name(output: dict[str, Any], index: int) -> str:
-    name = output.get("label") or output.get("model") or f"lane {index + 1}"
+    name = _line(output.get("label") or output.get("model")) or f"lane {index + 1}"
     if output.get("label") and output.get("model"):
-        name += f" (`{output['model']}`)"
+        name += f" ({_code(output['model'])})"
     if output.get("repeat") is not None:
         name += f" #{output['repeat']}"
     return name
 
 
 def _status(output: dict[str, Any]) -> str:
-    status = output.get("status") or "–"
+    status = _line(output.get("status")) or "–"
     return status if status == "ok" else f"**{status}**"
 
 
@@ -106,7 +114,7 @@ def _figure(output: dict[str, Any], key: str, fmt: str) -> str:
     try:
         text = fmt.format(value)
     except (ValueError, TypeError):
-        text = str(value)
+        text = _line(str(value))
     return ("~" + text) if key in (metrics.get("estimated") or []) else text
 
 
@@ -116,8 +124,24 @@ def _preview(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: its parts are already safe (``_line``), and ``|`` in them already escaped."""
+    return text.replace("\n", " ")
+
+
+def _line(text: Any) -> str:
+    """Untrusted text as literal Markdown on one line."""
+    return " ".join(literal(None if text is None else str(text)).split("\n"))
+
+
+def _code(text: Any) -> str:
+    """Short untrusted text (an id) as a code span; as literal text where a span cannot hold it."""
+    text = "" if text is None else str(text)
+    if not text or any(c in text for c in "`|\r\n"):
+        return _line(text)
+    return f"`{text}`"
 
 
 def _quote(text: str) -> str:
-    return "\n".join("> " + line if line else ">" for line in text.splitlines()) or ">"
+    """A blockquote, made inert as a whole: a quote changes how the lines inside it are read."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return markdown("\n".join("> " + line if line else ">" for line in lines)) if text else ">"

@@ -30,6 +30,7 @@ from playground.web.compare import (
     resend_unchanged,
 )
 from playground.web.context import Context
+from playground.web.escape import md, toast
 from playground.web.replay import SPEEDS, Replay
 
 MAX_LANES = 8
@@ -42,7 +43,7 @@ def _number(value: Any, kind: type, name: str) -> Any:
     try:
         return kind(float(value)) if kind is int else kind(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a number, not {value!r}") from None
+        raise toast(f"{name} must be a number, not {value!r}") from None
 
 
 def params_of(temperature: Any, max_tokens: Any, seed: Any) -> Params:
@@ -54,7 +55,7 @@ def params_of(temperature: Any, max_tokens: Any, seed: Any) -> Params:
 def repeat_of(value: Any) -> int:
     repeat = _number(value, int, "repeat") or 1
     if not 1 <= repeat <= 50:
-        raise gr.Error("repeat must be between 1 and 50")
+        raise toast("repeat must be between 1 and 50")
     return repeat
 
 
@@ -84,15 +85,15 @@ async def finish(ctx: Context, job: Job) -> list[Any]:
     if job.blind:  # no export files yet: they would name the models
         names = blind_names(len(outputs))
         return [doc, view.race_frame(outputs, names), None, None,
-                f"session {doc['id']} saved — vote to reveal the models"]
+                f"session {md(doc['id'])} saved — vote to reveal the models"]
     try:
         json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, doc["id"])
     except Exception as exc:  # noqa: BLE001 - the page still shows the answers
-        return [doc, view.race_frame(outputs), gr.skip(), gr.skip(), f"⚠ could not export: {exc}"]
+        return [doc, view.race_frame(outputs), gr.skip(), gr.skip(), f"⚠ could not export: {md(exc)}"]
     lanes_now = job.lanes()
     last_round = outputs[-len(lanes_now):] if lanes_now else outputs
     failed = sum(o["status"] != "ok" for o in outputs)
-    notice = f"session {doc['id']} saved" + (f" — {failed} run(s) did not finish" if failed else "")
+    notice = f"session {md(doc['id'])} saved" + (f" — {failed} run(s) did not finish" if failed else "")
     if len(last_round) < len(outputs):  # repeat runs: the figures of every counted run, per lane
         notice += "\n\n" + view.repeat_markdown(outputs)
     return [doc, view.race_frame(last_round), json_path, md_path, notice]
@@ -115,15 +116,15 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
               params: list[Params], doc: dict[str, Any] | None, *, blind: bool = False,
               hide: bool = False, repeat: int = 1, warmup: bool = False) -> AsyncIterator[list[Any]]:
     if not models or len(models) > MAX_LANES:
-        raise gr.Error(f"choose 1 to {MAX_LANES} models")
+        raise toast(f"choose 1 to {MAX_LANES} models")
     try:
         job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc,
                              repeat=1 if blind else repeat, warmup=warmup and not blind)
     except ConfigError as exc:
         if blind and not isinstance(exc, PromptError):  # the message would name the model
-            raise gr.Error("a model of this blind run cannot be used here; run the models named "
-                           "to see which and why") from None
-        raise gr.Error(str(exc)) from None
+            raise toast("a model of this blind run cannot be used here; run the models named "
+                        "to see which and why") from None
+        raise toast(str(exc)) from None
     job.blind, job.hide = blind, blind and hide
     first = _first(models, doc, prompt, job.blind, job.hide)
     async with aclosing(_stream(ctx, key, job, first, len(models))) as frames:
@@ -133,7 +134,7 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
 
 async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None) -> AsyncIterator[list[Any]]:
     if not doc or not doc.get("turns"):
-        raise gr.Error("open or run a session first, then re-run it")
+        raise toast("open or run a session first, then re-run it")
     from playground.session import session_models
 
     same = models == session_models(doc)
@@ -155,14 +156,14 @@ async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] |
 async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None,
                  speed: str) -> AsyncIterator[list[Any]]:
     if not doc or not doc.get("turns"):
-        raise gr.Error("open or run a session first, then replay it")
+        raise toast("open or run a session first, then replay it")
     outputs = [o for o in doc["turns"][-1]["outputs"] if not o.get("warmup")][:len(models)]
     rp = Replay(outputs, SPEEDS.get(speed, 1.0))
     job = Job(rp.events(), lambda: rp.lanes, rp.cancel, lambda: doc)
     n = len(outputs)
 
     async def final() -> list[Any]:
-        return [gr.skip()] * (EXTRA - 1) + [f"replayed at {speed}"]
+        return [gr.skip()] * (EXTRA - 1) + [f"replayed at {md(speed)}"]
 
     first = _first(models[:n], {**doc, "turns": doc["turns"][:-1]}, doc["turns"][-1]["prompt"], keep=True)
     async with aclosing(_stream(ctx, key, job, first, n, final)) as frames:

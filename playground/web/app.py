@@ -21,6 +21,7 @@ from playground.web import actions, api, arena_tab, arena_ui, blind, history, se
 from playground.web import lanes as view
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
+from playground.web.escape import esc, md
 from playground.web.limits import BodyLimit
 from playground.web.render import blank, render_lanes
 from playground.web.theme import CSS, JS, SAME_TOGGLE
@@ -29,11 +30,14 @@ DEFAULT_MODELS = ["gguf:smollm2", "hf:smollm2"]
 
 
 def launch_options(ctx: Context) -> dict[str, Any]:
-    """What ``demo.launch()`` needs besides host and port (Gradio 6: css/js/theme go here)."""
+    """What ``demo.launch()`` needs besides host and port (Gradio 6: css/js/theme go here).
+    ``show_error`` off: Gradio renders a toast's message as HTML, and an unexpected exception's text
+    may quote a title, a prompt or a provider's answer; only the page's own messages, escaped
+    (``escape.toast``), reach a toast; anything else is logged by the server, its text never shown."""
     ctx.exports.mkdir(parents=True, exist_ok=True)
     limit = ctx.settings.limits.upload_bytes  # a file, and any request body (see web/limits.py)
     return {"css": CSS, "js": JS, "theme": gr.themes.Soft(), "run_history": False,
-            "footer_links": ["api"], "allowed_paths": [str(ctx.exports)], "show_error": True,
+            "footer_links": ["api"], "allowed_paths": [str(ctx.exports)], "show_error": False,
             "max_file_size": limit,
             "app_kwargs": {"middleware": [Middleware(BodyLimit, max_bytes=limit)]}}
 
@@ -51,7 +55,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
         with gr.Row():
             gr.HTML('<span id="page-title">Playground</span>')
             gr.HTML(f'<div class="notes" style="text-align:right">db: '
-                    f'{view.esc(settings_tab.database_url(ctx))}</div>')
+                    f'{esc(settings_tab.database_url(ctx))}</div>')
         with gr.Tabs(selected="compare") as tabs:
             with gr.Tab("Compare", id="compare"):
                 with gr.Row():
@@ -81,7 +85,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                                        interactive=True, elem_id="repeat")
                     warmup = gr.Checkbox(False, label="uncounted warm-up run first", scale=1,
                                          interactive=True, elem_id="warmup")
-                notice = gr.Markdown("", elem_id="notice")
+                notice = gr.Markdown("", elem_id="notice", latex_delimiters=[])  # text, never math
                 lane_slots: dict[str, Any] = {}
 
                 @gr.render(inputs=[view_state])
@@ -116,7 +120,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                                                  elem_id="import-json")
                     history_html = gr.DownloadButton("Export HTML", elem_id="history-export-html", value=None)
                     delete_btn = gr.Button("Delete selected", variant="stop", elem_id="delete")
-                history_msg = gr.Markdown("", elem_id="history-msg")
+                history_msg = gr.Markdown("", elem_id="history-msg", latex_delimiters=[])
             arena_tab.build(ctx)
             with gr.Tab("Stats", id="stats-tab") as stats_tab:
                 stats_table = gr.Dataframe(headers=stats.TABLE, interactive=False, elem_id="stats-table")
@@ -129,7 +133,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                 with gr.Row():
                     unload_which = gr.Dropdown(label="model", choices=[], elem_id="unload-which")
                     unload_btn = gr.Button("Unload", elem_id="unload")
-                unload_msg = gr.Markdown("")
+                unload_msg = gr.Markdown("", latex_delimiters=[])
 
         lane_slots.update(prompt=prompt, system=system, same=same, shared=[temp, max_tokens, seed],
                           repeat=[repeat, warmup],
@@ -197,12 +201,12 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
             if blind.is_hidden(ctx, doc):  # no names, no export files until the vote
                 return [shown, doc, gr.update(visible=True), *common,
                         view.race_frame(outputs, blind_names(len(outputs))), None, None,
-                        f"opened blind session {doc['id']}: vote to reveal the models", doc["id"],
+                        f"opened blind session {md(doc['id'])}: vote to reveal the models", doc["id"],
                         *arena_ui.opened(arena)]
             chosen = session_models(doc)
             json_path, md_path = history.write_exports(ctx, doc["id"])
             return [{**shown, "models": chosen}, doc, gr.update(value=chosen, visible=True), *common,
-                    view.race_frame(outputs), json_path, md_path, f"opened session {doc['id']}: {doc['title']}",
+                    view.race_frame(outputs), json_path, md_path, f"opened session {md(doc['id'])}: {md(doc['title'])}",
                     doc["id"], *arena_ui.opened(arena)]
 
         history_df.select(on_open, [history_ids, view_state],
@@ -220,7 +224,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
             if not sid:
                 return ["open a session first (click its row)", *on_history(query, model)]
             ctx.store.delete_session(sid)
-            return [f"deleted session {sid}", *on_history(query, model)]
+            return [f"deleted session {md(sid)}", *on_history(query, model)]
 
         delete_btn.click(on_delete, [selected, search, model_filter], [history_msg, *history_outs],
                          api_visibility="private")

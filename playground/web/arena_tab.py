@@ -1,7 +1,7 @@
 """The Leaderboard tab: Bradley–Terry ratings with 95% intervals, votes per model and the win-rate
 matrix as a heat-map, over the votes and imported battles in the store (``playground.ratings.board``,
 the same gathering and filters as ``playground arena leaderboard``). This module only reads the
-filters and draws HTML; every model id and tag goes through ``html.escape``.
+filters and draws HTML; every model id and tag goes through ``escape.esc``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import gradio as gr
 from playground.arena.votes import parse_time
 from playground.ratings import Filters, board
 from playground.web.context import Context
-from playground.web.lanes import esc
+from playground.web.escape import esc
 
 SOURCES = ("human", "judge", "both")
 BOTHBAD = ("exclude", "tie")

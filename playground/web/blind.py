@@ -20,14 +20,12 @@ import random
 import string
 from typing import Any
 
-import gradio as gr
-
 from playground.arena import choose_battle, pair_counts, withdraw_vote
 from playground.blind import BLIND_TAG, blind_names, names_hidden, record_vote, vote_from_answer
 from playground.ratings import Filters, all_battles
 from playground.session import new_document, session_models
 from playground.web.context import Context
-from playground.web.lanes import esc
+from playground.web.escape import esc, toast
 
 TAG, BATTLE_TAG = BLIND_TAG, "battle"
 HIDDEN_MODELS = "blind — not voted yet"
@@ -74,7 +72,7 @@ def lineup(ctx: Context, v: dict[str, Any], doc: dict[str, Any] | None, n: int, 
     elif v.get("battle"):
         pool = list(dict.fromkeys(m.strip() for m in pool or [] if m and m.strip()))
         if len(pool) < n:
-            raise gr.Error(f"the pool needs at least {n} different models for a {n}-lane battle")
+            raise toast(f"the pool needs at least {n} different models for a {n}-lane battle")
         battles = all_battles(ctx.store, Filters(blind_only=False, source="both"))
         models = choose_battle(pool, pair_counts((b.model_a, b.model_b) for b in battles), lanes=n)
         doc = None
@@ -83,7 +81,7 @@ def lineup(ctx: Context, v: dict[str, Any], doc: dict[str, Any] | None, n: int, 
         random.SystemRandom().shuffle(models)
         doc = None
     if len(models) != n or n < 2:
-        raise gr.Error("a blind run needs 2 or more lanes and the lanes changed: press New session")
+        raise toast("a blind run needs 2 or more lanes and the lanes changed: press New session")
     if doc is None:
         doc = new_document(prompt, system)
         doc["tags"] = [TAG, BATTLE_TAG] if v.get("battle") else [TAG]
@@ -98,20 +96,20 @@ def cast(ctx: Context, doc: dict[str, Any] | None, outcome: str, letter: str | N
     """Record the human vote on the session's last turn (replacing an earlier one); returns the
     updated document. The session is revealed from then on."""
     if not doc or not doc.get("turns"):
-        raise gr.Error("run a comparison first, then vote")
+        raise toast("run a comparison first, then vote")
     turn = len(doc["turns"]) - 1
     models = _lanes_models(doc, turn)
     if len(models) < 2:
-        raise gr.Error("a vote needs two or more lanes")
+        raise toast("a vote needs two or more lanes")
     answer = outcome
     if outcome == "best":
         if not letter:
-            raise gr.Error("choose the best answer's letter first")
+            raise toast("choose the best answer's letter first")
         answer = letter.strip()[-1:]
     try:
         vote = vote_from_answer(answer, turn, models, blind=is_hidden(ctx, doc))
     except ValueError as exc:
-        raise gr.Error(str(exc)) from None
+        raise toast(str(exc)) from None
     updated = record_vote(ctx.store, doc, vote)
     ctx.revealed.add(doc["id"])
     return updated
@@ -119,7 +117,7 @@ def cast(ctx: Context, doc: dict[str, Any] | None, outcome: str, letter: str | N
 
 def withdraw(ctx: Context, doc: dict[str, Any] | None) -> dict[str, Any]:
     if not doc or not doc.get("turns"):
-        raise gr.Error("nothing to withdraw: no session")
+        raise toast("nothing to withdraw: no session")
     updated = withdraw_vote(doc, len(doc["turns"]) - 1)
     ctx.store.set_votes(doc["id"], updated.get("votes") or [])
     return updated

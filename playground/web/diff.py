@@ -7,8 +7,9 @@ was written). Both texts are escaped before any tag is added: an answer can neve
 from __future__ import annotations
 
 import difflib
-import html
 import re
+
+from playground.web.escape import esc
 
 _TOKEN = re.compile(r"\s+|[^\s]+")
 
@@ -24,12 +25,12 @@ def word_diff_html(a: str, b: str) -> str:
     matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            out.append(html.escape("".join(left[i1:i2])))
+            out.append(esc("".join(left[i1:i2])))
             continue
         if op in ("delete", "replace"):
-            out.append(f"<del>{html.escape(''.join(left[i1:i2]))}</del>")
+            out.append(f"<del>{esc(''.join(left[i1:i2]))}</del>")
         if op in ("insert", "replace"):
-            out.append(f"<ins>{html.escape(''.join(right[j1:j2]))}</ins>")
+            out.append(f"<ins>{esc(''.join(right[j1:j2]))}</ins>")
     return f'<div class="diff">{"".join(out)}</div>'
 
 

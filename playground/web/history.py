@@ -14,6 +14,7 @@ import pandas as pd
 
 from playground.web import blind
 from playground.web.context import Context
+from playground.web.escape import md
 from storage.html import to_html
 from storage.markdown import to_markdown
 
@@ -94,8 +95,8 @@ def import_file(ctx: Context, path: str | Path | None) -> str:
         sid = ctx.store.import_document(data)
     except (StorageError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"⚠ import rejected: {first}"
-    return f"imported as session {sid}"
+        return f"⚠ import rejected: {md(first)}"  # the reason may quote the file
+    return f"imported as session {md(sid)}"
 
 
 def model_choices(ctx: Context) -> list[str]:

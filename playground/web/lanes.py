@@ -1,6 +1,6 @@
 """What a lane looks like: its header, answer, status badge, figures and earlier turns, as HTML.
 
-Every piece of model or user text goes through ``html.escape`` here, so an answer containing
+Every piece of model or user text goes through ``escape.esc`` here, so an answer containing
 ``<script>`` or ``<img onerror=...>`` is shown as text and never runs. The answer is the escaped
 text alone (no wrapper, no cursor): escaping keeps prefixes, so Gradio can send each update as an
 append. Figures and their best-of marks come from ``playground.figures``; nothing is computed here.
@@ -8,7 +8,6 @@ append. Figures and their best-of marks come from ``playground.figures``; nothin
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import pandas as pd
 
 from backends.registry import PROVIDERS, split_model_id
 from playground import figures
+from playground.web.escape import esc, md
 
 STATUS_TEXT = {
     "waiting": "waiting", "queued": "queued", "loading": "loading model…", "running": "sent, no text yet",
@@ -35,10 +35,6 @@ def engine_of(ctx: Any, model: str) -> str:
         return PROVIDERS[provider].engine
     except Exception:  # noqa: BLE001 - an unknown id: its lane will say why
         return ""
-
-
-def esc(text: str | None) -> str:
-    return html.escape(text or "")
 
 
 def answer_html(text: str) -> str:
@@ -158,7 +154,7 @@ def repeat_markdown(outputs: Sequence[dict[str, Any]]) -> str:
     for i, row in enumerate(aggregate(list(outputs))):
         runs = f"{row['runs']}" + (f" (+{row['failed']} failed)" if row["failed"] else "")
         runs += f", {row['warmups']} warm-up" if row["warmups"] else ""
-        model = esc(row["model"]).replace("|", "&#124;")
+        model = md(" ".join(row["model"].split()))  # one table cell: no line breaks
         rows.append(f"| {i + 1}: {model} | {runs} | {cell(row['ttft_ms'], 'ms')} | "
                     f"{cell(row['tokens_per_s'], 'tok/s')} | {cell(row['total_ms'], 'ms')} |")
     return "\n".join(rows)

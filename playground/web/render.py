@@ -16,6 +16,7 @@ from playground import figures as figs
 from playground.web import actions, blind, voting
 from playground.web import lanes as view
 from playground.web.context import Context
+from playground.web.escape import toast
 from playground.web.lanes import engine_of
 
 LANES_PER_ROW = 4
@@ -109,7 +110,7 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
 
     def named(doc: Any) -> list[str]:
         if blind.is_hidden(ctx, doc):
-            raise gr.Error("vote first: a replay or re-run would show which model is which")
+            raise toast("vote first: a replay or re-run would show which model is which")
         return blind.session_models(doc) if blind.is_blind(doc) else chosen
 
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[list[Any]]:

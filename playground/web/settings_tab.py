@@ -11,7 +11,7 @@ import pandas as pd
 from backends.registry import PROVIDERS
 from playground.discovery import ollama_models
 from playground.web.context import Context
-from playground.web.lanes import esc
+from playground.web.escape import esc, md
 
 LOADED = ["provider", "model", "pid", "memory (MB)"]
 
@@ -69,4 +69,4 @@ async def unload(ctx: Context, which: str | None) -> str:
         return "choose a loaded model first"
     provider, _, model = which.partition(":")
     done = await ctx.runtime.unload(provider, model)
-    return f"unloaded {which}" if done else f"{which} was not loaded"
+    return f"unloaded {md(which)}" if done else f"{md(which)} was not loaded"

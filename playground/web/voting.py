@@ -23,6 +23,7 @@ from playground.session import session_models
 from playground.web import blind, history
 from playground.web import lanes as view
 from playground.web.context import Context
+from playground.web.escape import esc
 
 
 def status_value(ctx: Context, doc: dict[str, Any] | None) -> str:
@@ -105,6 +106,6 @@ async def judge(ctx: Context, doc: dict[str, Any] | None, model: str | None, rub
     try:
         vote = await judge_turn(ctx.runtime, doc, len(doc["turns"]) - 1, model, rubric or "")
     except (BackendError, ConfigError) as exc:
-        return [gr.skip(), f'<div class="lane-error">⚠ {view.esc(str(exc))}</div>', status_value(ctx, doc)]
+        return [gr.skip(), f'<div class="lane-error">⚠ {esc(exc)}</div>', status_value(ctx, doc)]
     updated = await asyncio.to_thread(record_vote, ctx.store, doc, vote)
     return [updated, blind.judge_html(vote).replace("<details", "<details open", 1), status_value(ctx, updated)]
