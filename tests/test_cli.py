@@ -87,11 +87,28 @@ def test_an_unusable_database_url_is_one_line_and_exit_2(env):
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
 
 
+def _wait_until_saved(env, proc, enough, timeout_s=90.0) -> str:
+    """The id of the session `proc` is running, once its saved texts are `enough`. Polls the store
+    (saves flush every second) instead of sleeping a fixed time: on a loaded machine starting the
+    process alone took longer than the fixed sleeps did."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "compare ended before the test could stop it"
+        listed = json.loads(run(env, "sessions", "list", "--json").stdout or "[]")
+        if listed:
+            saved = json.loads(run(env, "sessions", "export", listed[0]["id"]).stdout)
+            if enough([o["text"] for o in saved["turns"][0]["outputs"]]):
+                return listed[0]["id"]
+        time.sleep(0.3)
+    raise AssertionError("compare saved too little in time")
+
+
 def test_ctrl_c_stops_every_lane_and_keeps_what_arrived(env):
     proc = subprocess.Popen([sys.executable, "-m", "playground.cli", "compare", "--json",
-                             "-m", "test:chunks=500&delay_ms=20", "-m", "test:chunks=500&delay_ms=30", "hi"],
+                             "--max-tokens", "5000",
+                             "-m", "test:chunks=3000&delay_ms=20", "-m", "test:chunks=3000&delay_ms=30", "hi"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    _wait_until_saved(env, proc, lambda texts: all(t.startswith("tok0 tok1 ") for t in texts))
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 1, err
@@ -135,11 +152,10 @@ def test_killed_compare_leaves_an_interrupted_turn_with_its_text(env):
     proc = subprocess.Popen([sys.executable, "-m", "playground.cli", "compare", "--max-tokens", "5000",
                              "-m", "test:chunks=1000&delay_ms=10", "hi"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(3.5)  # a few flushes (every second) have happened
+    session_id = _wait_until_saved(env, proc, lambda texts: texts[0].count("tok") >= 100)
     proc.kill()
     proc.wait()
-    listed = json.loads(run(env, "sessions", "list", "--json").stdout)
-    doc = json.loads(run(env, "sessions", "export", listed[0]["id"]).stdout)
+    doc = json.loads(run(env, "sessions", "export", session_id).stdout)
     out = doc["turns"][0]["outputs"][0]
     assert out["status"] == "interrupted"
     assert out["text"].startswith("tok0 tok1 ") and out["text"].count("tok") >= 100
