@@ -23,8 +23,8 @@ from backends.base import Message, Params, ProviderConfig, Request
 from backends.local import embedded_gguf
 from backends.scripted import ScriptedBackend
 from playground.api import compare
-from playground.engine import LaneSpec, Run
-from playground.runtime import Runtime
+from playground.engine.run import LaneSpec, Run
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
 PROMPT = "Write a short paragraph about espresso."

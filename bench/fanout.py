@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from playground.api import compare
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 from playground.testing import free_port
 

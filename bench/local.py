@@ -17,7 +17,7 @@ import tempfile
 
 from backends.base import Params
 from playground.api import Comparison
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
 PROMPT = "Write a short paragraph about espresso."

@@ -23,11 +23,11 @@ from typing import Any
 
 from backends.base import Params
 from backends.errors import ConfigError
-from playground.engine import LaneEnd, LaneEvent, LaneSpec, Run
-from playground.lane import LaneState
-from playground.recorder import Recorder
-from playground.runtime import Runtime
-from playground.session import lane_messages, new_document, now_iso, session_models
+from playground.engine.lane import LaneState
+from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
+from playground.engine.runtime import Runtime
+from playground.session.document import lane_messages, new_document, now_iso, session_models
+from playground.session.recorder import Recorder
 
 _default_runtime: Runtime | None = None
 
@@ -189,8 +189,8 @@ def export_html(doc: dict[str, Any], *, blind: bool | None = None) -> str:
     """The session as one self-contained HTML file: lanes side by side with their figures, the race
     chart, a replay, and the document itself (``playground sessions import`` reads it back).
     ``blind``: leave out model names, figures and errors; by default, when the session is blind and
-    no one has voted on it yet (``playground.blind.names_hidden``)."""
-    from playground.blind import names_hidden
+    no one has voted on it yet (``playground.arena.blind.names_hidden``)."""
+    from playground.arena.blind import names_hidden
     from storage.html import to_html
 
     return to_html(doc, blind=names_hidden(doc) if blind is None else blind)

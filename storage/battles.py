@@ -21,7 +21,7 @@ from storage.tables import BATTLES, OUTPUTS, SESSIONS, SPECS, TURNS
 def voted_sessions(conn: Connection) -> list[dict[str, Any]]:
     """``{"id", "created_at", "tags", "votes"}`` of every session that has votes, as stored: a field
     that is not valid JSON comes back as its text, for the reader to judge and report (the
-    leaderboard skips such a session, ``playground.ratings``)."""
+    leaderboard skips such a session, ``playground.arena.ratings``)."""
     rows = conn.execute(
         select(SESSIONS.c.id, raw_time(SESSIONS.c.created_at), SESSIONS.c.tags, SESSIONS.c.votes)
         .where(SESSIONS.c.votes.is_not(None))

@@ -1,7 +1,7 @@
 /* The page of a Playground HTML export (storage/html.py): builds every turn from the embedded
  * session document and replays it from the recorded timelines, as playground/web/replay.py does.
  * Text from the document is only ever set with textContent or SVG text nodes, never parsed as HTML.
- * Figures are formatted as playground/figures.py formats them. */
+ * Figures are formatted as playground/engine/figures.py formats them. */
 "use strict";
 (() => {
   const SVG = "http://www.w3.org/2000/svg";
@@ -85,7 +85,7 @@
 
   // ---- the schedule: (seconds from the turn's start, lane, chunk or null for the lane's end) ----
   // As playground/web/replay.py: each chunk at its recorded time after the lane's queue and load
-  // waits and failed attempts (playground/figures.py's answer_start_ms); a timeline shorter than its text puts the rest at its last time. Rounds of a repeated
+  // waits and failed attempts (playground/engine/figures.py's answer_start_ms); a timeline shorter than its text puts the rest at its last time. Rounds of a repeated
   // turn (and its warm-up) ran one after another, so each starts where the one before ended.
   function rounds(outputs) {
     const groups = [];

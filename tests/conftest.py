@@ -184,7 +184,7 @@ async def local_runtime(tmp_path_factory: pytest.TempPathFactory,
                         scripted_server: ScriptedServer) -> AsyncIterator[Any]:
     """A Runtime whose gguf:smollm2 and hf:smollm2 workers stay warm across test files; its hosted
     providers (openai, anthropic, gemini, ollama) point at the session's scripted server."""
-    from playground.runtime import Runtime
+    from playground.engine.runtime import Runtime
     from playground.settings import Settings
 
     home = tmp_path_factory.mktemp("local-home")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from playground.api import compare
-from playground.discovery import discover
+from playground.engine.discovery import discover
 from playground.testing import Reply
 
 EVERY = ["openai:gpt-4o-mini", "anthropic:claude-3-5-haiku-latest", "gemini:gemini-2.0-flash",

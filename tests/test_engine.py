@@ -11,9 +11,9 @@ import pytest
 from backends.base import Message, Params, Started, TextDelta
 from backends.errors import ConfigError
 from playground.api import Comparison, compare
-from playground.engine import LaneEnd, LaneSpec, Run
-from playground.lane import LaneState
-from playground.runtime import Runtime
+from playground.engine.lane import LaneState
+from playground.engine.run import LaneEnd, LaneSpec, Run
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
 
@@ -158,7 +158,7 @@ def test_engine_imports_no_heavy_engine():
     import subprocess
     import sys
 
-    code = ("import sys, playground.api, playground.cli, backends.registry;"
+    code = ("import sys, playground.api, playground.cli.main, backends.registry;"
             "print(sorted(m for m in ('torch','llama_cpp','transformers','gradio') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -172,7 +172,7 @@ async def test_lane_events_are_stamped_in_order(runtime):
 
 
 async def test_repeat_aggregates_match_the_runs(runtime):
-    from playground.aggregate import aggregate, percentile
+    from playground.session.aggregate import aggregate, percentile
 
     doc = await compare("hi", ["test:chunks=5&first_ms=10", "test:chunks=5&first_ms=30"], runtime=runtime,
                         repeat=3, warmup=True)

@@ -44,11 +44,11 @@ async def _record(home: Path, server: ScriptedServer) -> tuple[str, str]:
     """Two sessions saved as the engine saves them: a named one (3 lanes, 2 turns, an error lane,
     a human vote and a judge's) and a blind one nobody has voted on."""
     from playground.api import compare
-    from playground.blind import BLIND_TAG, record_vote, vote_from_answer
-    from playground.judge import judge_turn
-    from playground.recorder import Recorder
-    from playground.runtime import Runtime
-    from playground.session import new_document
+    from playground.arena.blind import BLIND_TAG, record_vote, vote_from_answer
+    from playground.arena.judge import judge_turn
+    from playground.engine.runtime import Runtime
+    from playground.session.document import new_document
+    from playground.session.recorder import Recorder
     from playground.settings import Settings
 
     settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": KEY,
@@ -390,8 +390,8 @@ async def _record_hostile(home: Path, server: ScriptedServer) -> tuple[str, str]
     or `>` in one chunk, and two lanes whose prompt, system prompt, model ids and answers are full
     of `</script>` and `<!--` (one answer in one chunk, one streamed)."""
     from playground.api import compare
-    from playground.recorder import Recorder
-    from playground.runtime import Runtime
+    from playground.engine.runtime import Runtime
+    from playground.session.recorder import Recorder
     from playground.settings import Settings
 
     settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": KEY,
@@ -529,7 +529,7 @@ def test_text_of_lt_amp_gt_or_script_markup_opens_as_literal_text_and_nothing_ru
 async def _record_retried(home: Path, server: ScriptedServer) -> dict[str, Any]:
     """One lane answered 503 first, then streamed after a retry (as tests/test_retry_timing.py)."""
     from playground.api import compare
-    from playground.runtime import Runtime
+    from playground.engine.runtime import Runtime
     from playground.settings import Settings
 
     (home / "playground.toml").write_text("[providers.openai]\nretry = { max_tries = 3, base_delay = 0.05, "

@@ -18,8 +18,8 @@ from backends.errors import ConfigError
 from backends.local import embedded_gguf
 from backends.scripted import MAX_CHUNKS, ScriptedBackend
 from playground.api import Comparison, compare
-from playground.discovery import gguf_files
-from playground.runtime import Runtime
+from playground.engine.discovery import gguf_files
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from backends.local import embedded_gguf
 from playground.api import Comparison, compare
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
 GREEDY = {"temperature": 0.0, "seed": 1, "max_tokens": 12}

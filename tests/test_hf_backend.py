@@ -35,7 +35,7 @@ from backends.errors import ConfigError, EngineCrashed, ModelLoadError
 from backends.hf import HFBackend, StopCut
 from backends.local import embedded_gguf
 from playground.api import Comparison, compare
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
 pytest.importorskip("transformers")

@@ -18,10 +18,10 @@ import pytest
 
 from backends.pricing import cost_usd
 from playground.api import compare
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 from playground.testing import Reply, ScriptedServer
-from playground.web.lanes import race_frame
+from playground.web.lane_view import race_frame
 from playground.web.replay import schedule
 
 CONNECT_S = 0.4

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from playground.api import Comparison
-from playground.engine import LaneEnd
-from playground.recorder import Recorder
-from playground.runtime import Runtime
+from playground.engine.run import LaneEnd
+from playground.engine.runtime import Runtime
+from playground.session.recorder import Recorder
 from playground.settings import Settings
 from playground.testing import Reply, ScriptedServer, free_port
 from playground.testing.load import CHUNKS, lane_models, lane_settings, load

@@ -23,9 +23,9 @@ import pytest
 from backends.base import ProviderConfig
 from backends.errors import StreamError
 from playground.api import Comparison
-from playground.cli import main
-from playground.recorder import Recorder
-from playground.runtime import Runtime
+from playground.cli.main import main
+from playground.engine.runtime import Runtime
+from playground.session.recorder import Recorder
 from playground.settings import Settings
 from playground.testing import PROTOCOLS, ScriptedServer
 from playground.testing.hostile import hostile_replies

@@ -11,7 +11,7 @@ import pytest
 
 from backends.errors import ConfigError
 from playground.api import compare
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 from playground.testing import Reply
 

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import text
 
 from playground.arena import make_vote
-from playground.cli import main
+from playground.cli.main import main
 from playground.settings import Settings
-from playground.web import arena_tab, blind, history, stats
+from playground.web import arena_tab, blind_runs, history, stats
 from playground.web.context import Context
 from storage import ImportRejected, StorageError, Store
 from storage.schema import MAX_DEPTH
@@ -239,7 +239,7 @@ def test_a_broken_session_is_skipped_by_the_leaderboard_stats_and_list(store: St
     assert f"skipped session {ids['tags']}" in table  # its tags are unreadable: its votes cannot be filtered
     assert table.count("skipped session") == 3
 
-    rows = stats.frames(blind.visible_stats(ctx))[0]  # the Stats tab
+    rows = stats.frames(blind_runs.visible_stats(ctx))[0]  # the Stats tab
     # 5 sessions of x:a and x:b; the broken figures of lane 0 (and, on SQLite, the garbled time of lane 1) skipped
     runs_b = 5 if store.engine.dialect.name == "postgresql" else 4
     assert list(rows["model"]) == ["x:a", "x:b"] and list(rows["runs"]) == [4, runs_b]
@@ -286,7 +286,7 @@ def test_impossible_token_counts_from_a_provider_cannot_stop_the_save(store: Sto
     """The record keeps a provider's counts only when a save can hold them: -5 or 10**30 tokens
     (or "12") would otherwise make every save of the lane fail, losing its text."""
     from backends.base import Params, Started, TextDelta, Usage
-    from playground.lane import LaneState
+    from playground.engine.lane import LaneState
 
     lane = LaneState(model="x:a", params=Params())
     lane.apply(0.0, Started())

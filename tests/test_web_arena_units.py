@@ -11,8 +11,7 @@ import pytest
 
 from playground.arena import make_vote
 from playground.settings import Settings
-from playground.web import arena_tab, blind
-from playground.web import lanes as view
+from playground.web import arena_tab, blind_runs, lane_view
 from playground.web.context import Context
 from storage import Store
 
@@ -28,16 +27,16 @@ def test_a_blind_lane_shows_nothing_that_names_its_model() -> None:
     record = {"metrics": {"ttft_ms": 12.0, "load_ms": 900.0, "cost_usd": 0.0,
                           "contention": {"threads": 2, "shared_with": ["gguf:secret-model"]}},
               "error": {"type": "auth", "message": "401 from openai:secret-model: set OPENAI_API_KEY"}}
-    named = view.stats_html(record, status="error", detail="waiting for gguf:secret-model")
+    named = lane_view.stats_html(record, status="error", detail="waiting for gguf:secret-model")
     assert "secret-model" in named
-    shown = view.stats_html(record, status="queued", detail="waiting for gguf:secret-model", blind=True)
+    shown = lane_view.stats_html(record, status="queued", detail="waiting for gguf:secret-model", blind=True)
     assert "secret-model" not in shown and "TTFT" in shown and "after the vote" in shown
-    hidden = view.stats_html(record, status="ok", blind=True, hide=True)
+    hidden = lane_view.stats_html(record, status="ok", blind=True, hide=True)
     assert "TTFT" not in hidden and "figures after the vote" in hidden
 
 
 def test_earlier_turns_end_with_the_prompt_being_answered() -> None:
-    html = view.earlier_html([("first?", {"text": "one", "metrics": {"ttft_ms": 5.0}})], "second?",
+    html = lane_view.earlier_html([("first?", {"text": "one", "metrics": {"ttft_ms": 5.0}})], "second?",
                              figures_shown=False)
     assert html.endswith('<div class="turn-prompt">› second?</div>') and "TTFT" not in html
 
@@ -55,23 +54,23 @@ def test_battle_lineup_prefers_the_least_voted_pair_and_tags_the_session(ctx: Co
         _pool_doc(ctx, "p:a", "p:b")
         _pool_doc(ctx, "p:a", "p:c")
     v = {"battle": True, "blind": True, "lanes": 2, "models": []}
-    drawn = Counter(frozenset(blind.lineup(ctx, v, None, 2, "q?", None, ["p:a", "p:b", "p:c"])[0])
+    drawn = Counter(frozenset(blind_runs.lineup(ctx, v, None, 2, "q?", None, ["p:a", "p:b", "p:c"])[0])
                     for _ in range(20))
     assert drawn == Counter({frozenset({"p:b", "p:c"}): 20})
-    models, doc = blind.lineup(ctx, v, None, 2, "q?", "be brief", ["p:a", "p:b", "p:c"])
+    models, doc = blind_runs.lineup(ctx, v, None, 2, "q?", "be brief", ["p:a", "p:b", "p:c"])
     assert doc["tags"] == ["blind", "battle"] and doc["system"] == "be brief" and doc["turns"] == []
 
 
 def test_blind_lineup_shuffles_the_picked_models_and_keeps_a_hidden_session(ctx: Context) -> None:
     v = {"blind": True, "models": ["m:1", "m:2", "m:3"]}
-    orders = {tuple(blind.lineup(ctx, v, None, 3, "q", None)[0]) for _ in range(60)}
+    orders = {tuple(blind_runs.lineup(ctx, v, None, 3, "q", None)[0]) for _ in range(60)}
     assert len(orders) > 1 and all(sorted(o) == ["m:1", "m:2", "m:3"] for o in orders)
     hidden = {"id": "01J0000000000000000000HID1", "tags": ["blind"], "turns": [
         {"prompt": "q", "outputs": [{"model": "m:3"}, {"model": "m:1"}, {"model": "m:2"}]}]}
-    models, doc = blind.lineup(ctx, v, hidden, 3, "next", None)
+    models, doc = blind_runs.lineup(ctx, v, hidden, 3, "next", None)
     assert models == ["m:3", "m:1", "m:2"] and doc is hidden
     ctx.revealed.add(hidden["id"])  # once revealed, the next blind run is a new session
-    assert blind.lineup(ctx, v, hidden, 3, "next", None)[1] is not hidden
+    assert blind_runs.lineup(ctx, v, hidden, 3, "next", None)[1] is not hidden
 
 
 def test_leaderboard_filters_and_escaped_html(ctx: Context) -> None:
@@ -94,7 +93,7 @@ def test_history_row_of_a_hidden_session_names_no_model(ctx: Context) -> None:
            "finish_reason": "stop", "metrics": {}, "server_metrics": {}, "timeline": [[1.0, 1]]}
     ctx.store.start_turn(sid, prompt="q", outputs=[out, {**out, "model": "h:hidden-two"}])
     table, ids = history.rows(ctx)
-    assert ids == [sid] and table.iloc[0]["models"] == blind.HIDDEN_MODELS
+    assert ids == [sid] and table.iloc[0]["models"] == blind_runs.HIDDEN_MODELS
     assert history.model_choices(ctx) == []
     assert history.rows(ctx, model="h:hidden-one")[1] == []  # a filter by model would name it
     ctx.store.set_votes(sid, [make_vote(0, [0, 1], ["h:hidden-one", "h:hidden-two"], "tie")])
@@ -109,11 +108,11 @@ def test_a_hidden_session_stays_hidden_however_many_sessions_came_after(ctx: Con
     ctx.store.start_turn(sid, prompt="q", outputs=[out, {**out, "model": "h:old-other"}])
     for k in range(1001):  # more than any "newest N" scan would look at
         ctx.store.create_session(title=f"later {k}", system=None)
-    assert blind.hidden_ids(ctx) == {sid}
-    assert {r["model"] for r in blind.visible_stats(ctx)} == set()
+    assert blind_runs.hidden_ids(ctx) == {sid}
+    assert {r["model"] for r in blind_runs.visible_stats(ctx)} == set()
     ctx.store.set_votes(sid, [make_vote(0, [0, 1], ["h:old-secret", "h:old-other"], "a")])
-    assert blind.hidden_ids(ctx) == set()
-    assert {r["model"] for r in blind.visible_stats(ctx)} == {"h:old-secret", "h:old-other"}
+    assert blind_runs.hidden_ids(ctx) == set()
+    assert {r["model"] for r in blind_runs.visible_stats(ctx)} == {"h:old-secret", "h:old-other"}
 
 
 def test_export_html_waits_for_the_vote_of_a_hidden_session(ctx: Context) -> None:

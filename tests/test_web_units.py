@@ -11,9 +11,9 @@ import gradio as gr
 import pytest
 
 from backends.base import Loading, Started, TextDelta
-from playground.engine import LaneEnd, LaneEvent
+from playground.engine.run import LaneEnd, LaneEvent
 from playground.settings import Settings
-from playground.web import lanes, stats
+from playground.web import lane_view, stats
 from playground.web.coalesce import FLUSH_S, Coalescer
 from playground.web.compare import Job, lane_values, page_frames, resend_unchanged
 from playground.web.diff import word_diff_html
@@ -92,7 +92,7 @@ async def test_page_frames_coalesce_4_lanes_of_2000_chunks_and_end_exact() -> No
     assert len(frames) - 1 <= elapsed / FLUSH_S + 2  # the flush budget (+ the final frame)
     assert len(frames) > 5  # and it did stream
     for i in range(4):
-        assert _last_value(frames, i) == lanes.answer_html(expected[i])  # exact, however coalesced
+        assert _last_value(frames, i) == lane_view.answer_html(expected[i])  # exact, however coalesced
         assert "done" in _last_value(frames, 4 + i)
 
 
@@ -119,23 +119,23 @@ def test_lane_values_skip_unchanged_lanes() -> None:
 
 def test_answers_and_prompts_are_escaped_never_markup() -> None:
     evil = '<img src=x onerror=alert(1)><script>alert(2)</script>'
-    assert "<img" not in lanes.answer_html(evil) and "&lt;img" in lanes.answer_html(evil)
-    assert "<script>" not in lanes.earlier_html([(evil, {"text": evil, "metrics": {}})], evil)
-    html = lanes.stats_html({"metrics": {}, "error": {"type": "x", "message": evil}}, status="error")
+    assert "<img" not in lane_view.answer_html(evil) and "&lt;img" in lane_view.answer_html(evil)
+    assert "<script>" not in lane_view.earlier_html([(evil, {"text": evil, "metrics": {}})], evil)
+    html = lane_view.stats_html({"metrics": {}, "error": {"type": "x", "message": evil}}, status="error")
     assert "<img" not in html
     # escaping keeps prefixes, so Gradio can send appends
     text = "a < b & c"
-    assert lanes.answer_html(text).startswith(lanes.answer_html(text[:3]))
+    assert lane_view.answer_html(text).startswith(lane_view.answer_html(text[:3]))
 
 
 def test_stats_mark_the_best_and_show_clocks_and_notes() -> None:
     rec = {"metrics": {"ttft_ms": 40.0, "total_ms": 900.0, "output_tokens": 12, "tokens_per_s": 30.0,
                        "cost_usd": 0.0, "queue_ms": 1400.0, "load_ms": 16000.0, "estimated": ["output_tokens"],
                        "contention": {"waited_for": ["gguf:smollm2"]}}}
-    html = lanes.stats_html(rec, status="ok", lane=1, best={"ttft_ms": {1}})
+    html = lane_view.stats_html(rec, status="ok", lane=1, best={"ttft_ms": {1}})
     assert 'class="fig best"' in html and "★" in html and "~12 tok" in html
     assert "queued 1400 ms" in html and "load 16.0 s" in html and "waited for gguf:smollm2" in html
-    assert "loading model… 9 s" in lanes.stats_html({}, status="loading", clock_s=9.2)
+    assert "loading model… 9 s" in lane_view.stats_html({}, status="loading", clock_s=9.2)
 
 
 def test_word_diff_marks_changes_and_escapes() -> None:
@@ -218,9 +218,9 @@ def test_skipped_outputs_get_their_last_text_again_never_a_stale_object() -> Non
 def test_race_chart_keeps_each_lanes_shape_in_few_points() -> None:
     long = {"model": "a:long", "metrics": {"queue_ms": 500.0}, "timeline": [[10.0 + k, 6] for k in range(2000)]}
     short = {"model": "b:short", "metrics": {}, "timeline": [[5.0, 3], [9.0, 4]]}
-    frame = lanes.race_frame([long, short])
+    frame = lane_view.race_frame([long, short])
     first = frame[frame["lane"] == "1: a:long"]
-    assert len(first) <= lanes.RACE_POINTS
+    assert len(first) <= lane_view.RACE_POINTS
     assert first.iloc[0].tolist() == [0.5, 0, "1: a:long"]  # from the lane's start, its wait included
     assert first.iloc[-1].tolist() == [(500 + 10 + 1999) / 1000, 12000, "1: a:long"]  # the end is kept
     assert first["characters"].is_monotonic_increasing

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from playground.session import title_from
+from playground.session.document import title_from
 from playground.settings import Settings
 from playground.testing import free_port
 from playground.web.serve import start, stop

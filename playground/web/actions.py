@@ -15,11 +15,10 @@ import gradio as gr
 from backends.base import Params
 from backends.errors import ConfigError
 from playground.api import PromptError
-from playground.blind import blind_names
-from playground.recorder import Recorder
-from playground.rerun import Rerun
-from playground.web import history
-from playground.web import lanes as view
+from playground.arena.blind import blind_names
+from playground.session.recorder import Recorder
+from playground.session.rerun import Rerun
+from playground.web import history, lane_view
 from playground.web.compare import (
     CLOSE_S,
     Job,
@@ -67,9 +66,9 @@ def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[A
 def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, blind: bool = False,
            hide: bool = False, keep: bool = False) -> list[Any]:
     n = len(models)
-    earlier = [view.earlier_html(view.lane_history(doc, i, m), prompt, figures_shown=not hide)
+    earlier = [lane_view.earlier_html(lane_view.lane_history(doc, i, m), prompt, figures_shown=not hide)
                for i, m in enumerate(models)]
-    waiting = view.stats_html({}, status="waiting", blind=blind, hide=hide)
+    waiting = lane_view.stats_html({}, status="waiting", blind=blind, hide=hide)
     # the chart, the export buttons and the notice are cleared until the run ends (blind: the chart
     # keeps its first lanes' colours, so revealed names would stay; the exports would name the models)
     extra = [gr.skip()] * EXTRA if keep else [gr.skip(), None, None, None, ""]  # keep: a replay's session
@@ -84,19 +83,19 @@ async def finish(ctx: Context, job: Job) -> list[Any]:
     outputs = doc["turns"][-1]["outputs"]
     if job.blind:  # no export files yet: they would name the models
         names = blind_names(len(outputs))
-        return [doc, view.race_frame(outputs, names), None, None,
+        return [doc, lane_view.race_frame(outputs, names), None, None,
                 f"session {md(doc['id'])} saved — vote to reveal the models"]
     try:
         json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, doc["id"])
     except Exception as exc:  # noqa: BLE001 - the page still shows the answers
-        return [doc, view.race_frame(outputs), gr.skip(), gr.skip(), f"⚠ could not export: {md(exc)}"]
+        return [doc, lane_view.race_frame(outputs), gr.skip(), gr.skip(), f"⚠ could not export: {md(exc)}"]
     lanes_now = job.lanes()
     last_round = outputs[-len(lanes_now):] if lanes_now else outputs
     failed = sum(o["status"] != "ok" for o in outputs)
     notice = f"session {md(doc['id'])} saved" + (f" — {failed} run(s) did not finish" if failed else "")
     if len(last_round) < len(outputs):  # repeat runs: the figures of every counted run, per lane
-        notice += "\n\n" + view.repeat_markdown(outputs)
-    return [doc, view.race_frame(last_round), json_path, md_path, notice]
+        notice += "\n\n" + lane_view.repeat_markdown(outputs)
+    return [doc, lane_view.race_frame(last_round), json_path, md_path, notice]
 
 
 async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
@@ -135,7 +134,7 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
 async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None) -> AsyncIterator[list[Any]]:
     if not doc or not doc.get("turns"):
         raise toast("open or run a session first, then re-run it")
-    from playground.session import session_models
+    from playground.session.document import session_models
 
     same = models == session_models(doc)
     re = Rerun(ctx.runtime, doc, None if same else models, recorder_factory=lambda: Recorder(ctx.store))

@@ -14,11 +14,20 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from playground import discovery
-from playground.blind import blind_names
-from playground.session import session_models
-from playground.web import actions, api, arena_tab, arena_ui, blind, history, settings_tab, stats
-from playground.web import lanes as view
+from playground.arena.blind import blind_names
+from playground.engine import discovery
+from playground.session.document import session_models
+from playground.web import (
+    actions,
+    arena_tab,
+    arena_ui,
+    blind_runs,
+    history,
+    lane_view,
+    public_api,
+    settings_tab,
+    stats,
+)
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
 from playground.web.escape import esc, md
@@ -149,7 +158,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
             chosen = list(chosen or [])[:actions.MAX_LANES]
             if chosen == v["models"]:
                 return gr.skip(), gr.skip()
-            if blind.arena_on(v):  # a blind session's lanes are fixed: the next run starts a new one
+            if blind_runs.arena_on(v):  # a blind session's lanes are fixed: the next run starts a new one
                 return {**v, "models": chosen, "doc": None}, None
             return {**v, "models": chosen, "doc": doc}, gr.skip()
 
@@ -198,15 +207,15 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
             outputs = doc["turns"][-1]["outputs"] if doc["turns"] else []
             shown = {**v, "doc": doc, "blind": False, "battle": False}
             common = [doc.get("system") or "", gr.Tabs(selected="compare")]
-            if blind.is_hidden(ctx, doc):  # no names, no export files until the vote
+            if blind_runs.is_hidden(ctx, doc):  # no names, no export files until the vote
                 return [shown, doc, gr.update(visible=True), *common,
-                        view.race_frame(outputs, blind_names(len(outputs))), None, None,
+                        lane_view.race_frame(outputs, blind_names(len(outputs))), None, None,
                         f"opened blind session {md(doc['id'])}: vote to reveal the models", doc["id"],
                         *arena_ui.opened(arena)]
             chosen = session_models(doc)
             json_path, md_path = history.write_exports(ctx, doc["id"])
             return [{**shown, "models": chosen}, doc, gr.update(value=chosen, visible=True), *common,
-                    view.race_frame(outputs), json_path, md_path, f"opened session {md(doc['id'])}: {md(doc['title'])}",
+                    lane_view.race_frame(outputs), json_path, md_path, f"opened session {md(doc['id'])}: {md(doc['title'])}",
                     doc["id"], *arena_ui.opened(arena)]
 
         history_df.select(on_open, [history_ids, view_state],
@@ -230,12 +239,12 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                          api_visibility="private")
 
         # ---- stats and settings ---------------------------------------------------------------
-        stats_tab.select(lambda: stats.frames(blind.visible_stats(ctx)), None, [stats_table, stats_plot],
+        stats_tab.select(lambda: stats.frames(blind_runs.visible_stats(ctx)), None, [stats_table, stats_plot],
                          api_visibility="private")
 
         async def on_settings(doc: dict[str, Any] | None) -> list[Any]:
             # which local models are loaded would say which ones a blind run drew: not before the vote
-            table, ids = settings_tab.loaded_frame(ctx, hidden=blind.is_hidden(ctx, doc))
+            table, ids = settings_tab.loaded_frame(ctx, hidden=blind_runs.is_hidden(ctx, doc))
             return [await settings_tab.status_html(ctx), table, gr.update(choices=ids, value=None)]
 
         settings_tab_.select(on_settings, session, [status, loaded, unload_which], api_visibility="private")
@@ -253,7 +262,7 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
                     gr.update(choices=sorted(set(found + list(pool or [])))))
 
         demo.load(on_load, [models, arena.pool], [models, arena.pool], api_visibility="private")
-        api.register(ctx)
+        public_api.register(ctx)
     return demo
 
 
@@ -262,7 +271,7 @@ def _answers(ctx: Context, doc: dict[str, Any] | None) -> dict[str, str]:
     if not doc or not doc.get("turns"):
         return {}
     last = doc["turns"][-1]["outputs"]
-    names = blind_names(len(last)) if blind.is_hidden(ctx, doc) else [o["model"] for o in last]
+    names = blind_names(len(last)) if blind_runs.is_hidden(ctx, doc) else [o["model"] for o in last]
     out = {f"lane {i + 1}: {names[i]}": o["text"] for i, o in enumerate(last)}
     if doc.get("rerun_of"):
         try:

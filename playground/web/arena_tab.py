@@ -1,5 +1,5 @@
 """The Leaderboard tab: Bradley–Terry ratings with 95% intervals, votes per model and the win-rate
-matrix as a heat-map, over the votes and imported battles in the store (``playground.ratings.board``,
+matrix as a heat-map, over the votes and imported battles in the store (``playground.arena.ratings.board``,
 the same gathering and filters as ``playground arena leaderboard``). This module only reads the
 filters and draws HTML; every model id and tag goes through ``escape.esc``.
 """
@@ -11,8 +11,8 @@ from typing import Any
 
 import gradio as gr
 
+from playground.arena.ratings import Filters, board
 from playground.arena.votes import parse_time
-from playground.ratings import Filters, board
 from playground.web.context import Context
 from playground.web.escape import esc
 

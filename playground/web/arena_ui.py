@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from playground.judge import DEFAULT_RUBRIC
+from playground.arena.judge import DEFAULT_RUBRIC
 from playground.web.actions import MAX_LANES
 
 ARENA_KEYS = ("blind", "battle", "lanes")

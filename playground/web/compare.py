@@ -23,10 +23,10 @@ from typing import Any
 import gradio as gr
 
 from backends.base import Params
-from playground import figures
 from playground.api import Comparison
-from playground.recorder import Recorder
-from playground.web import lanes as view
+from playground.engine import figures
+from playground.session.recorder import Recorder
+from playground.web import lane_view
 from playground.web.coalesce import FLUSH_S, LOCAL_FLUSH_S, Coalescer
 from playground.web.context import Context
 
@@ -124,11 +124,11 @@ def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
     for i, state in enumerate(states):
         if i not in changed and not done:
             continue
-        text = view.answer_html(state.text)
+        text = lane_view.answer_html(state.text)
         if text != sent["text"][i]:
             texts[i] = sent["text"][i] = text
         seconds, detail = clock(job.coalescer, i)
-        html = view.stats_html(shown[i], status=state.status, lane=i, best=best,
+        html = lane_view.stats_html(shown[i], status=state.status, lane=i, best=best,
                                clock_s=seconds, detail=detail, blind=job.blind, hide=job.hide)
         if html != sent["stats"][i]:
             stats[i] = sent["stats"][i] = html

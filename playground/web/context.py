@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
 

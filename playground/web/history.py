@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from playground.web import blind
+from playground.web import blind_runs
 from playground.web.context import Context
 from playground.web.escape import md
 from storage.html import to_html
@@ -28,7 +28,7 @@ def _row(s: dict[str, Any], hidden: bool = False) -> list[Any]:
     if s.get("snippet"):
         title += f" — {s['snippet']}"
     lanes = " ".join(f"{DOTS.get(k, '?')}{k} {v}" for k, v in sorted(s.get("statuses", {}).items()))
-    models = blind.HIDDEN_MODELS if hidden else ", ".join(s.get("models", []))
+    models = blind_runs.HIDDEN_MODELS if hidden else ", ".join(s.get("models", []))
     return [when, title, models, s.get("turns", 0), lanes]
 
 
@@ -39,7 +39,7 @@ def rows(ctx: Context, query: str = "", model: str | None = None) -> tuple[pd.Da
         found = ctx.store.search(query, model=model, limit=100)
     else:
         found = ctx.store.list_sessions(limit=100, model=model)
-    hidden = blind.hidden_ids(ctx) if any(blind.TAG in (s.get("tags") or []) for s in found) else set()
+    hidden = blind_runs.hidden_ids(ctx) if any(blind_runs.TAG in (s.get("tags") or []) for s in found) else set()
     marked = [(s, s["id"] in hidden) for s in found]
     if model:  # listing a hidden session under a model would say which model it ran
         marked = [(s, hidden) for s, hidden in marked if not hidden]
@@ -72,7 +72,7 @@ def write_exports(ctx: Context, session_id: str) -> tuple[str, str]:
 def write_html(ctx: Context, doc: dict[str, Any] | None) -> str | None:
     """The Export HTML file of the session shown (read back from the store), or None: no saved
     session, or a blind one whose names are still hidden (no export file names them)."""
-    if not doc or not doc.get("turns") or blind.is_hidden(ctx, doc):
+    if not doc or not doc.get("turns") or blind_runs.is_hidden(ctx, doc):
         return None
     try:
         saved = ctx.store.export_document(doc["id"])
@@ -101,7 +101,7 @@ def import_file(ctx: Context, path: str | Path | None) -> str:
 
 def model_choices(ctx: Context) -> list[str]:
     seen: list[str] = []
-    for row in blind.visible_stats(ctx):
+    for row in blind_runs.visible_stats(ctx):
         if row["model"] not in seen:
             seen.append(row["model"])
     return sorted(seen)

@@ -12,12 +12,11 @@ from typing import Any
 
 import gradio as gr
 
-from playground import figures as figs
-from playground.web import actions, blind, voting
-from playground.web import lanes as view
+from playground.engine import figures as figs
+from playground.web import actions, blind_runs, lane_view, voting
 from playground.web.context import Context
 from playground.web.escape import toast
-from playground.web.lanes import engine_of
+from playground.web.lane_view import engine_of
 
 LANES_PER_ROW = 4
 
@@ -37,11 +36,11 @@ def blank(value: Any) -> str:
 def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None:
     """One column per model, four to a row; the vote bar; then the events that stream into them.
     A blind view (``names``) shows "Model A", … in the headers and nothing that names a model."""
-    chosen, names = blind.lane_setup(ctx, v)
+    chosen, names = blind_runs.lane_setup(ctx, v)
     doc = v.get("doc")
     n = len(chosen)
     if not n:
-        gr.Markdown("Choose at least one model above." if not blind.arena_on(v)
+        gr.Markdown("Choose at least one model above." if not blind_runs.arena_on(v)
                     else "Choose the models (or the battle pool) above.")
         return
     last = doc["turns"][-1]["outputs"] if doc and doc.get("turns") else []
@@ -52,11 +51,11 @@ def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None
         with gr.Row(elem_classes=["lane-row"]):
             for i in range(start, min(start + LANES_PER_ROW, n)):
                 model = chosen[i]
-                hist = view.lane_history(doc, i, model) if model else []
+                hist = lane_view.lane_history(doc, i, model) if model else []
                 out = hist[-1][1] if hist else None
                 p = (out or {}).get("params") or {}
                 with gr.Column(scale=1, min_width=160, elem_classes=["lane"]):
-                    head = view.header_html(names[i], "") if names else view.header_html(model, engine_of(ctx, model))
+                    head = lane_view.header_html(names[i], "") if names else lane_view.header_html(model, engine_of(ctx, model))
                     heads.append(gr.HTML(head, elem_id=f"head-{i}", js_on_load=None))
                     with gr.Accordion("params", open=False, elem_classes=["lane-params"]):
                         per_lane.append([
@@ -66,11 +65,11 @@ def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None
                                       precision=0, interactive=True),
                             gr.Textbox(blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
                                        placeholder="none", interactive=True)])
-                    earlier.append(gr.HTML(view.earlier_html(hist[:-1], hist[-1][0] if hist else None, not hide),
+                    earlier.append(gr.HTML(lane_view.earlier_html(hist[:-1], hist[-1][0] if hist else None, not hide),
                                            elem_id=f"earlier-{i}", js_on_load=None))
-                    texts.append(gr.HTML(view.answer_html(out["text"] if out else ""), elem_id=f"lane-{i}",
+                    texts.append(gr.HTML(lane_view.answer_html(out["text"] if out else ""), elem_id=f"lane-{i}",
                                          elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
-                    stats_.append(gr.HTML(view.stats_html(out or {}, status=out["status"] if out else "waiting",
+                    stats_.append(gr.HTML(lane_view.stats_html(out or {}, status=out["status"] if out else "waiting",
                                                           lane=i, best=best, blind=names is not None, hide=hide),
                                           elem_id=f"stats-{i}", js_on_load=None))
             for _ in range(min(n, LANES_PER_ROW) - (min(start + LANES_PER_ROW, n) - start)):
@@ -83,7 +82,7 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
           lanes: tuple[list[Any], ...], status: Any) -> None:
     texts, stats_, earlier, per_lane, heads = lanes
     n = len(chosen)
-    arena = names is not None or blind.arena_on(v)  # runs are blind: headers go back to letters
+    arena = names is not None or blind_runs.arena_on(v)  # runs are blind: headers go back to letters
     outs = (heads if arena else []) + texts + stats_ + earlier + s["extra"]
     buttons = [s["run"], s["stop"]]
     flat = [c for trio in per_lane for c in trio]
@@ -100,8 +99,8 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
                 async for frame in frames:
                     yield frame
             return
-        models, doc = blind.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
-        letters = [view.header_html(name, "") for name in blind.blind_names(n)]
+        models, doc = blind_runs.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
+        letters = [lane_view.header_html(name, "") for name in blind_runs.blind_names(n)]
         blind_run = actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
                                 blind=True, hide=bool(v.get("hide", True)))
         async with aclosing(blind_run) as frames:
@@ -109,9 +108,9 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
                 yield letters + frame  # the same letters every frame: cheaper for Gradio than gr.skip()
 
     def named(doc: Any) -> list[str]:
-        if blind.is_hidden(ctx, doc):
+        if blind_runs.is_hidden(ctx, doc):
             raise toast("vote first: a replay or re-run would show which model is which")
-        return blind.session_models(doc) if blind.is_blind(doc) else chosen
+        return blind_runs.session_models(doc) if blind_runs.is_blind(doc) else chosen
 
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[list[Any]]:
         async with aclosing(actions.replay(ctx, request.session_hash, named(doc), doc, speed)) as frames:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.base import TextDelta
-from playground import figures
-from playground.engine import LaneEnd, LaneEvent
+from playground.engine import figures
+from playground.engine.run import LaneEnd, LaneEvent
 
 SPEEDS = {"1×": 1.0, "2×": 2.0, "10×": 10.0, "instant": None}
 

@@ -17,8 +17,8 @@ import sys
 import threading
 from typing import Any
 
-from playground.recorder import open_store
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
+from playground.session.recorder import open_store
 from playground.settings import Settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

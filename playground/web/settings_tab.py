@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from backends.registry import PROVIDERS
-from playground.discovery import ollama_models
+from playground.engine.discovery import ollama_models
 from playground.web.context import Context
 from playground.web.escape import esc, md
 

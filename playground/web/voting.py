@@ -1,10 +1,10 @@
 """The vote bar under the lanes and the judge model, wired inside the lanes' ``@gr.render`` (the
 bar's buttons depend on the number of lanes: A / B for two, "best" of a letter for more).
 
-A human vote (``blind.cast``/``blind.withdraw``) updates the session, writes its export files and
+A human vote (``blind_runs.cast``/``blind_runs.withdraw``) updates the session, writes its export files and
 re-renders the lanes from the voted session, which shows the model ids, engines and figures (the
-reveal). A judge vote (``playground.judge.judge_turn``) is recorded apart from the human one and
-reveals nothing. Handlers stay short; the work is in ``playground.web.blind`` and ``playground/``.
+reveal). A judge vote (``playground.arena.judge.judge_turn``) is recorded apart from the human one and
+reveals nothing. Handlers stay short; the work is in ``playground.web.blind_runs`` and ``playground/``.
 """
 
 from __future__ import annotations
@@ -17,17 +17,16 @@ from typing import Any
 import gradio as gr
 
 from backends.errors import BackendError, ConfigError
-from playground.blind import record_vote
-from playground.judge import judge_turn
-from playground.session import session_models
-from playground.web import blind, history
-from playground.web import lanes as view
+from playground.arena.blind import record_vote
+from playground.arena.judge import judge_turn
+from playground.session.document import session_models
+from playground.web import blind_runs, history, lane_view
 from playground.web.context import Context
 from playground.web.escape import esc
 
 
 def status_value(ctx: Context, doc: dict[str, Any] | None) -> str:
-    return blind.status_html(ctx, doc, lambda m: view.engine_of(ctx, m))
+    return blind_runs.status_html(ctx, doc, lambda m: lane_view.engine_of(ctx, m))
 
 
 def vote_bar(ctx: Context, v: dict[str, Any], n: int, s: dict[str, Any]) -> Any:
@@ -52,8 +51,8 @@ def vote_bar(ctx: Context, v: dict[str, Any], n: int, s: dict[str, Any]) -> Any:
     def shown(doc: dict[str, Any], message: str) -> list[Any]:
         json_path, md_path = history.write_exports(ctx, doc["id"])
         # a hidden session opened from History: the picker now says which models these were
-        picker = gr.update(value=session_models(doc)) if blind.is_blind(doc) and not blind.arena_on(v) else gr.skip()
-        return [{**v, "doc": doc}, doc, view.race_frame(doc["turns"][-1]["outputs"]), json_path, md_path,
+        picker = gr.update(value=session_models(doc)) if blind_runs.is_blind(doc) and not blind_runs.arena_on(v) else gr.skip()
+        return [{**v, "doc": doc}, doc, lane_view.race_frame(doc["turns"][-1]["outputs"]), json_path, md_path,
                 message, picker]
 
     def cleared(values: list[Any]) -> Iterator[list[Any]]:
@@ -64,14 +63,14 @@ def vote_bar(ctx: Context, v: dict[str, Any], n: int, s: dict[str, Any]) -> Any:
     for button, outcome in choices:
         def on_vote(doc: dict[str, Any] | None, letter: str | None = None,
                     outcome: str = outcome) -> Iterator[list[Any]]:
-            updated = blind.cast(ctx, doc, outcome, letter)
+            updated = blind_runs.cast(ctx, doc, outcome, letter)
             yield from cleared(shown(updated, f"vote saved on turn {len(updated['turns'])}"))
 
         button.click(on_vote, [s["session"]] + ([pick] if pick is not None else []), outs,
                      api_visibility="private")
 
     def on_withdraw(doc: dict[str, Any] | None) -> list[Any]:
-        updated = blind.withdraw(ctx, doc)
+        updated = blind_runs.withdraw(ctx, doc)
         return shown(updated, "vote withdrawn")
 
     withdraw_btn.click(on_withdraw, s["session"], outs, api_visibility="private")
@@ -108,4 +107,4 @@ async def judge(ctx: Context, doc: dict[str, Any] | None, model: str | None, rub
     except (BackendError, ConfigError) as exc:
         return [gr.skip(), f'<div class="lane-error">⚠ {esc(exc)}</div>', status_value(ctx, doc)]
     updated = await asyncio.to_thread(record_vote, ctx.store, doc, vote)
-    return [updated, blind.judge_html(vote).replace("<details", "<details open", 1), status_value(ctx, updated)]
+    return [updated, blind_runs.judge_html(vote).replace("<details", "<details open", 1), status_value(ctx, updated)]

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from backends.base import Event, Message, Params, Request, Waiting
 from backends.errors import ConfigError
-from playground import metrics
-from playground.lane import LaneState
-from playground.runtime import Runtime, Target
+from playground.engine import metrics
+from playground.engine.lane import LaneState
+from playground.engine.runtime import Runtime, Target
 
 CANCEL_GRACE_S = 0.2  # how long Stop waits for lanes to close before giving up on them
 

@@ -13,10 +13,10 @@ from typing import Any
 from backends.base import Params
 from backends.errors import ConfigError
 from playground.api import Comparison
-from playground.engine import LaneEvent
-from playground.recorder import Recorder
-from playground.runtime import Runtime
-from playground.session import lane_output, new_document, session_models
+from playground.engine.run import LaneEvent
+from playground.engine.runtime import Runtime
+from playground.session.document import lane_output, new_document, session_models
+from playground.session.recorder import Recorder
 
 
 def substitute(source_models: list[str], given: Sequence[str] | None) -> list[str]:

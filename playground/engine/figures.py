@@ -103,7 +103,7 @@ def summary_line(output: dict[str, Any], best: dict[str, set[int]] | None = None
 
 
 def fmt_summary(summary: dict[str, Any], unit: str) -> str:
-    """A repeat-run summary (playground.aggregate): median · p90 (min–max) unit."""
+    """A repeat-run summary (playground.session.aggregate): median · p90 (min–max) unit."""
     if summary.get("median") is None:
         return "—"
     return (f"{summary['median']:.1f} · {summary['p90']:.1f} "

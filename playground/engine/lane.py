@@ -1,7 +1,7 @@
 """One lane's state as its stamped events arrive, and its output record (DESIGN.md format).
 
 The engine applies each ``(t, event)`` here; front ends read ``text``/``status`` live and call
-``record()`` for the saved output. Figures are derived by ``playground.metrics`` from what is
+``record()`` for the saved output. Figures are derived by ``playground.engine.metrics`` from what is
 kept here, so every backend is timed the same way.
 
 This is also where a backend's outside text becomes the lane's: every error, retry note and
@@ -33,7 +33,7 @@ from backends.base import (
 )
 from backends.errors import PlaygroundError
 from backends.redact import mask, redact, redact_value
-from playground import metrics
+from playground.engine import metrics
 from storage.schema import MAX_COUNT
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ulid import ULID
 
 from backends.base import Message
-from playground.aggregate import lanes_of
+from playground.session.aggregate import lanes_of
 
 SCHEMA = "playground.session/1"
 

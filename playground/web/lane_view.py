@@ -3,7 +3,7 @@
 Every piece of model or user text goes through ``escape.esc`` here, so an answer containing
 ``<script>`` or ``<img onerror=...>`` is shown as text and never runs. The answer is the escaped
 text alone (no wrapper, no cursor): escaping keeps prefixes, so Gradio can send each update as an
-append. Figures and their best-of marks come from ``playground.figures``; nothing is computed here.
+append. Figures and their best-of marks come from ``playground.engine.figures``; nothing is computed here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from backends.registry import PROVIDERS, split_model_id
-from playground import figures
+from playground.engine import figures
 from playground.web.escape import esc, md
 
 STATUS_TEXT = {
@@ -145,8 +145,8 @@ def race_frame(outputs: Sequence[dict[str, Any]], names: Sequence[str] | None = 
 
 
 def repeat_markdown(outputs: Sequence[dict[str, Any]]) -> str:
-    """Repeat runs per lane: median · p90 (min–max) of TTFT, tokens/s and total (playground.aggregate)."""
-    from playground.aggregate import aggregate
+    """Repeat runs per lane: median · p90 (min–max) of TTFT, tokens/s and total (playground.session.aggregate)."""
+    from playground.session.aggregate import aggregate
 
     cell = figures.fmt_summary
 

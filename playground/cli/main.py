@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--no-save", action="store_true", help="do not save the session")
     cmp_.add_argument("prompt", help="the prompt, or - to read it from standard input")
 
-    from playground.cli_arena import add_arena_commands
-    from playground.cli_sessions import add_session_commands
+    from playground.cli.arena import add_arena_commands
+    from playground.cli.sessions import add_session_commands
 
     add_session_commands(sub)
     add_arena_commands(sub)
@@ -97,19 +97,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         return serve(settings, host=args.host, port=args.port, auth=args.auth,
                      no_auth=args.no_auth, share=args.share)
     if args.command == "models":
-        from playground.cli_compare import print_models
+        from playground.cli.compare import print_models
 
         return asyncio.run(print_models(settings))
     if args.command == "compare":
-        from playground.cli_compare import run_compare
+        from playground.cli.compare import run_compare
 
         return asyncio.run(run_compare(settings, args))
     if args.command == "arena":
-        from playground.cli_arena import run_arena
+        from playground.cli.arena import run_arena
 
         return run_arena(settings, args)
     if args.command == "sessions":
-        from playground.cli_sessions import run_sessions
+        from playground.cli.sessions import run_sessions
 
         return run_sessions(settings, args)
     raise ConfigError(f"unknown command {args.command}")

@@ -24,11 +24,11 @@ from rich.text import Text
 
 from backends.base import Params
 from backends.errors import ConfigError
-from playground import figures
 from playground.api import Comparison, check_prompt
-from playground.cli_console import console as make_console
-from playground.recorder import Recorder, open_store
-from playground.runtime import Runtime
+from playground.cli.console import console as make_console
+from playground.engine import figures
+from playground.engine.runtime import Runtime
+from playground.session.recorder import Recorder, open_store
 from playground.settings import Settings
 
 LANES_PER_ROW = 4
@@ -129,7 +129,7 @@ def figures_table(doc: dict[str, Any], names: list[str] | None = None) -> Table:
 
 
 def repeat_table(outputs: list[dict[str, Any]], names: list[str] | None = None) -> Table:
-    from playground.aggregate import aggregate
+    from playground.session.aggregate import aggregate
 
     table = Table(title="repeat runs: median · p90 (min–max)")
     for col in ("lane", "runs", "TTFT", "tok/s", "total"):
@@ -154,7 +154,7 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
             session = store.get_session(args.session)
         models = args.models
         if session is not None and not models:
-            from playground.session import session_models
+            from playground.session.document import session_models
 
             models = session_models(session)
         if models:
@@ -166,7 +166,7 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
                           recorder=Recorder(store) if store else None)
         blind = None
         if args.blind:
-            from playground.blind import blind_names
+            from playground.arena.blind import blind_names
 
             blind = blind_names(len(comp.models))
         await _drive(comp, args.json, blind)
@@ -180,7 +180,7 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
         if store is not None:
             print(f"session {doc['id']}", file=sys.stderr)
         if blind:
-            from playground.blind import vote_in_terminal
+            from playground.arena.blind import vote_in_terminal
 
             vote_in_terminal(store, doc, blind)
         return 0 if comp.ok else 1
@@ -229,7 +229,7 @@ def _ctrl_c(loop: asyncio.AbstractEventLoop, cancel: Any) -> Any:
 
 
 async def print_models(settings: Settings) -> int:
-    from playground.discovery import discover
+    from playground.engine.discovery import discover
 
     runtime = Runtime(settings)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 from backends.base import Backend, Params, ProviderConfig
 from backends.errors import ConfigError
 from backends.registry import load_backend_class, provider_spec, split_model_id
-from playground.contention import CpuBudget, Occupancy
+from playground.engine.contention import CpuBudget, Occupancy
 from playground.settings import Settings
 
 

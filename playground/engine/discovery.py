@@ -15,7 +15,7 @@ from pathlib import Path
 
 from backends.errors import ConfigError
 from backends.registry import PROVIDERS
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 
 OLLAMA_TIMEOUT_S = 1.0
 

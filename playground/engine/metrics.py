@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from playground.lane import LaneState
+    from playground.engine.lane import LaneState
 
 CHARS_PER_TOKEN = 4.0  # the usual rule of thumb for English text; only ever used as an estimate
 FREE_PROVIDERS = frozenset({"gguf", "hf", "ollama", "test"})  # run on your own machines: $0

@@ -1,5 +1,5 @@
 """``playground arena vote|judge|battle|leaderboard|export|import``: blind votes and the leaderboard
-in the terminal. Gathering and fitting live in ``playground.ratings`` and ``playground.arena``."""
+in the terminal. Gathering and fitting live in ``playground.arena.ratings`` and ``playground.arena``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from rich.table import Table
 
 from backends.errors import ConfigError
-from playground.cli_console import console
+from playground.cli.console import console
 from playground.settings import Settings
 
 
@@ -51,7 +51,7 @@ def add_arena_commands(sub: Any) -> None:
 
 
 def run_arena(settings: Settings, args: argparse.Namespace) -> int:
-    from playground.recorder import open_store
+    from playground.session.recorder import open_store
 
     if args.action == "battle":
         return asyncio.run(_battle(settings, args))
@@ -66,7 +66,7 @@ def run_arena(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "export":
             return _export(store, args)
         if args.action == "import":
-            from playground.ratings import import_battle_text
+            from playground.arena.ratings import import_battle_text
 
             try:
                 text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
@@ -91,7 +91,7 @@ def _turn_index(doc: dict[str, Any], turn: int) -> int:
 
 def _vote(store: Any, args: argparse.Namespace) -> int:
     from playground.arena import withdraw_vote
-    from playground.blind import record_vote, vote_from_answer
+    from playground.arena.blind import record_vote, vote_from_answer
 
     doc = store.get_session(args.id)
     turn = _turn_index(doc, args.turn)
@@ -111,9 +111,9 @@ def _vote(store: Any, args: argparse.Namespace) -> int:
 
 
 async def _judge(settings: Settings, store: Any, args: argparse.Namespace) -> int:
-    from playground.blind import record_vote
-    from playground.judge import DEFAULT_RUBRIC, judge_turn
-    from playground.runtime import Runtime
+    from playground.arena.blind import record_vote
+    from playground.arena.judge import DEFAULT_RUBRIC, judge_turn
+    from playground.engine.runtime import Runtime
 
     doc = store.get_session(args.id)
     rubric = Path(args.rubric).read_text(encoding="utf-8") if args.rubric else DEFAULT_RUBRIC
@@ -131,9 +131,9 @@ async def _judge(settings: Settings, store: Any, args: argparse.Namespace) -> in
 
 async def _battle(settings: Settings, args: argparse.Namespace) -> int:
     from playground.arena import choose_battle, pair_counts
-    from playground.cli_compare import run_compare
-    from playground.ratings import Filters, all_battles
-    from playground.recorder import open_store
+    from playground.arena.ratings import Filters, all_battles
+    from playground.cli.compare import run_compare
+    from playground.session.recorder import open_store
 
     if len(set(args.pool)) < args.lanes:
         raise ConfigError(f"the pool needs at least {args.lanes} different models")
@@ -151,7 +151,7 @@ async def _battle(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _leaderboard(store: Any, args: argparse.Namespace) -> int:
-    from playground.ratings import Filters, board
+    from playground.arena.ratings import Filters, board
 
     filters = Filters(since=args.since, until=args.until, tags=tuple(args.tags) if args.tags else None,
                       blind_only=not args.include_named, source=args.source, bothbad=args.bothbad)
@@ -176,7 +176,7 @@ def _leaderboard(store: Any, args: argparse.Namespace) -> int:
 
 def _export(store: Any, args: argparse.Namespace) -> int:
     from playground.arena import write_battles
-    from playground.ratings import Filters, all_battles
+    from playground.arena.ratings import Filters, all_battles
 
     battles = all_battles(store, Filters(blind_only=False, source="both"))
     if args.file == "-":

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from backends.errors import ConfigError
-from playground.cli_console import console
+from playground.cli.console import console
 from playground.settings import Settings
 
 
@@ -75,7 +75,7 @@ def _read_file(name: str) -> str:
 
 
 def run_sessions(settings: Settings, args: argparse.Namespace) -> int:
-    from playground.recorder import open_store
+    from playground.session.recorder import open_store
     from storage import ImportRejected, NotFound
 
     store = open_store(settings)
@@ -134,7 +134,7 @@ def _export_paths(formats: str, output: str | None) -> dict[str, str | None]:
 
 def _export(store: Any, args: argparse.Namespace) -> None:
     from playground.api import export_html
-    from playground.blind import names_hidden
+    from playground.arena.blind import names_hidden
     from storage.markdown import to_markdown
 
     paths = _export_paths(args.format, args.output)
@@ -161,7 +161,7 @@ def _export(store: Any, args: argparse.Namespace) -> None:
 
 
 def _show(out: Console, doc: dict[str, Any]) -> None:
-    from playground.cli_compare import figures_table
+    from playground.cli.compare import figures_table
 
     out.print(Text.assemble((str(doc.get("title")), "bold"), f"  {doc['id']}  {doc['created_at']}"))
     if doc.get("system"):
@@ -178,10 +178,10 @@ def _show(out: Console, doc: dict[str, Any]) -> None:
 
 
 async def _rerun(settings: Settings, store: Any, args: argparse.Namespace) -> int:
-    from playground.cli_compare import figures_table, validate_models
-    from playground.recorder import Recorder
-    from playground.rerun import Rerun
-    from playground.runtime import Runtime
+    from playground.cli.compare import figures_table, validate_models
+    from playground.engine.runtime import Runtime
+    from playground.session.recorder import Recorder
+    from playground.session.rerun import Rerun
 
     source = store.get_session(args.id)
     runtime = Runtime(settings)

@@ -15,7 +15,7 @@ from typing import Any
 from backends.errors import BackendError
 from playground.api import compare
 from playground.arena import make_vote
-from playground.runtime import Runtime
+from playground.engine.runtime import Runtime
 
 DEFAULT_RUBRIC = (
     "You are an impartial judge. Read the user's question and the answers below. Judge which "

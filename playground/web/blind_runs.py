@@ -9,7 +9,7 @@ from it — lane headers, figures, the race chart, diff choices, history rows, t
 stats — uses "Model A", "Model B", … or leaves the run out. Export files are only written once
 the session is revealed.
 
-Votes go through ``playground.blind`` / ``playground.arena`` (``set_vote`` replaces a voter's vote
+Votes go through ``playground.arena.blind`` / ``playground.arena`` (``set_vote`` replaces a voter's vote
 on a turn, ``withdraw_vote`` removes it) and ``store.set_votes``. A vote is ``blind`` only when the
 names were hidden at the moment it was cast: changing it after the reveal records a named vote.
 """
@@ -21,9 +21,9 @@ import string
 from typing import Any
 
 from playground.arena import choose_battle, pair_counts, withdraw_vote
-from playground.blind import BLIND_TAG, blind_names, names_hidden, record_vote, vote_from_answer
-from playground.ratings import Filters, all_battles
-from playground.session import new_document, session_models
+from playground.arena.blind import BLIND_TAG, blind_names, names_hidden, record_vote, vote_from_answer
+from playground.arena.ratings import Filters, all_battles
+from playground.session.document import new_document, session_models
 from playground.web.context import Context
 from playground.web.escape import esc, toast
 
