@@ -1,6 +1,6 @@
 """The Compare tab's arena controls — blind and battle modes, the battle pool, "hide figures" — and
 the judge panel, built inside ``gr.Blocks`` by ``app.py``; ``wire()`` turns their changes into the
-view the lanes are rendered from (``{models, doc, blind, battle, pool, lanes, hide}``).
+view the lanes are rendered from (``views.LaneView``).
 
 Switching a mode, the pool or the lane count starts a new session: a blind session's lanes are
 fixed when it starts, and the next run draws again.
@@ -14,13 +14,11 @@ import gradio as gr
 
 from playground.arena.judge import DEFAULT_RUBRIC
 from playground.web.actions import MAX_LANES
-from playground.web.views import ArenaControls, JudgePanel
-
-ARENA_KEYS = ("blind", "battle", "lanes")
+from playground.web.views import ArenaControls, JudgePanel, LaneView
 
 
-def initial_view(models: list[str]) -> dict[str, Any]:
-    return {"models": models, "doc": None, "blind": False, "battle": False, "lanes": 2, "hide": True}
+def initial_view(models: list[str]) -> LaneView:
+    return LaneView(models=list(models))
 
 
 def controls(choices: list[str]) -> ArenaControls:
@@ -55,12 +53,12 @@ def judge_panel() -> JudgePanel:
 
 def wire(c: ArenaControls, models: Any, view_state: Any, session: Any) -> None:
     def on_arena(blind: bool, battle: bool, hide: bool, lanes: Any, chosen: list[str] | None,
-                 v: dict[str, Any]) -> dict[Any, Any]:
-        new = {**v, "models": list(chosen or [])[:MAX_LANES], "blind": bool(blind or battle), "battle": bool(battle),
-               "hide": bool(hide), "lanes": min(MAX_LANES, max(2, int(lanes or 2)))}
-        reset = any(new.get(k) != v.get(k) for k in ARENA_KEYS)
+                 v: LaneView) -> dict[Any, Any]:
+        new = v.but(models=list(chosen or [])[:MAX_LANES], blind=bool(blind or battle), battle=bool(battle),
+                    hide=bool(hide), lanes=min(MAX_LANES, max(2, int(lanes or 2))))
+        reset = (new.blind, new.battle, new.lanes) != (v.blind, v.battle, v.lanes)
         if reset:
-            new["doc"] = None
+            new = new.but(doc=None)
         out = {view_state: new, c.pool_row: gr.update(visible=bool(battle)), models: gr.update(visible=not battle)}
         if reset:
             out[session] = None

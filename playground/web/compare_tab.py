@@ -15,7 +15,7 @@ from playground.web.context import Context
 from playground.web.diff import word_diff_html
 from playground.web.render import blank, render_lanes
 from playground.web.theme import SAME_TOGGLE
-from playground.web.views import CompareView, PageOutputs
+from playground.web.views import CompareView, LaneView, PageOutputs
 
 
 def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
@@ -53,7 +53,7 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
         notice = gr.Markdown("", elem_id="notice", latex_delimiters=[])  # text, never math
 
         @gr.render(inputs=[view_state])
-        def lanes(v: dict[str, Any]) -> None:
+        def lanes(v: LaneView) -> None:
             render_lanes(ctx, v, view)  # runs when the page loads: ``view`` is made below by then
 
         race = gr.LinePlot(x="seconds", y="characters", color="lane", height=220, elem_id="race",
@@ -88,20 +88,20 @@ def _wire(ctx: Context, view: CompareView) -> None:
     page = view.page
     arena_ui.wire(view.arena, view.models, view.view_state, page.session)
 
-    def on_models(chosen: list[str], doc: dict[str, Any] | None, v: dict[str, Any]) -> Any:
+    def on_models(chosen: list[str], doc: dict[str, Any] | None, v: LaneView) -> Any:
         chosen = list(chosen or [])[:actions.MAX_LANES]
-        if chosen == v["models"]:
+        if chosen == v.models:
             return gr.skip()
         if blind_runs.arena_on(v):  # a blind session's lanes are fixed: the next run starts a new one
-            return {view.view_state: {**v, "models": chosen, "doc": None}, page.session: None}
-        return {view.view_state: {**v, "models": chosen, "doc": doc}}
+            return {view.view_state: v.but(models=chosen, doc=None), page.session: None}
+        return {view.view_state: v.but(models=chosen, doc=doc)}
 
     view.models.change(on_models, [view.models, page.session, view.view_state], [view.view_state, page.session],
                        api_visibility="private")
     view.same.change(None, view.same, None, js=SAME_TOGGLE)
 
-    def on_new(chosen: list[str], v: dict[str, Any]) -> dict[Any, Any]:
-        return {view.view_state: {**v, "models": list(chosen or []), "doc": None}, view.prompt: "",
+    def on_new(chosen: list[str], v: LaneView) -> dict[Any, Any]:
+        return {view.view_state: v.but(models=list(chosen or []), doc=None), view.prompt: "",
                 page.session: None, page.race: None, page.export_json: None, page.export_md: None,
                 page.notice: "new session"}
 

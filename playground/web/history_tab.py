@@ -14,7 +14,7 @@ from playground.session.document import session_models
 from playground.web import arena_ui, blind_runs, history, lane_view
 from playground.web.context import Context
 from playground.web.escape import md
-from playground.web.views import CompareView
+from playground.web.views import CompareView, LaneView
 
 
 def build(ctx: Context, compare: CompareView, tabs: Any) -> None:
@@ -42,7 +42,7 @@ def build(ctx: Context, compare: CompareView, tabs: Any) -> None:
     for trigger in (search.submit, model_filter.change, tab.select):
         trigger(listed, [search, model_filter], listing, api_visibility="private")
 
-    def on_open(ids: list[str], v: dict[str, Any], evt: gr.SelectData) -> dict[Any, Any]:
+    def on_open(ids: list[str], v: LaneView, evt: gr.SelectData) -> dict[Any, Any]:
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return opened(ctx, compare, ctx.store.get_session(ids[row]), v) | {selected: ids[row], tabs: gr.Tabs(
             selected="compare")}
@@ -71,11 +71,11 @@ def build(ctx: Context, compare: CompareView, tabs: Any) -> None:
     page.session.change(on_session_html, page.session, [compare.export_html, export_html], api_visibility="private")
 
 
-def opened(ctx: Context, compare: CompareView, doc: dict[str, Any], v: dict[str, Any]) -> dict[Any, Any]:
+def opened(ctx: Context, compare: CompareView, doc: dict[str, Any], v: LaneView) -> dict[Any, Any]:
     """The Compare tab showing a saved session as it was (a hidden blind one without names or exports)."""
     page = compare.page
     outputs = doc["turns"][-1]["outputs"] if doc["turns"] else []
-    shown = {**v, "doc": doc, "blind": False, "battle": False}
+    shown = v.but(doc=doc, blind=False, battle=False)
     out = {page.session: doc, compare.system: doc.get("system") or "", **arena_ui.opened(compare.arena)}
     if blind_runs.is_hidden(ctx, doc):  # no names, no export files until the vote
         return out | {compare.view_state: shown, compare.models: gr.update(visible=True),
@@ -84,6 +84,6 @@ def opened(ctx: Context, compare: CompareView, doc: dict[str, Any], v: dict[str,
                       page.notice: f"opened blind session {md(doc['id'])}: vote to reveal the models"}
     chosen = session_models(doc)
     json_path, md_path = history.write_exports(ctx, doc["id"])
-    return out | {compare.view_state: {**shown, "models": chosen}, compare.models: gr.update(value=chosen, visible=True),
+    return out | {compare.view_state: shown.but(models=chosen), compare.models: gr.update(value=chosen, visible=True),
                   page.race: lane_view.race_frame(outputs), page.export_json: json_path, page.export_md: md_path,
                   page.notice: f"opened session {md(doc['id'])}: {md(doc['title'])}"}

@@ -19,7 +19,7 @@ from playground.web.context import Context
 from playground.web.escape import toast
 from playground.web.frame import Frame
 from playground.web.lane_view import engine_of
-from playground.web.views import CompareView, LaneOutputs
+from playground.web.views import CompareView, LaneOutputs, LaneView
 
 LANES_PER_ROW = 4
 
@@ -32,11 +32,11 @@ def blank(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def render_lanes(ctx: Context, v: dict[str, Any], view: CompareView) -> None:
+def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
     """One column per model, four to a row; the vote bar; then the events that stream into them.
     A blind view (``names``) shows "Model A", … in the headers and nothing that names a model."""
     chosen, names = blind_runs.lane_setup(ctx, v)
-    doc = v.get("doc")
+    doc = v.doc
     n = len(chosen)
     if not n:
         gr.Markdown("Choose at least one model above." if not blind_runs.arena_on(v)
@@ -44,7 +44,7 @@ def render_lanes(ctx: Context, v: dict[str, Any], view: CompareView) -> None:
         return
     last = doc["turns"][-1]["outputs"] if doc and doc.get("turns") else []
     best = figs.best_lanes(last)
-    hide = names is not None and bool(v.get("hide", True))
+    hide = names is not None and v.hide
     texts, stats_, earlier, per_lane, heads = [], [], [], [], []
     for start in range(0, n, LANES_PER_ROW):
         with gr.Row(elem_classes=["lane-row"]):
@@ -89,7 +89,7 @@ async def _updates(frames: AsyncIterator[Frame], lanes: LaneOutputs, view: Compa
             yield update
 
 
-def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] | None, view: CompareView,
+def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None, view: CompareView,
           lanes: LaneOutputs, status: Any) -> None:
     n = len(chosen)
     arena = names is not None or blind_runs.arena_on(v)  # runs are blind: headers go back to letters
@@ -107,7 +107,7 @@ def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] |
         if arena:
             models, doc = blind_runs.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
             frames = actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
-                                 blind=True, hide=bool(v.get("hide", True)))
+                                 blind=True, hide=v.hide)
         else:
             frames = actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
                                  repeat=actions.repeat_of(repeat), warmup=bool(warmup))

@@ -7,8 +7,32 @@ dict key. Only components live here; the values a handler sends them are in ``fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+
+@dataclass(frozen=True)
+class LaneView:
+    """What the Compare tab's lanes are rendered from, held in a ``gr.State``: a change re-renders
+    them. ``doc`` is the session shown (None: a new one); ``lanes`` counts a battle's lanes."""
+
+    models: list[str] = field(default_factory=list)
+    doc: dict[str, Any] | None = None
+    blind: bool = False
+    battle: bool = False
+    lanes: int = 2
+    hide: bool = True  # a blind run's figures stay hidden until the vote
+
+    def __hash__(self) -> int:
+        # Gradio tells a changed gr.State (and so re-renders the lanes) by hashing its value: by
+        # content here, as it hashes a dict; an unhashable value would be compared by identity
+        return hash(json.dumps(asdict(self), sort_keys=True, default=str))
+
+    def but(self, **changes: Any) -> LaneView:
+        """A copy with ``changes`` (the state is replaced, never changed in place)."""
+        return replace(self, **changes)
+
 
 # Gradio's components are typed ``Any`` here: their classes differ per field, and the point of these
 # bags is the names, not the component types.
@@ -64,7 +88,7 @@ class LaneOutputs:
 class CompareView:
     """The Compare tab: its inputs, buttons and outputs (the lanes are rendered apart, in ``render``)."""
 
-    view_state: Any  # gr.State: the view the lanes are rendered from (arena_ui.initial_view)
+    view_state: Any  # gr.State holding a LaneView
     page: PageOutputs
     models: Any
     same: Any

@@ -23,14 +23,14 @@ from playground.session.document import session_models
 from playground.web import blind_runs, history, lane_view
 from playground.web.context import Context
 from playground.web.escape import esc
-from playground.web.views import CompareView
+from playground.web.views import CompareView, LaneView
 
 
 def status_value(ctx: Context, doc: dict[str, Any] | None) -> str:
     return blind_runs.status_html(ctx, doc, lambda m: lane_view.engine_of(ctx, m))
 
 
-def vote_bar(ctx: Context, v: dict[str, Any], n: int, view: CompareView) -> Any:
+def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView) -> Any:
     """The vote buttons for ``n`` lanes and the vote status line; returns the status component."""
     if n < 2:
         return gr.HTML('<div class="notes">Votes need two or more lanes.</div>', elem_id="vote-status")
@@ -46,13 +46,13 @@ def vote_bar(ctx: Context, v: dict[str, Any], n: int, view: CompareView) -> Any:
         choices += [(gr.Button("Tie", elem_id="vote-tie", size="sm"), "tie"),
                     (gr.Button("Both bad", elem_id="vote-bothbad", size="sm"), "bothbad")]
         withdraw_btn = gr.Button("Withdraw my vote", elem_id="vote-withdraw", size="sm", variant="secondary")
-    status = gr.HTML(status_value(ctx, v.get("doc")), elem_id="vote-status")
+    status = gr.HTML(status_value(ctx, v.doc), elem_id="vote-status")
     page = view.page
     outs = [view.view_state, *page.components(), view.models]
 
     def shown(doc: dict[str, Any], message: str) -> dict[Any, Any]:
         json_path, md_path = history.write_exports(ctx, doc["id"])
-        out = {view.view_state: {**v, "doc": doc}, page.session: doc, page.export_json: json_path,
+        out = {view.view_state: v.but(doc=doc), page.session: doc, page.export_json: json_path,
                page.export_md: md_path, page.notice: message,
                page.race: lane_view.race_frame(doc["turns"][-1]["outputs"])}
         if blind_runs.is_blind(doc) and not blind_runs.arena_on(v):
