@@ -80,8 +80,8 @@ def time_handler_frames() -> None:
 
     def lane_values(job, n, changed, sent, done=False):
         values = original(job, n, changed, sent, done)
-        for i in range(n):
-            if i not in HANDLER_FIRST and isinstance(values[i], str) and values[i]:
+        for i, text in values.texts.items():  # a frame.Frame: the answers that changed, by lane
+            if i not in HANDLER_FIRST and text:
                 HANDLER_FIRST[i] = time.perf_counter()
         return values
 

@@ -13,6 +13,7 @@ from playground.arena import make_vote
 from playground.settings import Settings
 from playground.web import arena_tab, blind_runs, lane_view
 from playground.web.context import Context
+from playground.web.views import LaneView
 from storage import Store
 
 
@@ -53,7 +54,7 @@ def test_battle_lineup_prefers_the_least_voted_pair_and_tags_the_session(ctx: Co
     for _ in range(15):
         _pool_doc(ctx, "p:a", "p:b")
         _pool_doc(ctx, "p:a", "p:c")
-    v = {"battle": True, "blind": True, "lanes": 2, "models": []}
+    v = LaneView(battle=True, blind=True, lanes=2)
     drawn = Counter(frozenset(blind_runs.lineup(ctx, v, None, 2, "q?", None, ["p:a", "p:b", "p:c"])[0])
                     for _ in range(20))
     assert drawn == Counter({frozenset({"p:b", "p:c"}): 20})
@@ -62,7 +63,7 @@ def test_battle_lineup_prefers_the_least_voted_pair_and_tags_the_session(ctx: Co
 
 
 def test_blind_lineup_shuffles_the_picked_models_and_keeps_a_hidden_session(ctx: Context) -> None:
-    v = {"blind": True, "models": ["m:1", "m:2", "m:3"]}
+    v = LaneView(blind=True, models=["m:1", "m:2", "m:3"])
     orders = {tuple(blind_runs.lineup(ctx, v, None, 3, "q", None)[0]) for _ in range(60)}
     assert len(orders) > 1 and all(sorted(o) == ["m:1", "m:2", "m:3"] for o in orders)
     hidden = {"id": "01J0000000000000000000HID1", "tags": ["blind"], "turns": [

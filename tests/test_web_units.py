@@ -7,7 +7,6 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-import gradio as gr
 import pytest
 
 from backends.base import Loading, Started, TextDelta
@@ -17,6 +16,7 @@ from playground.web import lane_view, stats
 from playground.web.coalesce import FLUSH_S, Coalescer
 from playground.web.compare import Job, lane_values, page_frames, resend_unchanged
 from playground.web.diff import word_diff_html
+from playground.web.frame import KEEP, Frame
 from playground.web.replay import Replay, schedule
 from playground.web.serve import check_exposure, serve
 
@@ -87,34 +87,33 @@ async def test_page_frames_coalesce_4_lanes_of_2000_chunks_and_end_exact() -> No
 
     job = Job(events(), lambda: states, lambda: None, lambda: None)
     start = time.perf_counter()
-    frames = [f async for f in page_frames(job, 4, [""] * 8, _nothing)]
+    first = Frame(texts=dict.fromkeys(range(4), ""), stats=dict.fromkeys(range(4), ""))
+    frames = [f async for f in page_frames(job, 4, first, _nothing)]
     elapsed = time.perf_counter() - start
     assert len(frames) - 1 <= elapsed / FLUSH_S + 2  # the flush budget (+ the final frame)
     assert len(frames) > 5  # and it did stream
     for i in range(4):
-        assert _last_value(frames, i) == lane_view.answer_html(expected[i])  # exact, however coalesced
-        assert "done" in _last_value(frames, 4 + i)
+        assert _last_value(frames, "texts", i) == lane_view.answer_html(expected[i])  # exact, however coalesced
+        assert "done" in _last_value(frames, "stats", i)
 
 
-async def _nothing() -> list:
-    return []
+async def _nothing() -> Frame:
+    return Frame()
 
 
-def _last_value(frames: list, index: int) -> str:
-    return next(f[index] for f in reversed(frames) if isinstance(f[index], str))
+def _last_value(frames: list[Frame], field: str, lane: int) -> str:
+    return next(getattr(f, field)[lane] for f in reversed(frames) if lane in getattr(f, field))
 
 
 def test_lane_values_skip_unchanged_lanes() -> None:
-    import gradio as gr
-
     states = [FakeLane("a", ["x"]), FakeLane("b", ["y"])]
     job = Job(None, lambda: states, lambda: None, lambda: None)  # type: ignore[arg-type]
     sent = {"text": [None, None], "stats": [None, None]}
     first = lane_values(job, 2, {0, 1}, sent)
-    assert first[0] == "x" and first[1] == "y"
+    assert first.texts == {0: "x", 1: "y"}
     states[1].chunks.append("z")
     second = lane_values(job, 2, {1}, sent)
-    assert isinstance(second[0], type(gr.skip())) and second[1] == "yz"
+    assert second.texts == {1: "yz"} and second.session is KEEP  # lane 0 and the page: not sent
 
 
 def test_answers_and_prompts_are_escaped_never_markup() -> None:
@@ -198,21 +197,31 @@ def test_serve_refuses_an_exposed_host_without_auth(tmp_path, capsys) -> None:
 
 
 def test_skipped_outputs_get_their_last_text_again_never_a_stale_object() -> None:
-    skip = gr.skip()
-    doc = {"id": "s"}
-    frames = [["", "waiting", skip, None, skip], [skip, "streaming", doc, skip, "note"], [skip, skip, skip, skip, skip]]
+    doc = {"id": "s"}  # keys stand for components: an output left out of a dict return is skipped
+    frames = [{"text": "", "stats": "waiting", "race": None}, {"stats": "streaming", "session": doc, "notice": "note"},
+              {}]
 
     async def source():
         for frame in frames:
-            yield list(frame)
+            yield dict(frame)
 
     async def collect():
         return [frame async for frame in resend_unchanged(source())]
 
     out = asyncio.run(collect())
-    assert out[0] == ["", "waiting", skip, None, skip]
-    assert out[1] == ["", "streaming", doc, None, "note"]
-    assert out[2] == ["", "streaming", skip, None, "note"]  # the session (not text) is never sent twice
+    assert out[0] == {"text": "", "stats": "waiting", "race": None}
+    assert out[1] == {"text": "", "stats": "streaming", "session": doc, "race": None, "notice": "note"}
+    assert out[2] == {"text": "", "stats": "streaming", "race": None, "notice": "note"}  # the session (not text): once
+
+
+def test_a_frame_maps_itself_onto_components_by_name() -> None:
+    from playground.web.views import LaneOutputs, PageOutputs
+
+    lanes = LaneOutputs(heads=[], texts=["t0", "t1"], stats=["s0", "s1"], earlier=["e0", "e1"], params=[])
+    page = PageOutputs(session="session", race="race", export_json="json", export_md="md", notice="notice")
+    frame = Frame(heads={0: "A"}, texts={1: "x", 2: "beyond"}, stats={0: "ok"}).merged(Frame(notice="saved", race=None))
+    # headers not among the outputs, a lane past the components, page fields left at KEEP: not sent
+    assert frame.updates(lanes, page) == {"t1": "x", "s0": "ok", "race": None, "notice": "saved"}
 
 
 def test_race_chart_keeps_each_lanes_shape_in_few_points() -> None:

@@ -1,7 +1,6 @@
 """The Compare view's actions (Run, Stop, Replay, Re-run): each builds a ``Job`` and streams it
-to the lanes through ``compare.page_frames``. Output order for every action:
-``answers[n] + figures[n] + earlier[n] + [session, race, export_json, export_md, notice]``
-(Stop leaves out ``earlier`` and adds the Run/Stop buttons)."""
+to the lanes through ``compare.page_frames``. Every action yields ``frame.Frame``s (values by
+lane and by name); ``render`` maps them onto the components."""
 
 from __future__ import annotations
 
@@ -9,8 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
-
-import gradio as gr
 
 from backends.base import Params
 from backends.errors import ConfigError
@@ -26,14 +23,13 @@ from playground.web.compare import (
     flush_for,
     lane_values,
     page_frames,
-    resend_unchanged,
 )
 from playground.web.context import Context
 from playground.web.escape import md, toast
+from playground.web.frame import Frame
 from playground.web.replay import SPEEDS, Replay
 
 MAX_LANES = 8
-EXTRA = 5  # session, race, export_json, export_md, notice
 
 
 def _number(value: Any, kind: type, name: str) -> Any:
@@ -64,46 +60,50 @@ def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[A
 
 
 def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, blind: bool = False,
-           hide: bool = False, keep: bool = False) -> list[Any]:
-    n = len(models)
-    earlier = [lane_view.earlier_html(lane_view.lane_history(doc, i, m), prompt, figures_shown=not hide)
-               for i, m in enumerate(models)]
+           hide: bool = False, keep: bool = False) -> Frame:
+    lanes = range(len(models))
     waiting = lane_view.stats_html({}, status="waiting", blind=blind, hide=hide)
+    frame = Frame(texts=dict.fromkeys(lanes, ""), stats=dict.fromkeys(lanes, waiting),
+                  earlier={i: lane_view.earlier_html(lane_view.lane_history(doc, i, m), prompt, figures_shown=not hide)
+                           for i, m in enumerate(models)})
+    if blind:  # a blind run's headers say "Model A", … (resent every frame: cheaper than leaving them out)
+        frame.heads = {i: lane_view.header_html(name, "") for i, name in enumerate(blind_names(len(models)))}
     # the chart, the export buttons and the notice are cleared until the run ends (blind: the chart
     # keeps its first lanes' colours, so revealed names would stay; the exports would name the models)
-    extra = [gr.skip()] * EXTRA if keep else [gr.skip(), None, None, None, ""]  # keep: a replay's session
-    return [""] * n + [waiting] * n + earlier + extra
+    if not keep:  # keep: a replay's session
+        frame.race, frame.export_json, frame.export_md, frame.notice = None, None, None, ""
+    return frame
 
 
-async def finish(ctx: Context, job: Job) -> list[Any]:
+async def finish(ctx: Context, job: Job) -> Frame:
     """session, race chart, export files, notice — once a job's lanes have ended."""
     doc = job.document()
     if doc is None or not doc.get("turns"):
-        return [gr.skip()] * EXTRA
+        return Frame()
     outputs = doc["turns"][-1]["outputs"]
     if job.blind:  # no export files yet: they would name the models
         names = blind_names(len(outputs))
-        return [doc, lane_view.race_frame(outputs, names), None, None,
-                f"session {md(doc['id'])} saved — vote to reveal the models"]
+        return Frame(session=doc, race=lane_view.race_frame(outputs, names), export_json=None, export_md=None,
+                     notice=f"session {md(doc['id'])} saved — vote to reveal the models")
     try:
         json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, doc["id"])
     except Exception as exc:  # noqa: BLE001 - the page still shows the answers
-        return [doc, lane_view.race_frame(outputs), gr.skip(), gr.skip(), f"⚠ could not export: {md(exc)}"]
+        return Frame(session=doc, race=lane_view.race_frame(outputs), notice=f"⚠ could not export: {md(exc)}")
     lanes_now = job.lanes()
     last_round = outputs[-len(lanes_now):] if lanes_now else outputs
     failed = sum(o["status"] != "ok" for o in outputs)
     notice = f"session {md(doc['id'])} saved" + (f" — {failed} run(s) did not finish" if failed else "")
     if len(last_round) < len(outputs):  # repeat runs: the figures of every counted run, per lane
         notice += "\n\n" + lane_view.repeat_markdown(outputs)
-    return [doc, lane_view.race_frame(last_round), json_path, md_path, notice]
+    return Frame(session=doc, race=lane_view.race_frame(last_round), export_json=json_path, export_md=md_path,
+                 notice=notice)
 
 
-async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
-                  final: Any = None) -> AsyncIterator[list[Any]]:
+async def _stream(ctx: Context, key: str, job: Job, first: Frame, n: int,
+                  final: Any = None) -> AsyncIterator[Frame]:
     ctx.active[key] = job
     try:
-        frames_of = page_frames(job, n, first, final or (lambda: finish(ctx, job)))
-        async with aclosing(resend_unchanged(frames_of)) as frames:
+        async with aclosing(page_frames(job, n, first, final or (lambda: finish(ctx, job)))) as frames:
             async for frame in frames:
                 yield frame
     finally:
@@ -113,7 +113,7 @@ async def _stream(ctx: Context, key: str, job: Job, first: list[Any], n: int,
 
 async def run(ctx: Context, key: str, models: list[str], prompt: str, system: str | None,
               params: list[Params], doc: dict[str, Any] | None, *, blind: bool = False,
-              hide: bool = False, repeat: int = 1, warmup: bool = False) -> AsyncIterator[list[Any]]:
+              hide: bool = False, repeat: int = 1, warmup: bool = False) -> AsyncIterator[Frame]:
     if not models or len(models) > MAX_LANES:
         raise toast(f"choose 1 to {MAX_LANES} models")
     try:
@@ -131,7 +131,7 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
             yield frame
 
 
-async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None) -> AsyncIterator[list[Any]]:
+async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None) -> AsyncIterator[Frame]:
     if not doc or not doc.get("turns"):
         raise toast("open or run a session first, then re-run it")
     from playground.session.document import session_models
@@ -153,7 +153,7 @@ async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] |
 
 
 async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None,
-                 speed: str) -> AsyncIterator[list[Any]]:
+                 speed: str) -> AsyncIterator[Frame]:
     if not doc or not doc.get("turns"):
         raise toast("open or run a session first, then replay it")
     outputs = [o for o in doc["turns"][-1]["outputs"] if not o.get("warmup")][:len(models)]
@@ -161,33 +161,24 @@ async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] 
     job = Job(rp.events(), lambda: rp.lanes, rp.cancel, lambda: doc)
     n = len(outputs)
 
-    async def final() -> list[Any]:
-        return [gr.skip()] * (EXTRA - 1) + [f"replayed at {md(speed)}"]
+    async def final() -> Frame:
+        return Frame(notice=f"replayed at {md(speed)}")
 
     first = _first(models[:n], {**doc, "turns": doc["turns"][:-1]}, doc["turns"][-1]["prompt"], keep=True)
     async with aclosing(_stream(ctx, key, job, first, n, final)) as frames:
         async for frame in frames:
-            yield _pad(frame, n, len(models))
+            yield frame  # a replay of fewer lanes than are shown leaves the others as they are
 
 
-def _pad(frame: list[Any], n: int, total: int) -> list[Any]:
-    """A frame for ``n`` lanes laid into outputs for ``total`` lanes."""
-    if n == total:
-        return frame
-    gap = [gr.skip()] * (total - n)
-    return frame[:n] + gap + frame[n:2 * n] + gap + frame[2 * n:3 * n] + gap + frame[3 * n:]
-
-
-async def stop(ctx: Context, key: str, n: int) -> list[Any]:
-    """Cancel this page's run now; the lanes' final state, the saved session and the buttons."""
+async def stop(ctx: Context, key: str, n: int) -> Frame:
+    """Cancel this page's run now: the lanes' final state and the saved session."""
     job = ctx.active.get(key)
-    buttons = [gr.update(interactive=True), gr.update(interactive=False)]
     if job is None:
-        return [gr.skip()] * (2 * n + EXTRA) + buttons
+        return Frame()
     job.cancel()
     try:
         await asyncio.wait_for(job.finished.wait(), CLOSE_S)
     except TimeoutError:
         pass
     values = lane_values(job, n, set(range(n)), {"text": [None] * n, "stats": [None] * n}, done=True)
-    return values + await finish(ctx, job) + buttons
+    return values.merged(await finish(ctx, job))

@@ -1,6 +1,6 @@
 """The Compare tab's arena controls — blind and battle modes, the battle pool, "hide figures" — and
 the judge panel, built inside ``gr.Blocks`` by ``app.py``; ``wire()`` turns their changes into the
-view the lanes are rendered from (``{models, doc, blind, battle, pool, lanes, hide}``).
+view the lanes are rendered from (``views.LaneView``).
 
 Switching a mode, the pool or the lane count starts a new session: a blind session's lanes are
 fixed when it starts, and the next run draws again.
@@ -8,22 +8,20 @@ fixed when it starts, and the next run draws again.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 
 from playground.arena.judge import DEFAULT_RUBRIC
 from playground.web.actions import MAX_LANES
-
-ARENA_KEYS = ("blind", "battle", "lanes")
-
-
-def initial_view(models: list[str]) -> dict[str, Any]:
-    return {"models": models, "doc": None, "blind": False, "battle": False, "lanes": 2, "hide": True}
+from playground.web.views import ArenaControls, JudgePanel, LaneView
 
 
-def controls(choices: list[str]) -> SimpleNamespace:
+def initial_view(models: list[str]) -> LaneView:
+    return LaneView(models=list(models))
+
+
+def controls(choices: list[str]) -> ArenaControls:
     with gr.Row(equal_height=True):
         blind = gr.Checkbox(False, label="blind: lanes are Model A, B, … until you vote", elem_id="blind",
                             interactive=True, scale=2)
@@ -37,10 +35,10 @@ def controls(choices: list[str]) -> SimpleNamespace:
                            elem_id="pool", interactive=True)
         lanes = gr.Number(2, label="lanes per battle", precision=0, minimum=2, maximum=MAX_LANES, scale=1,
                           elem_id="battle-lanes", interactive=True)
-    return SimpleNamespace(blind=blind, battle=battle, hide=hide, pool_row=pool_row, pool=pool, lanes=lanes)
+    return ArenaControls(blind=blind, battle=battle, hide=hide, pool_row=pool_row, pool=pool, lanes=lanes)
 
 
-def judge_panel() -> SimpleNamespace:
+def judge_panel() -> JudgePanel:
     with gr.Accordion("Judge model", open=False, elem_id="judge"):
         with gr.Row(equal_height=True):
             model = gr.Textbox(label="judge model id (any model, e.g. openai:gpt-4o-mini)", elem_id="judge-model",
@@ -50,19 +48,23 @@ def judge_panel() -> SimpleNamespace:
         rubric = gr.Textbox(DEFAULT_RUBRIC, label="rubric (the judge sees the answers as A, B, …, never the models)",
                             lines=4, elem_id="judge-rubric", interactive=True)
         out = gr.HTML(elem_id="judge-out")
-    return SimpleNamespace(model=model, auto=auto, run=run, rubric=rubric, out=out)
+    return JudgePanel(model=model, auto=auto, run=run, rubric=rubric, out=out)
 
 
-def wire(c: SimpleNamespace, models: Any, view_state: Any, session: Any) -> None:
+def wire(c: ArenaControls, models: Any, view_state: Any, session: Any) -> None:
     def on_arena(blind: bool, battle: bool, hide: bool, lanes: Any, chosen: list[str] | None,
-                 v: dict[str, Any]) -> list[Any]:
-        new = {**v, "models": list(chosen or [])[:MAX_LANES], "blind": bool(blind or battle), "battle": bool(battle),
-               "hide": bool(hide), "lanes": min(MAX_LANES, max(2, int(lanes or 2)))}
-        reset = any(new.get(k) != v.get(k) for k in ARENA_KEYS)
+                 v: LaneView) -> dict[Any, Any]:
+        new = v.but(models=list(chosen or [])[:MAX_LANES], blind=bool(blind or battle), battle=bool(battle),
+                    hide=bool(hide), lanes=min(MAX_LANES, max(2, int(lanes or 2))))
+        reset = (new.blind, new.battle, new.lanes) != (v.blind, v.battle, v.lanes)
         if reset:
-            new["doc"] = None
-        return [new, None if reset else gr.skip(), gr.update(value=True) if battle else gr.skip(),
-                gr.update(visible=bool(battle)), gr.update(visible=not battle)]
+            new = new.but(doc=None)
+        out = {view_state: new, c.pool_row: gr.update(visible=bool(battle)), models: gr.update(visible=not battle)}
+        if reset:
+            out[session] = None
+        if battle:
+            out[c.blind] = gr.update(value=True)
+        return out
 
     inputs = [c.blind, c.battle, c.hide, c.lanes, models, view_state]
     outputs = [view_state, session, c.blind, c.pool_row, models]
@@ -72,10 +74,10 @@ def wire(c: SimpleNamespace, models: Any, view_state: Any, session: Any) -> None
     c.pool.change(lambda: None, None, session, api_visibility="private")
 
 
-def opened(c: SimpleNamespace) -> list[Any]:
+def opened(c: ArenaControls) -> dict[Any, Any]:
     """Updates for the controls when a saved session is opened: shown as it was, not as a battle."""
-    return [gr.update(value=False), gr.update(value=False), gr.update(visible=False)]
+    return {c.blind: gr.update(value=False), c.battle: gr.update(value=False), c.pool_row: gr.update(visible=False)}
 
 
-def opened_outputs(c: SimpleNamespace) -> list[Any]:
+def opened_outputs(c: ArenaControls) -> list[Any]:
     return [c.blind, c.battle, c.pool_row]

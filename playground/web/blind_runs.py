@@ -26,6 +26,7 @@ from playground.arena.ratings import Filters, all_battles
 from playground.session.document import new_document, session_models
 from playground.web.context import Context
 from playground.web.escape import esc, toast
+from playground.web.views import LaneView
 
 TAG, BATTLE_TAG = BLIND_TAG, "battle"
 HIDDEN_MODELS = "blind — not voted yet"
@@ -41,35 +42,35 @@ def is_hidden(ctx: Context, doc: dict[str, Any] | None) -> bool:
     return names_hidden(doc) and doc["id"] not in ctx.revealed
 
 
-def arena_on(v: dict[str, Any]) -> bool:
-    return bool(v.get("blind") or v.get("battle"))
+def arena_on(v: LaneView) -> bool:
+    return v.blind or v.battle
 
 
-def lane_count(v: dict[str, Any]) -> int:
-    return int(v.get("lanes") or 2) if v.get("battle") else len(v.get("models") or [])
+def lane_count(v: LaneView) -> int:
+    return v.lanes if v.battle else len(v.models)
 
 
-def lane_setup(ctx: Context, v: dict[str, Any]) -> tuple[list[str], list[str] | None]:
+def lane_setup(ctx: Context, v: LaneView) -> tuple[list[str], list[str] | None]:
     """(model of each lane, display names or None when the names may be shown). A lane of a blind
     run not started yet has the model ``""``."""
-    doc = v.get("doc")
+    doc = v.doc
     if is_blind(doc) and doc.get("turns"):
         models = session_models(doc)
         return models, blind_names(len(models)) if is_hidden(ctx, doc) else None
     if arena_on(v):
         n = lane_count(v)
         return [""] * n, blind_names(n)
-    return list(v.get("models") or []), None
+    return list(v.models), None
 
 
-def lineup(ctx: Context, v: dict[str, Any], doc: dict[str, Any] | None, n: int, prompt: str,
+def lineup(ctx: Context, v: LaneView, doc: dict[str, Any] | None, n: int, prompt: str,
            system: str | None, pool: list[str] | None = None) -> tuple[list[str], dict[str, Any]]:
     """The models of a blind run and its session: the hidden session goes on with its models;
     otherwise a new blind session, its models shuffled (or drawn from the pool, least-voted pairs
     first). Errors never name a model."""
     if is_hidden(ctx, doc):
         models = session_models(doc)
-    elif v.get("battle"):
+    elif v.battle:
         pool = list(dict.fromkeys(m.strip() for m in pool or [] if m and m.strip()))
         if len(pool) < n:
             raise toast(f"the pool needs at least {n} different models for a {n}-lane battle")
@@ -77,14 +78,14 @@ def lineup(ctx: Context, v: dict[str, Any], doc: dict[str, Any] | None, n: int, 
         models = choose_battle(pool, pair_counts((b.model_a, b.model_b) for b in battles), lanes=n)
         doc = None
     else:
-        models = list(v.get("models") or [])
+        models = list(v.models)
         random.SystemRandom().shuffle(models)
         doc = None
     if len(models) != n or n < 2:
         raise toast("a blind run needs 2 or more lanes and the lanes changed: press New session")
     if doc is None:
         doc = new_document(prompt, system)
-        doc["tags"] = [TAG, BATTLE_TAG] if v.get("battle") else [TAG]
+        doc["tags"] = [TAG, BATTLE_TAG] if v.battle else [TAG]
     return models, doc
 
 

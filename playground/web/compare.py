@@ -3,8 +3,9 @@
 A ``Job`` is anything that yields stamped lane events (a ``Comparison``, a ``Rerun``, a replay).
 ``coalesced()`` pumps those events in a task of its own and yields the set of changed lanes at
 most every ``FLUSH_S`` (``Coalescer``), so the page gets ~16 updates a second however fast the
-models stream; ``page_frames()`` turns each set into component values, ``gr.skip()`` for the rest
-(``resend_unchanged`` then puts back the last text of those: cheaper for Gradio than a skip).
+models stream; ``page_frames()`` turns each set into a ``frame.Frame`` holding only what changed
+(once mapped onto components, ``resend_unchanged`` puts back the last text of the rest: cheaper for
+Gradio than leaving them out).
 
 Stop: closing the generator (Gradio's ``cancels=``, a closed tab) runs its ``finally``, which
 calls ``job.cancel()`` (every lane cancelled, HTTP streams closed, local generation stopped) and
@@ -20,8 +21,6 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-import gradio as gr
-
 from backends.base import Params
 from playground.api import Comparison
 from playground.engine import figures
@@ -29,6 +28,7 @@ from playground.session.recorder import Recorder
 from playground.web import lane_view
 from playground.web.coalesce import FLUSH_S, LOCAL_FLUSH_S, Coalescer
 from playground.web.context import Context
+from playground.web.frame import Frame
 
 CLOSE_S = 3.0  # how long a stopped run may take to close its lanes and save
 
@@ -114,67 +114,59 @@ def clock(co: Coalescer | None, lane: int) -> tuple[float | None, str]:
 
 
 def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
-                done: bool = False) -> list[Any]:
-    """Values for the lanes' answer and figures components; ``gr.skip()`` where nothing changed."""
+                done: bool = False) -> Frame:
+    """The lanes' answers and figures that changed since ``sent`` (what was sent last)."""
     states = list(job.lanes())[:n]
     shown = {i: s.figures() for i, s in enumerate(states) if done or i in changed}
     best = figures.best_lanes([shown[i] for i in range(len(states))]) if done else {}
-    texts: list[Any] = [gr.skip()] * n
-    stats: list[Any] = [gr.skip()] * n
+    frame = Frame()
     for i, state in enumerate(states):
         if i not in changed and not done:
             continue
         text = lane_view.answer_html(state.text)
         if text != sent["text"][i]:
-            texts[i] = sent["text"][i] = text
+            frame.texts[i] = sent["text"][i] = text
         seconds, detail = clock(job.coalescer, i)
         html = lane_view.stats_html(shown[i], status=state.status, lane=i, best=best,
                                clock_s=seconds, detail=detail, blind=job.blind, hide=job.hide)
         if html != sent["stats"][i]:
-            stats[i] = sent["stats"][i] = html
-    return texts + stats
+            frame.stats[i] = sent["stats"][i] = html
+    return frame
 
 
-async def page_frames(job: Job, n: int, first: list[Any], final: Callable[[], Any]) -> AsyncIterator[list[Any]]:
+async def page_frames(job: Job, n: int, first: Frame, final: Callable[[], Any]) -> AsyncIterator[Frame]:
     """The page's updates for a job: ``first`` (lanes reset), the coalesced lanes, then the lanes
-    with their best-of marks followed by ``await final()`` (session, chart, export files)."""
+    with their best-of marks and ``await final()`` (a frame: session, chart, export files, notice)."""
     sent: dict[str, list[Any]] = {"text": [None] * n, "stats": [None] * n}
-    extra = len(first) - 2 * n
     yield first
     async with aclosing(coalesced(job, Coalescer(n, job.flush_s))) as flushes:
         async for changed, last in flushes:
             if last:
-                tail = list(await final())
-                yield lane_values(job, n, changed, sent, done=True) + [gr.skip()] * (extra - len(tail)) + tail
+                yield lane_values(job, n, changed, sent, done=True).merged(await final())
             else:
-                yield lane_values(job, n, changed, sent) + [gr.skip()] * extra
+                yield lane_values(job, n, changed, sent)
 
 
-_UNKNOWN = object()
-_SKIP = gr.skip()
+async def resend_unchanged(frames: AsyncIterator[dict[Any, Any]]) -> AsyncIterator[dict[Any, Any]]:
+    """Where a frame (Gradio's dict return, ``{component: value}``) leaves an output out that an
+    earlier frame sent text to (or None), send that text again instead.
 
-
-async def resend_unchanged(frames: AsyncIterator[list[Any]]) -> AsyncIterator[list[Any]]:
-    """Where a frame skips an output, send its last text (or None) again instead.
-
-    Measured in Gradio 6.31: each ``gr.skip()`` costs the server ~1.2 ms per frame (it builds a
-    component for the "update"), and the next value of that output goes out whole, because Gradio
-    diffs it against the skip, not against the text; the same text again costs ~0.1 ms and goes
-    out as an empty diff, so a lane's next text is an append. Outputs whose value is not plain text
-    (the session, the chart) keep ``gr.skip()``.
+    Measured in Gradio 6.31: each skipped output (``gr.skip()``, which Gradio puts in for an output
+    missing from a dict return) costs the server ~1.2 ms per frame (it builds a component for the
+    "update"), and the next value of that output goes out whole, because Gradio diffs it against the
+    skip, not against the text; the same text again costs ~0.1 ms and goes out as an empty diff, so a
+    lane's next text is an append. Outputs whose value is not plain text (the session, the chart)
+    are left out again.
     """
-    last: list[Any] = []
+    last: dict[Any, Any] = {}
     async with aclosing(frames):
         async for frame in frames:
-            if len(last) != len(frame):
-                last = [_UNKNOWN] * len(frame)
-            out = []
-            for i, value in enumerate(frame):
-                if isinstance(value, dict) and value == _SKIP:
-                    out.append(value if last[i] is _UNKNOWN else last[i])
-                    continue
-                last[i] = value if value is None or isinstance(value, str) else _UNKNOWN
-                out.append(value)
+            out = {**last, **frame}
+            for key, value in frame.items():
+                if value is None or isinstance(value, str):
+                    last[key] = value
+                else:
+                    last.pop(key, None)
             yield out
 
 

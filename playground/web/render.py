@@ -14,30 +14,29 @@ import gradio as gr
 
 from playground.engine import figures as figs
 from playground.web import actions, blind_runs, lane_view, voting
+from playground.web.compare import resend_unchanged
 from playground.web.context import Context
 from playground.web.escape import toast
+from playground.web.frame import Frame
 from playground.web.lane_view import engine_of
+from playground.web.views import CompareView, LaneOutputs, LaneView
 
 LANES_PER_ROW = 4
 
 
-def _unlock() -> tuple[Any, Any]:
-    return gr.update(interactive=True), gr.update(interactive=False)
-
-
-def _lock() -> tuple[Any, Any]:
-    return gr.update(interactive=False), gr.update(interactive=True)
+def _buttons(view: CompareView, running: bool) -> dict[Any, Any]:
+    return {view.run: gr.update(interactive=not running), view.stop: gr.update(interactive=running)}
 
 
 def blank(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None:
+def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
     """One column per model, four to a row; the vote bar; then the events that stream into them.
     A blind view (``names``) shows "Model A", … in the headers and nothing that names a model."""
     chosen, names = blind_runs.lane_setup(ctx, v)
-    doc = v.get("doc")
+    doc = v.doc
     n = len(chosen)
     if not n:
         gr.Markdown("Choose at least one model above." if not blind_runs.arena_on(v)
@@ -45,7 +44,7 @@ def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None
         return
     last = doc["turns"][-1]["outputs"] if doc and doc.get("turns") else []
     best = figs.best_lanes(last)
-    hide = names is not None and bool(v.get("hide", True))
+    hide = names is not None and v.hide
     texts, stats_, earlier, per_lane, heads = [], [], [], [], []
     for start in range(0, n, LANES_PER_ROW):
         with gr.Row(elem_classes=["lane-row"]):
@@ -74,67 +73,83 @@ def render_lanes(ctx: Context, v: dict[str, Any], slots: dict[str, Any]) -> None
                                           elem_id=f"stats-{i}", js_on_load=None))
             for _ in range(min(n, LANES_PER_ROW) - (min(start + LANES_PER_ROW, n) - start)):
                 gr.Column(scale=1, min_width=160)  # keeps a short last row's lanes the same width
-    status = voting.vote_bar(ctx, v, n, slots)
-    _wire(ctx, v, chosen, names, slots, (texts, stats_, earlier, per_lane, heads), status)
+    status = voting.vote_bar(ctx, v, n, view)
+    _wire(ctx, v, chosen, names, view, LaneOutputs(heads, texts, stats_, earlier, per_lane), status)
 
 
-def _wire(ctx: Context, v: dict[str, Any], chosen: list[str], names: list[str] | None, s: dict[str, Any],
-          lanes: tuple[list[Any], ...], status: Any) -> None:
-    texts, stats_, earlier, per_lane, heads = lanes
+async def _updates(frames: AsyncIterator[Frame], lanes: LaneOutputs, view: CompareView) -> AsyncIterator[dict[Any, Any]]:
+    """An action's frames as Gradio's dict returns, unchanged text resent (``compare.resend_unchanged``)."""
+    async def mapped() -> AsyncIterator[dict[Any, Any]]:
+        async with aclosing(frames):
+            async for frame in frames:
+                yield frame.updates(lanes, view.page)
+
+    async with aclosing(resend_unchanged(mapped())) as updates:
+        async for update in updates:
+            yield update
+
+
+def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None, view: CompareView,
+          lanes: LaneOutputs, status: Any) -> None:
     n = len(chosen)
     arena = names is not None or blind_runs.arena_on(v)  # runs are blind: headers go back to letters
-    outs = (heads if arena else []) + texts + stats_ + earlier + s["extra"]
-    buttons = [s["run"], s["stop"]]
-    flat = [c for trio in per_lane for c in trio]
-    run_inputs = [s["prompt"], s["system"], s["same"], *s["shared"], s["session"], s["pool"], *s["repeat"],
-                  *flat]
+    page = view.page.components()
+    # the headers are outputs of a blind Run only; a replay or re-run never writes the earlier turns' heads
+    run_lanes = lanes if arena else LaneOutputs([], lanes.texts, lanes.stats, lanes.earlier, lanes.params)
+    other_lanes = LaneOutputs([], lanes.texts, lanes.stats, lanes.earlier, lanes.params)
+    stop_lanes = LaneOutputs([], lanes.texts, lanes.stats, [], lanes.params)
+    run_inputs = [view.prompt, view.system, view.same, view.temperature, view.max_tokens, view.seed, view.session,
+                  view.arena.pool, view.repeat, view.warmup, *(c for trio in lanes.params for c in trio)]
 
-    async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[list[Any]]:
+    async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[dict[Any, Any]]:
         prompt, system, same, t, m, sd, doc, pool, repeat, warmup, *rest = values
         params = actions.lane_params(same, (t, m, sd), [rest[k:k + 3] for k in range(0, len(rest), 3)])
-        if not arena:
-            named_run = actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
-                                    repeat=actions.repeat_of(repeat), warmup=bool(warmup))
-            async with aclosing(named_run) as frames:
-                async for frame in frames:
-                    yield frame
-            return
-        models, doc = blind_runs.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
-        letters = [lane_view.header_html(name, "") for name in blind_runs.blind_names(n)]
-        blind_run = actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
-                                blind=True, hide=bool(v.get("hide", True)))
-        async with aclosing(blind_run) as frames:
-            async for frame in frames:
-                yield letters + frame  # the same letters every frame: cheaper for Gradio than gr.skip()
+        if arena:
+            models, doc = blind_runs.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
+            frames = actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
+                                 blind=True, hide=v.hide)
+        else:
+            frames = actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
+                                 repeat=actions.repeat_of(repeat), warmup=bool(warmup))
+        async with aclosing(_updates(frames, run_lanes, view)) as updates:
+            async for update in updates:
+                yield update
 
     def named(doc: Any) -> list[str]:
         if blind_runs.is_hidden(ctx, doc):
             raise toast("vote first: a replay or re-run would show which model is which")
         return blind_runs.session_models(doc) if blind_runs.is_blind(doc) else chosen
 
-    async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async with aclosing(actions.replay(ctx, request.session_hash, named(doc), doc, speed)) as frames:
-            async for frame in frames:
-                yield frame
+    async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        frames = actions.replay(ctx, request.session_hash, named(doc), doc, speed)
+        async with aclosing(_updates(frames, other_lanes, view)) as updates:
+            async for update in updates:
+                yield update
 
-    async def on_rerun(doc: Any, request: gr.Request) -> AsyncIterator[list[Any]]:
-        async with aclosing(actions.rerun(ctx, request.session_hash, named(doc), doc)) as frames:
-            async for frame in frames:
-                yield frame
+    async def on_rerun(doc: Any, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        frames = actions.rerun(ctx, request.session_hash, named(doc), doc)
+        async with aclosing(_updates(frames, other_lanes, view)) as updates:
+            async for update in updates:
+                yield update
 
-    async def on_stop(request: gr.Request) -> list[Any]:
-        return await actions.stop(ctx, request.session_hash, n)
+    async def on_stop(request: gr.Request) -> dict[Any, Any]:
+        frame = await actions.stop(ctx, request.session_hash, n)
+        return frame.updates(stop_lanes, view.page) | _buttons(view, running=False)
+
+    def outputs(lanes_out: LaneOutputs) -> list[Any]:
+        return [*lanes_out.heads, *lanes_out.texts, *lanes_out.stats, *lanes_out.earlier, *page]
 
     streaming = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
+    buttons = [view.run, view.stop]
     events = []
-    for button, fn, inputs in ((s["run"], on_run, run_inputs), (s["replay"], on_replay, [s["session"], s["speed"]]),
-                               (s["rerun"], on_rerun, [s["session"]])):
-        lane_outs = outs if fn is on_run else texts + stats_ + earlier + s["extra"]
-        ev = button.click(_lock, None, buttons, queue=False, api_visibility="private").then(
-            fn, inputs, lane_outs, **streaming)
-        ev.then(_unlock, None, buttons, queue=False, api_visibility="private")
+    for button, fn, inputs, lanes_out in ((view.run, on_run, run_inputs, run_lanes),
+                                          (view.replay, on_replay, [view.session, view.speed], other_lanes),
+                                          (view.rerun, on_rerun, [view.session], other_lanes)):
+        ev = button.click(lambda: _buttons(view, running=True), None, buttons, queue=False,
+                          api_visibility="private").then(fn, inputs, outputs(lanes_out), **streaming)
+        ev.then(lambda: _buttons(view, running=False), None, buttons, queue=False, api_visibility="private")
         events.append(ev)
-        voting.after_run(ctx, ev, s, status, judging=fn is on_run)
-    stopped = s["stop"].click(on_stop, None, texts + stats_ + s["extra"] + buttons, cancels=events,
-                              api_visibility="private", concurrency_limit=None)
-    stopped.then(lambda doc: voting.status_value(ctx, doc), s["session"], status, api_visibility="private")
+        voting.after_run(ctx, ev, view, status, judging=fn is on_run)
+    stopped = view.stop.click(on_stop, None, [*outputs(stop_lanes), *buttons], cancels=events, api_visibility="private",
+                              concurrency_limit=None)
+    stopped.then(lambda doc: voting.status_value(ctx, doc), view.session, status, api_visibility="private")

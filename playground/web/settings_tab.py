@@ -6,10 +6,12 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+import gradio as gr
 import pandas as pd
 
 from backends.registry import PROVIDERS
 from playground.engine.discovery import ollama_models
+from playground.web import blind_runs
 from playground.web.context import Context
 from playground.web.escape import esc, md
 
@@ -70,3 +72,27 @@ async def unload(ctx: Context, which: str | None) -> str:
     provider, _, model = which.partition(":")
     done = await ctx.runtime.unload(provider, model)
     return f"unloaded {md(which)}" if done else f"{md(which)} was not loaded"
+
+
+def build(ctx: Context, session: Any) -> None:
+    """The tab's components and events, inside ``gr.Tabs``; ``session`` is the Compare tab's session
+    (while it is a hidden blind one, the loaded models are not listed)."""
+    with gr.Tab("Settings", id="settings-tab") as tab:
+        status = gr.HTML(elem_id="status")
+        loaded = gr.Dataframe(headers=LOADED, interactive=False, label="loaded local models", elem_id="loaded-models")
+        with gr.Row():
+            which = gr.Dropdown(label="model", choices=[], elem_id="unload-which")
+            unload_btn = gr.Button("Unload", elem_id="unload")
+        message = gr.Markdown("", latex_delimiters=[])
+
+    async def shown(doc: dict[str, Any] | None) -> dict[Any, Any]:
+        # which local models are loaded would say which ones a blind run drew: not before the vote
+        table, ids = loaded_frame(ctx, hidden=blind_runs.is_hidden(ctx, doc))
+        return {status: await status_html(ctx), loaded: table, which: gr.update(choices=ids, value=None)}
+
+    tab.select(shown, session, [status, loaded, which], api_visibility="private")
+
+    async def on_unload(model: str | None, doc: dict[str, Any] | None) -> dict[Any, Any]:
+        return {message: await unload(ctx, model)} | await shown(doc)
+
+    unload_btn.click(on_unload, [which, session], [message, status, loaded, which], api_visibility="private")

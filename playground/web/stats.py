@@ -1,12 +1,17 @@
 """The Stats tab: per model across saved sessions — runs, median and p90 TTFT, median tokens/s,
 error rate, median cost — from ``store.model_stats()`` (one row per output), as a table and as
-one point per run (TTFT against tokens/s, coloured by model)."""
+one point per run (TTFT against tokens/s, coloured by model). The outputs of blind sessions not
+voted on yet are left out (``blind_runs.visible_stats``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import gradio as gr
 import pandas as pd
+
+from playground.web import blind_runs
+from playground.web.context import Context
 
 TABLE = ["model", "runs", "median TTFT (ms)", "p90 TTFT (ms)", "median tok/s", "error rate", "median cost ($)"]
 
@@ -34,3 +39,17 @@ def frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
         ])
     points = ok[["ttft_ms", "tokens_per_s", "model"]].dropna()
     return pd.DataFrame(table, columns=TABLE), points.reset_index(drop=True)
+
+
+def build(ctx: Context) -> None:
+    """The tab's components and event, inside ``gr.Tabs``: both are redrawn when the tab is opened."""
+    with gr.Tab("Stats", id="stats-tab") as tab:
+        table = gr.Dataframe(headers=TABLE, interactive=False, elem_id="stats-table")
+        plot = gr.ScatterPlot(x="ttft_ms", y="tokens_per_s", color="model", elem_id="stats-plot",
+                              label="one point per run: TTFT (ms) against tokens/s")
+
+    def shown() -> dict[Any, Any]:
+        rows, points = frames(blind_runs.visible_stats(ctx))
+        return {table: rows, plot: points}
+
+    tab.select(shown, None, [table, plot], api_visibility="private")

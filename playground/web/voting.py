@@ -23,13 +23,14 @@ from playground.session.document import session_models
 from playground.web import blind_runs, history, lane_view
 from playground.web.context import Context
 from playground.web.escape import esc
+from playground.web.views import CompareView, LaneView
 
 
 def status_value(ctx: Context, doc: dict[str, Any] | None) -> str:
     return blind_runs.status_html(ctx, doc, lambda m: lane_view.engine_of(ctx, m))
 
 
-def vote_bar(ctx: Context, v: dict[str, Any], n: int, s: dict[str, Any]) -> Any:
+def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView) -> Any:
     """The vote buttons for ``n`` lanes and the vote status line; returns the status component."""
     if n < 2:
         return gr.HTML('<div class="notes">Votes need two or more lanes.</div>', elem_id="vote-status")
@@ -45,66 +46,77 @@ def vote_bar(ctx: Context, v: dict[str, Any], n: int, s: dict[str, Any]) -> Any:
         choices += [(gr.Button("Tie", elem_id="vote-tie", size="sm"), "tie"),
                     (gr.Button("Both bad", elem_id="vote-bothbad", size="sm"), "bothbad")]
         withdraw_btn = gr.Button("Withdraw my vote", elem_id="vote-withdraw", size="sm", variant="secondary")
-    status = gr.HTML(status_value(ctx, v.get("doc")), elem_id="vote-status")
-    outs = [s["view"], s["session"], s["race"], s["export_json"], s["export_md"], s["notice"], s["models"]]
+    status = gr.HTML(status_value(ctx, v.doc), elem_id="vote-status")
+    page = view.page
+    outs = [view.view_state, *page.components(), view.models]
 
-    def shown(doc: dict[str, Any], message: str) -> list[Any]:
+    def shown(doc: dict[str, Any], message: str) -> dict[Any, Any]:
         json_path, md_path = history.write_exports(ctx, doc["id"])
-        # a hidden session opened from History: the picker now says which models these were
-        picker = gr.update(value=session_models(doc)) if blind_runs.is_blind(doc) and not blind_runs.arena_on(v) else gr.skip()
-        return [{**v, "doc": doc}, doc, lane_view.race_frame(doc["turns"][-1]["outputs"]), json_path, md_path,
-                message, picker]
+        out = {view.view_state: v.but(doc=doc), page.session: doc, page.export_json: json_path,
+               page.export_md: md_path, page.notice: message,
+               page.race: lane_view.race_frame(doc["turns"][-1]["outputs"])}
+        if blind_runs.is_blind(doc) and not blind_runs.arena_on(v):
+            # a hidden session opened from History: the picker now says which models these were
+            out[view.models] = gr.update(value=session_models(doc))
+        return out
 
-    def cleared(values: list[Any]) -> Iterator[list[Any]]:
+    def cleared(values: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
         # the chart keeps its first lanes' colours: clear it before it gets the revealed names
-        yield [gr.skip(), gr.skip(), None] + [gr.skip()] * (len(values) - 3)
+        yield {page.race: None}
         yield values
 
     for button, outcome in choices:
         def on_vote(doc: dict[str, Any] | None, letter: str | None = None,
-                    outcome: str = outcome) -> Iterator[list[Any]]:
+                    outcome: str = outcome) -> Iterator[dict[Any, Any]]:
             updated = blind_runs.cast(ctx, doc, outcome, letter)
             yield from cleared(shown(updated, f"vote saved on turn {len(updated['turns'])}"))
 
-        button.click(on_vote, [s["session"]] + ([pick] if pick is not None else []), outs,
+        button.click(on_vote, [page.session] + ([pick] if pick is not None else []), outs,
                      api_visibility="private")
 
-    def on_withdraw(doc: dict[str, Any] | None) -> list[Any]:
+    def on_withdraw(doc: dict[str, Any] | None) -> dict[Any, Any]:
         updated = blind_runs.withdraw(ctx, doc)
         return shown(updated, "vote withdrawn")
 
-    withdraw_btn.click(on_withdraw, s["session"], outs, api_visibility="private")
-    async def on_judge(doc: dict[str, Any] | None, model: str, rubric: str) -> list[Any]:
-        return await judge(ctx, doc, model, rubric, True)
+    withdraw_btn.click(on_withdraw, page.session, outs, api_visibility="private")
 
-    s["judge_run"].click(on_judge, [s["session"], s["judge_model"], s["judge_rubric"]],
-                         [s["session"], s["judge_out"], status], api_visibility="private")
+    async def on_judge(doc: dict[str, Any] | None, model: str, rubric: str) -> dict[Any, Any]:
+        return await judge(ctx, view, status, doc, model, rubric, True)
+
+    view.judge.run.click(on_judge, [page.session, view.judge.model, view.judge.rubric],
+                         [page.session, view.judge.out, status], api_visibility="private")
     return status
 
 
-def after_run(ctx: Context, event: Any, s: dict[str, Any], status: Any, judging: bool = True) -> None:
+def after_run(ctx: Context, event: Any, view: CompareView, status: Any, judging: bool = True) -> None:
     """Once a run ends: the judge votes when "judge every run" is on (``judging``: a Run, not a
     replay or a re-run); the vote status is refreshed."""
-    async def then(doc: dict[str, Any] | None, model: str, rubric: str, auto: bool) -> list[Any]:
-        return await judge(ctx, doc, model, rubric, judging and auto)
+    async def then(doc: dict[str, Any] | None, model: str, rubric: str, auto: bool) -> dict[Any, Any]:
+        return await judge(ctx, view, status, doc, model, rubric, judging and auto)
 
-    event.then(then, [s["session"], s["judge_model"], s["judge_rubric"], s["judge_auto"]],
-               [s["session"], s["judge_out"], status], api_visibility="private")
+    event.then(then, [view.session, view.judge.model, view.judge.rubric, view.judge.auto],
+               [view.session, view.judge.out, status], api_visibility="private")
 
 
-async def judge(ctx: Context, doc: dict[str, Any] | None, model: str | None, rubric: str | None,
-                wanted: bool) -> list[Any]:
-    """(session, judge output, vote status): the judge's vote on the last turn, when ``wanted``."""
+async def judge(ctx: Context, view: CompareView, status: Any, doc: dict[str, Any] | None, model: str | None,
+                rubric: str | None, wanted: bool) -> dict[Any, Any]:
+    """The session, the judge's output and the vote status: the judge's vote on the last turn, when
+    ``wanted``."""
     model = (model or "").strip()
+    out = view.judge.out
+
+    def said(message: str | None, shown: dict[str, Any] | None = doc) -> dict[Any, Any]:
+        return {status: status_value(ctx, shown)} | ({} if message is None else {out: message})
+
     if not wanted or not doc or not doc.get("turns"):
-        return [gr.skip(), gr.skip() if not wanted else "run a comparison first", status_value(ctx, doc)]
+        return said(None if not wanted else "run a comparison first")
     if not model:
-        return [gr.skip(), "enter a judge model id first", status_value(ctx, doc)]
+        return said("enter a judge model id first")
     if len([o for o in doc["turns"][-1]["outputs"] if not o.get("warmup")]) < 2:
-        return [gr.skip(), "a judge needs two or more answers", status_value(ctx, doc)]
+        return said("a judge needs two or more answers")
     try:
         vote = await judge_turn(ctx.runtime, doc, len(doc["turns"]) - 1, model, rubric or "")
     except (BackendError, ConfigError) as exc:
-        return [gr.skip(), f'<div class="lane-error">⚠ {esc(exc)}</div>', status_value(ctx, doc)]
+        return said(f'<div class="lane-error">⚠ {esc(exc)}</div>')
     updated = await asyncio.to_thread(record_vote, ctx.store, doc, vote)
-    return [updated, blind_runs.judge_html(vote).replace("<details", "<details open", 1), status_value(ctx, updated)]
+    return {view.session: updated, **said(blind_runs.judge_html(vote).replace("<details", "<details open", 1), updated)}
