@@ -178,7 +178,7 @@ def _show(out: Console, doc: dict[str, Any]) -> None:
 
 
 async def _rerun(settings: Settings, store: Any, args: argparse.Namespace) -> int:
-    from playground.cli.compare import figures_table, validate_models
+    from playground.cli.compare import check_models, figures_table
     from playground.engine.runtime import Runtime
     from playground.session.recorder import Recorder
     from playground.session.rerun import Rerun
@@ -187,7 +187,7 @@ async def _rerun(settings: Settings, store: Any, args: argparse.Namespace) -> in
     runtime = Runtime(settings)
     try:
         rerun = Rerun(runtime, source, args.models or None, recorder_factory=lambda: Recorder(store))
-        validate_models(runtime, rerun.models)
+        check_models(rerun.targets)
         async for _ in rerun.events():
             pass
     finally:
