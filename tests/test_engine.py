@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backends.base import Message, Params, Started, TextDelta
+from backends.base import Message, Params, Started, TextDelta, Usage
 from backends.errors import ConfigError
 from playground.api import Comparison, compare
 from playground.engine.lane import LaneState
@@ -115,6 +115,19 @@ async def test_estimates_are_named(runtime):
     m = lane.record()["metrics"]
     assert m["output_tokens"] == 4 and m["input_tokens"] == 10
     assert set(m["estimated"]) == {"output_tokens", "input_tokens", "tokens_per_s"}
+
+
+def test_a_lane_is_priced_as_it_finishes():
+    """Whoever finishes a lane (the engine, a Stop, a replay) gets its cost: no later pricing step."""
+    hosted = LaneState(model="openai:gpt-4o-mini", params=Params(), provider="openai",
+                       provider_model="gpt-4o-mini")
+    hosted.apply(1.0, Started())
+    hosted.apply(1.1, TextDelta("a"))
+    hosted.apply(1.2, Usage(input_tokens=1000, output_tokens=1000))
+    assert hosted.cost_usd is None
+    hosted.finish(1.3, "cancelled")
+    assert hosted.cost_usd is not None and 0 < hosted.cost_usd < 0.01
+    assert hosted.record()["metrics"]["cost_usd"] == hosted.cost_usd
 
 
 async def test_multi_turn_each_lane_keeps_its_own_history(runtime):

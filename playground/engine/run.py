@@ -5,8 +5,8 @@ has not), waits for its CPU turn if it is local, and forwards its
 backend's events, stamping each with ``time.perf_counter()`` the moment it arrives. A lane's
 exception becomes that lane's error; the others go on. Closing the stream (Stop, Ctrl-C, a
 closed page) cancels every lane and awaits their clean-up, so HTTP streams are closed and local
-generation stops. This module does not render, save or price anything beyond the lane record;
-given ``on_end``, a lane's end waits for it (the recorder saving the final record) before any
+generation stops. This module does not render, save or price anything (a lane prices itself as
+it finishes); given ``on_end``, a lane's end waits for it (the recorder saving the final record) before any
 reader can see that the lane ended.
 """
 
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from backends.base import Event, Message, Params, Request, Waiting
 from backends.errors import ConfigError
-from playground.engine import metrics
 from playground.engine.lane import LaneState
 from playground.engine.runtime import Resolved, Runtime, Target
 
@@ -173,7 +172,6 @@ class Run:
                 lane.shared_with = self.runtime.occupancy.end(occupancy_token)
             t = perf()
             lane.finish(t, status, error, shown=self.on_end is None)
-            lane.cost_usd = metrics.price(lane)
             if self.on_end is not None:
                 await self._saved(i)
             put(LaneEvent(i, t, LaneEnd(status)))
