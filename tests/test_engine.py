@@ -133,11 +133,11 @@ def test_a_lane_is_priced_as_it_finishes():
 async def test_multi_turn_each_lane_keeps_its_own_history(runtime):
     doc = await compare("first question", ["test:echo=1", "test:chunks=2"], runtime=runtime)
     comp = Comparison(runtime, [], "second", session=doc)
-    specs = comp._specs(None, False)  # the conversations each lane will send
-    assert [m.content for m in specs[0].messages] == ["first question", "first question", "second"]
-    assert [m.content for m in specs[1].messages] == ["first question", "tok0 tok1 ", "second"]
     async for _ in comp.events():
         pass
+    specs = comp.runs[0].specs  # the conversations each lane sent
+    assert [m.content for m in specs[0].messages] == ["first question", "first question", "second"]
+    assert [m.content for m in specs[1].messages] == ["first question", "tok0 tok1 ", "second"]
     assert len(doc["turns"]) == 2 and doc["turns"][1]["outputs"][0]["text"] == "second"
 
 
