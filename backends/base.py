@@ -224,7 +224,6 @@ class Backend(ABC):
     """
 
     local: ClassVar[bool] = False
-    engine_name: ClassVar[str] = ""
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -34,7 +34,6 @@ def check_gguf_file(path: Path) -> None:
 
 
 class GGUFBackend(LocalBackend):
-    engine_name = "llama.cpp"
     engine_target = "backends.gguf:LlamaEngine"
     requires = ("llama_cpp",)
 

@@ -37,7 +37,6 @@ _TRUE = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub accepts as "set"
 
 
 class HFBackend(LocalBackend):
-    engine_name = "transformers"
     engine_target = "backends.hf:TransformersEngine"
     requires = ("torch", "transformers")
 

@@ -109,8 +109,6 @@ def parse_script(model: str) -> Script:
 
 
 class ScriptedBackend(Backend):
-    engine_name = "scripted"
-
     def endpoint(self, model: str) -> str | None:
         return None
 

@@ -29,7 +29,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from multiprocessing.connection import Connection
@@ -64,7 +63,6 @@ class Worker:
         self.target, self.load_args, self.label = target, load_args, label
         self.lock = asyncio.Lock()
         self.loaded = False
-        self.started_at = time.time()
         self._gen_ids = itertools.count(1)
         self._current: int | None = None
         self._inbox: asyncio.Queue[tuple] | None = None

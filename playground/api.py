@@ -25,7 +25,7 @@ from backends.base import Params
 from backends.errors import ConfigError
 from playground.engine.lane import LaneState
 from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
-from playground.engine.runtime import Runtime
+from playground.engine.runtime import Resolved, Runtime
 from playground.session.document import lane_messages, new_document, now_iso, session_models
 from playground.session.recorder import Recorder
 
@@ -44,8 +44,15 @@ class PromptError(ConfigError):
     """The prompt itself is unusable (empty, too long): a message that names no model."""
 
 
-def check_prompt(prompt: str, limit: int, what: str = "prompt") -> str:
+class CheckedPrompt(str):
+    """A prompt that passed ``check_prompt`` (the CLI checks it as it reads it, before anything
+    else): ``Comparison`` takes it as it is instead of checking it again."""
+
+
+def check_prompt(prompt: str, limit: int, what: str = "prompt") -> CheckedPrompt:
     """The one check of a prompt (or system prompt) at the edge: page, API and CLI all come here."""
+    if isinstance(prompt, CheckedPrompt):
+        return prompt
     if not isinstance(prompt, str):
         raise PromptError(f"the {what} must be text")
     if what == "prompt" and not prompt.strip():
@@ -53,11 +60,15 @@ def check_prompt(prompt: str, limit: int, what: str = "prompt") -> str:
     if len(prompt) > limit:
         raise PromptError(f"the {what} is {len(prompt):,} characters, over the limit of {limit:,} — "
                           "shorten it (or raise prompt_chars under [limits] in playground.toml)")
-    return prompt
+    return CheckedPrompt(prompt)
 
 
 class Comparison:
-    """One turn of a session sent to every model, ``repeat`` times."""
+    """One turn of a session sent to every model, ``repeat`` times.
+
+    Its model ids are resolved and checked once (``targets``, one per model, in order), unless the
+    caller has done it (``resolved``: the CLI checks them before the run starts); every round
+    drives those, and a page reads them (is a lane local?) instead of resolving the ids again."""
 
     def __init__(
         self,
@@ -71,9 +82,11 @@ class Comparison:
         repeat: int = 1,
         warmup: bool = False,
         recorder: Recorder | None = None,
+        resolved: Sequence[Resolved] | None = None,
     ) -> None:
         limit = runtime.settings.limits.prompt_chars
-        self.prompt = check_prompt(prompt, limit)
+        prompt = str(check_prompt(prompt, limit))  # a plain str in the document
+        self.prompt = prompt
         if system is not None:
             check_prompt(system, limit, "system prompt")
         if session is not None and not models:
@@ -83,6 +96,9 @@ class Comparison:
         if repeat < 1:
             raise ConfigError(f"--repeat must be 1 or more, not {repeat}")
         self.runtime, self.models = runtime, list(models)
+        if resolved is not None and [r.model_id for r in resolved] != self.models:
+            raise ValueError("resolved must hold the models' ids, one per model, in order")
+        self.targets = list(resolved) if resolved is not None else runtime.prepare(self.models)
         if isinstance(params, Params) or params is None:
             self.params: list[Params | None] = [params] * len(self.models)
         else:
@@ -108,7 +124,7 @@ class Comparison:
         doc = self.document
         return [
             LaneSpec(model=m, messages=lane_messages(doc, i, self.prompt), params=self.params[i],
-                     repeat=repeat, warmup=warmup)
+                     repeat=repeat, warmup=warmup, resolved=self.targets[i])
             for i, m in enumerate(self.models)
         ]
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backends.base import Message, Params, Started, TextDelta
+from backends.base import Message, Params, Started, TextDelta, Usage
 from backends.errors import ConfigError
 from playground.api import Comparison, compare
 from playground.engine.lane import LaneState
@@ -117,14 +117,27 @@ async def test_estimates_are_named(runtime):
     assert set(m["estimated"]) == {"output_tokens", "input_tokens", "tokens_per_s"}
 
 
+def test_a_lane_is_priced_as_it_finishes():
+    """Whoever finishes a lane (the engine, a Stop, a replay) gets its cost: no later pricing step."""
+    hosted = LaneState(model="openai:gpt-4o-mini", params=Params(), provider="openai",
+                       provider_model="gpt-4o-mini")
+    hosted.apply(1.0, Started())
+    hosted.apply(1.1, TextDelta("a"))
+    hosted.apply(1.2, Usage(input_tokens=1000, output_tokens=1000))
+    assert hosted.cost_usd is None
+    hosted.finish(1.3, "cancelled")
+    assert hosted.cost_usd is not None and 0 < hosted.cost_usd < 0.01
+    assert hosted.record()["metrics"]["cost_usd"] == hosted.cost_usd
+
+
 async def test_multi_turn_each_lane_keeps_its_own_history(runtime):
     doc = await compare("first question", ["test:echo=1", "test:chunks=2"], runtime=runtime)
     comp = Comparison(runtime, [], "second", session=doc)
-    specs = comp._specs(None, False)  # the conversations each lane will send
-    assert [m.content for m in specs[0].messages] == ["first question", "first question", "second"]
-    assert [m.content for m in specs[1].messages] == ["first question", "tok0 tok1 ", "second"]
     async for _ in comp.events():
         pass
+    specs = comp.runs[0].specs  # the conversations each lane sent
+    assert [m.content for m in specs[0].messages] == ["first question", "first question", "second"]
+    assert [m.content for m in specs[1].messages] == ["first question", "tok0 tok1 ", "second"]
     assert len(doc["turns"]) == 2 and doc["turns"][1]["outputs"][0]["text"] == "second"
 
 

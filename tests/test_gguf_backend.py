@@ -25,6 +25,12 @@ async def rt(tmp_path_factory):
     await runtime.aclose()
 
 
+def _pid(backend):
+    """The process of the backend's one live worker (``loaded()``, what the page's list shows)."""
+    (worker,) = backend.loaded()
+    return worker["pid"]
+
+
 def _out(doc, i=0):
     return doc["turns"][-1]["outputs"][i]
 
@@ -84,7 +90,7 @@ async def test_killed_engine_ends_only_its_lane_and_the_next_run_starts_fresh(rt
         if ev.lane == 0 and ev.event.kind == "text":
             texts += 1
             if texts == 3:
-                pid_before = next(iter(backend._workers.values())).pid
+                pid_before = _pid(backend)
                 os.kill(pid_before, signal.SIGKILL)
     crashed, other = comp.document["turns"][0]["outputs"]
     assert crashed["status"] == "error" and crashed["error"]["type"] == "engine_crashed"
@@ -93,7 +99,7 @@ async def test_killed_engine_ends_only_its_lane_and_the_next_run_starts_fresh(rt
     assert other["status"] == "ok" and other["text"].count("tok") == 40
     fresh = _out(await compare("Name a colour.", ["gguf:smollm2"], runtime=rt, **GREEDY))
     assert fresh["status"] == "ok" and fresh["metrics"]["load_ms"] > 0
-    assert next(iter(backend._workers.values())).pid != pid_before
+    assert _pid(backend) != pid_before
 
 
 async def test_bad_files_are_one_line_errors(rt, tmp_path):

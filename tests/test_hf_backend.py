@@ -74,6 +74,12 @@ async def run(backend: HFBackend, messages: tuple[Message, ...], params: Params,
     return [ev async for ev in backend.stream(Request("smollm2", messages, params, threads=threads))]
 
 
+def pid_of(backend: HFBackend, key: str) -> int | None:
+    """The process of the live worker that serves ``key`` (``loaded()``, what the page lists)."""
+    (pid,) = [w["pid"] for w in backend.loaded() if w["model"] == key]
+    return pid
+
+
 def text_of(events: list[Event]) -> str:
     return "".join(ev.text for ev in events if isinstance(ev, TextDelta))
 
@@ -174,7 +180,7 @@ async def test_stop_strings_end_the_text(backend: HFBackend) -> None:
 
 
 async def test_stop_mid_stream_leaves_the_worker_usable(backend: HFBackend) -> None:
-    pid = backend._workers[str(embedded_gguf())].pid
+    pid = pid_of(backend, str(embedded_gguf()))
     stream = backend.stream(Request("smollm2", LONG, Params(temperature=0, max_tokens=400), threads=2))
     async for ev in stream:
         if isinstance(ev, TextDelta):
@@ -184,7 +190,7 @@ async def test_stop_mid_stream_leaves_the_worker_usable(backend: HFBackend) -> N
     events = await run(backend, HI, GREEDY)
     assert time.perf_counter() - stopped < 8  # not after the 400 tokens of the stopped run
     assert text_of(events) and one(events, Finish).reason == "stop"
-    assert backend._workers[str(embedded_gguf())].pid == pid
+    assert pid_of(backend, str(embedded_gguf())) == pid
 
 
 async def test_through_the_engine(runtime: Runtime) -> None:
@@ -223,7 +229,7 @@ async def test_offline_hub_model_fails_with_one_line(tmp_path: Path) -> None:
 
 async def test_killed_worker_ends_its_stream_and_the_next_run_starts_fresh(backend: HFBackend) -> None:
     key = str(embedded_gguf())
-    pid = backend._workers[key].pid
+    pid = pid_of(backend, key)
     assert pid is not None
     stream = backend.stream(Request("smollm2", LONG, Params(temperature=0, max_tokens=400), threads=2))
     with pytest.raises(EngineCrashed, match="SIGKILL"):
@@ -232,5 +238,5 @@ async def test_killed_worker_ends_its_stream_and_the_next_run_starts_fresh(backe
                 os.kill(pid, signal.SIGKILL)
     events = await asyncio.wait_for(run(backend, HI, GREEDY), timeout=180)
     assert isinstance(events[0], Loading)  # a fresh worker loads the model again
-    assert backend._workers[key].pid != pid
+    assert pid_of(backend, key) != pid
     assert text_of(events) and one(events, Finish).reason == "stop"

@@ -15,7 +15,7 @@ def test_known_hosted_models_have_a_cost():
     assert (cost_usd("gemini", "gemini-2.0-flash", 1000, 1000) or 0) > 0
 
 
-@pytest.mark.parametrize("provider", ["gguf", "hf", "ollama"])
+@pytest.mark.parametrize("provider", ["gguf", "hf", "ollama", "test"])
 def test_local_is_free(provider):
     assert cost_usd(provider, "anything", 100, 100) == 0.0
 

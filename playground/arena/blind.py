@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import string
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playground.arena import make_vote, set_vote
+
+if TYPE_CHECKING:
+    from storage import Store
 
 BLIND_TAG = "blind"
 OUTCOME_WORDS = {"a": "a", "b": "b", "tie": "tie", "t": "tie", "bothbad": "bothbad", "n": "bothbad",
@@ -42,13 +45,13 @@ def vote_from_answer(answer: str, turn: int, models: list[str], *, blind: bool =
     raise ValueError(f"answer {letters}, tie or bothbad, not {answer!r}")
 
 
-def record_vote(store: Any, doc: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+def record_vote(store: Store, doc: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
     updated = set_vote(doc, vote)
     store.set_votes(doc["id"], updated["votes"])
     return updated
 
 
-def vote_in_terminal(store: Any, doc: dict[str, Any], names: list[str]) -> None:
+def vote_in_terminal(store: Store, doc: dict[str, Any], names: list[str]) -> None:
     """Ask for a vote on the last turn (when a person is at the terminal), then reveal the names."""
     turn = len(doc["turns"]) - 1
     models = [o["model"] for o in doc["turns"][turn]["outputs"] if not o.get("warmup")][: len(names)]

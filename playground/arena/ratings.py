@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playground.arena import (
     Battle,
@@ -24,6 +24,9 @@ from playground.arena import (
 from playground.arena.battles import battle_to_row
 from playground.arena.votes import validate_vote
 from storage.errors import skipped
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def sound_sessions(sessions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     return sound, notes
 
 
-def gathered(store: Any, filters: Filters) -> tuple[list[Battle], list[str]]:
+def gathered(store: Store, filters: Filters) -> tuple[list[Battle], list[str]]:
     """The battles the filters keep, and a line for each saved session left out as unsound."""
     sessions, notes = sound_sessions(store.voted_sessions())
     battles = votes_from_sessions(sessions, blind_only=False, source="both")
@@ -69,11 +72,11 @@ def gathered(store: Any, filters: Filters) -> tuple[list[Battle], list[str]]:
                           blind_only=filters.blind_only, source=filters.source), notes
 
 
-def all_battles(store: Any, filters: Filters) -> list[Battle]:
+def all_battles(store: Store, filters: Filters) -> list[Battle]:
     return gathered(store, filters)[0]
 
 
-def board(store: Any, filters: Filters, *, rounds: int = 200, seed: int = 0) -> dict[str, Any]:
+def board(store: Store, filters: Filters, *, rounds: int = 200, seed: int = 0) -> dict[str, Any]:
     """Ratings with 95% intervals, votes per model, the win-rate matrix, and the sessions skipped."""
     battles, notes = gathered(store, filters)
     pairs = battles_to_pairs(battles, bothbad=filters.bothbad)
@@ -84,7 +87,7 @@ def board(store: Any, filters: Filters, *, rounds: int = 200, seed: int = 0) -> 
             "matrix": {"models": names, "rates": rates, "games": games}, "skipped": notes}
 
 
-def import_battle_text(store: Any, text: str) -> int:
+def import_battle_text(store: Store, text: str) -> int:
     """Check a battle file (JSON lines, or Chatbot Arena's JSON array) and keep its rows."""
     battles = read_battles(text)
     store.add_imported_battles([json.dumps(battle_to_row(b), ensure_ascii=False) for b in battles])

@@ -9,13 +9,16 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from backends.errors import ConfigError
 from playground.cli.console import console
 from playground.settings import Settings
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 def add_arena_commands(sub: Any) -> None:
@@ -89,7 +92,7 @@ def _turn_index(doc: dict[str, Any], turn: int) -> int:
     return index
 
 
-def _vote(store: Any, args: argparse.Namespace) -> int:
+def _vote(store: Store, args: argparse.Namespace) -> int:
     from playground.arena import withdraw_vote
     from playground.arena.blind import record_vote, vote_from_answer
 
@@ -110,7 +113,7 @@ def _vote(store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _judge(settings: Settings, store: Any, args: argparse.Namespace) -> int:
+async def _judge(settings: Settings, store: Store, args: argparse.Namespace) -> int:
     from playground.arena.blind import record_vote
     from playground.arena.judge import DEFAULT_RUBRIC, judge_turn
     from playground.engine.runtime import Runtime
@@ -150,7 +153,7 @@ async def _battle(settings: Settings, args: argparse.Namespace) -> int:
     return await run_compare(settings, ns)
 
 
-def _leaderboard(store: Any, args: argparse.Namespace) -> int:
+def _leaderboard(store: Store, args: argparse.Namespace) -> int:
     from playground.arena.ratings import Filters, board
 
     filters = Filters(since=args.since, until=args.until, tags=tuple(args.tags) if args.tags else None,
@@ -174,7 +177,7 @@ def _leaderboard(store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(store: Any, args: argparse.Namespace) -> int:
+def _export(store: Store, args: argparse.Namespace) -> int:
     from playground.arena import write_battles
     from playground.arena.ratings import Filters, all_battles
 

@@ -27,7 +27,7 @@ from backends.errors import ConfigError
 from playground.api import Comparison, check_prompt
 from playground.cli.console import console as make_console
 from playground.engine import figures
-from playground.engine.runtime import Runtime
+from playground.engine.runtime import Resolved, Runtime
 from playground.session.recorder import Recorder, open_store
 from playground.settings import Settings
 
@@ -56,13 +56,10 @@ def params_from(args: argparse.Namespace) -> Params | None:
     return Params(**given) if given else None
 
 
-def validate_models(runtime: Runtime, models: list[str]) -> None:
+def check_models(resolved: list[Resolved]) -> None:
     """Every id must resolve and pass its backend's cheap check, or the run does not start."""
-    for model_id in models:
-        target = runtime.resolve(model_id)
-        problem = runtime.problem(target)
-        if problem:
-            raise ConfigError(f"{model_id}: {problem}")
+    for lane in resolved:
+        lane.check()
 
 
 def _lane_panel(lane: Any, record: dict[str, Any], best: dict[str, set[int]], index: int,
@@ -142,9 +139,11 @@ def repeat_table(outputs: list[dict[str, Any]], names: list[str] | None = None) 
     return table
 
 
-async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
+async def run_compare(settings: Settings, args: argparse.Namespace, runtime: Runtime | None = None) -> int:
+    """``playground compare``; ``runtime``: one the caller keeps (and closes), else its own."""
     prompt = read_prompt(args.prompt, settings.limits.prompt_chars)
-    runtime = Runtime(settings)
+    own = runtime is None
+    runtime = runtime or Runtime(settings)
     store = None if args.no_save else open_store(settings)
     try:
         session = None
@@ -157,13 +156,15 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
             from playground.session.document import session_models
 
             models = session_models(session)
-        if models:
-            validate_models(runtime, models)
-        if args.blind:
-            models = random.sample(models, len(models))  # the display order gives nothing away
+        resolved = runtime.prepare(models or [])  # once: checked here, then driven by the run
+        check_models(resolved)
+        if args.blind:  # the display order gives nothing away
+            resolved = random.sample(resolved, len(resolved))
+            models = [r.model_id for r in resolved]
         comp = Comparison(runtime, models, prompt, system=args.system, params=params_from(args),
                           session=session, repeat=args.repeat, warmup=args.warmup,
-                          recorder=Recorder(store) if store else None)
+                          recorder=Recorder(store) if store else None,
+                          resolved=resolved if models else None)
         blind = None
         if args.blind:
             from playground.arena.blind import blind_names
@@ -185,7 +186,8 @@ async def run_compare(settings: Settings, args: argparse.Namespace) -> int:
             vote_in_terminal(store, doc, blind)
         return 0 if comp.ok else 1
     finally:
-        await runtime.aclose()
+        if own:
+            await runtime.aclose()
         if store is not None:
             store.close()
 

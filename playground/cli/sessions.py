@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +16,9 @@ from rich.text import Text
 from backends.errors import ConfigError
 from playground.cli.console import console
 from playground.settings import Settings
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 def add_session_commands(sub: Any) -> None:
@@ -132,7 +135,7 @@ def _export_paths(formats: str, output: str | None) -> dict[str, str | None]:
     return {f: f"{stem}{FORMATS[f]}" for f in wanted}
 
 
-def _export(store: Any, args: argparse.Namespace) -> None:
+def _export(store: Store, args: argparse.Namespace) -> None:
     from playground.api import export_html
     from playground.arena.blind import names_hidden
     from storage.markdown import to_markdown
@@ -177,8 +180,8 @@ def _show(out: Console, doc: dict[str, Any]) -> None:
         out.print(figures_table({"turns": [turn]}))
 
 
-async def _rerun(settings: Settings, store: Any, args: argparse.Namespace) -> int:
-    from playground.cli.compare import figures_table, validate_models
+async def _rerun(settings: Settings, store: Store, args: argparse.Namespace) -> int:
+    from playground.cli.compare import check_models, figures_table
     from playground.engine.runtime import Runtime
     from playground.session.recorder import Recorder
     from playground.session.rerun import Rerun
@@ -187,7 +190,7 @@ async def _rerun(settings: Settings, store: Any, args: argparse.Namespace) -> in
     runtime = Runtime(settings)
     try:
         rerun = Rerun(runtime, source, args.models or None, recorder_factory=lambda: Recorder(store))
-        validate_models(runtime, rerun.models)
+        check_models(rerun.targets)
         async for _ in rerun.events():
             pass
     finally:

@@ -148,10 +148,12 @@ class LaneState:
                 "error": redact(event.error), "wait_ms": round(event.wait_s * 1000, 1)}
 
     def finish(self, t: float, status: str, exc: BaseException | None = None, *, shown: bool = True) -> None:
-        """End the lane; with ``shown=False`` its ``status`` stays as it was until ``show_end()``."""
+        """End the lane and price it; with ``shown=False`` its ``status`` stays as it was until
+        ``show_end()``."""
         self._close_open(t)
         self.t_end = t
         self.ended = status
+        self.cost_usd = metrics.price(self)
         if shown:
             self.status = status
         if exc is not None:

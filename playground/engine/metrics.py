@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from backends.pricing import FREE_PROVIDERS, cost_usd
+
 if TYPE_CHECKING:
     from playground.engine.lane import LaneState
 
 CHARS_PER_TOKEN = 4.0  # the usual rule of thumb for English text; only ever used as an estimate
-FREE_PROVIDERS = frozenset({"gguf", "hf", "ollama", "test"})  # run on your own machines: $0
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -94,14 +95,11 @@ def compute(lane: LaneState) -> dict[str, Any]:
 
 
 def price(lane: LaneState) -> float | None:
-    """The cost of a finished lane: 0 for local engines, the price table for hosted ones."""
+    """The cost of a finished lane (``LaneState.finish``): 0 for free providers, the price table
+    for hosted ones."""
     if lane.provider in FREE_PROVIDERS:
         return 0.0
     in_tokens, out_tokens, _ = token_counts(lane)
     if in_tokens is None or out_tokens is None:
-        return None
-    try:
-        from backends.pricing import cost_usd
-    except ImportError:
         return None
     return cost_usd(lane.provider, lane.provider_model, in_tokens, out_tokens)

@@ -1,11 +1,12 @@
 """The fan-out engine: one task per lane, their events merged into one stamped stream.
 
-Each lane's task resolves its model, waits for its CPU turn if it is local, and forwards its
+Each lane's task drives its resolved model (``Runtime.prepare``; resolved here only when the caller
+has not), waits for its CPU turn if it is local, and forwards its
 backend's events, stamping each with ``time.perf_counter()`` the moment it arrives. A lane's
 exception becomes that lane's error; the others go on. Closing the stream (Stop, Ctrl-C, a
 closed page) cancels every lane and awaits their clean-up, so HTTP streams are closed and local
-generation stops. This module does not render, save or price anything beyond the lane record;
-given ``on_end``, a lane's end waits for it (the recorder saving the final record) before any
+generation stops. This module does not render, save or price anything (a lane prices itself as
+it finishes); given ``on_end``, a lane's end waits for it (the recorder saving the final record) before any
 reader can see that the lane ended.
 """
 
@@ -19,9 +20,8 @@ from dataclasses import dataclass
 
 from backends.base import Event, Message, Params, Request, Waiting
 from backends.errors import ConfigError
-from playground.engine import metrics
 from playground.engine.lane import LaneState
-from playground.engine.runtime import Runtime, Target
+from playground.engine.runtime import Resolved, Runtime, Target
 
 CANCEL_GRACE_S = 0.2  # how long Stop waits for lanes to close before giving up on them
 
@@ -33,6 +33,7 @@ class LaneSpec:
     params: Params | None = None  # None: the defaults (and a named model's own params)
     repeat: int | None = None
     warmup: bool = False
+    resolved: Resolved | None = None  # the id resolved and checked once for the whole run (prepare)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +97,9 @@ class Run:
 
     async def events(self) -> AsyncIterator[LaneEvent]:
         names = self._names()
-        targets = []
-        for spec in self.specs:
-            try:
-                targets.append(self.runtime.resolve(spec.model))
-            except Exception as exc:  # the lane's error; the run goes on
-                targets.append(exc)
-        self._local_lanes = sum(1 for t in targets if not isinstance(t, Exception) and t.local)
+        unresolved = iter(self.runtime.prepare([s.model for s in self.specs if s.resolved is None]))
+        targets = [s.resolved or next(unresolved) for s in self.specs]
+        self._local_lanes = sum(1 for t in targets if t.local)
         self._tasks = [asyncio.create_task(self._drive(i, names[i], t), name=f"lane-{i}")
                        for i, t in enumerate(targets)]
         if self._cancelled:
@@ -136,18 +133,19 @@ class Run:
             if not lane.done:  # shown once the caller has saved it (Comparison.events)
                 lane.finish(now, "cancelled", shown=self.on_end is None)
 
-    async def _drive(self, i: int, name: str, target: Target | Exception) -> None:
+    async def _drive(self, i: int, name: str, resolved: Resolved) -> None:
         lane = self.lanes[i]
         put = self._inbox.put
         perf = time.perf_counter
         status, error = "ok", None
         occupancy_token = None
         try:
-            if isinstance(target, BaseException):
-                raise target
-            problem = self.runtime.problem(target)
-            if problem:  # cheap checks first: a missing file must not wait for a CPU turn
-                raise ConfigError(problem)
+            if resolved.error is not None:
+                raise resolved.error
+            if resolved.problem:  # checked before: a missing file must not wait for a CPU turn
+                raise ConfigError(resolved.problem)
+            target = resolved.target
+            assert target is not None  # resolved without an error
             lane.provider, lane.provider_model = target.provider, target.model
             lane.label, lane.engine, lane.local = target.label, target.engine, target.local
             lane.params = self.runtime.params_for(target, self.specs[i].params)
@@ -174,7 +172,6 @@ class Run:
                 lane.shared_with = self.runtime.occupancy.end(occupancy_token)
             t = perf()
             lane.finish(t, status, error, shown=self.on_end is None)
-            lane.cost_usd = metrics.price(lane)
             if self.on_end is not None:
                 await self._saved(i)
             put(LaneEvent(i, t, LaneEnd(status)))

@@ -7,6 +7,8 @@ provider's throttle is shared by every run of the process.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,38 @@ class Target:
         return "cpu" if self.backend.local else self.backend.endpoint(self.model)
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """One model id of a run, resolved and checked once: what the CLI checks before the run, the
+    engine drives and the page reads (``local``), so no layer resolves the id again."""
+
+    model_id: str
+    target: Target | None  # None: the id did not resolve (``error`` says why)
+    error: Exception | None = None  # the id did not resolve: its lane's error, as raised
+    problem: str | None = None  # it resolved, but cannot run (its backend's cheap check, one line)
+
+    @property
+    def local(self) -> bool:
+        return self.target is not None and self.target.local
+
+    def check(self) -> None:
+        """Raise what stops this id from running, naming it (the CLI's exit 2 before a request)."""
+        if self.error is not None:
+            raise self.error
+        if self.problem:
+            raise ConfigError(f"{self.model_id}: {self.problem}")
+
+
 class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
         self.cpu = CpuBudget(self.settings.cpu_threads, self.settings.cpu_mode)
         self.occupancy = Occupancy()
         self._backends: dict[tuple[str, str | None, str | None], Backend] = {}
+        # how often each model id was resolved and checked: resolving pins a path and may build a
+        # backend, so a run does it once per id (``prepare``); tests read these to hold that
+        self.resolutions: Counter[str] = Counter()
+        self.checks: Counter[str] = Counter()
 
     def backend_for(self, config: ProviderConfig) -> Backend:
         key = (config.name, config.base_url, config.key_env)
@@ -57,6 +85,7 @@ class Runtime:
 
     def resolve(self, model_id: str) -> Target:
         """A model id (``provider:model`` or a named model of the config file) → its backend."""
+        self.resolutions[model_id] += 1
         model_id = model_id.strip()
         named = self.settings.models.get(model_id)
         if named is not None:  # the config file's owner chose it: no fence
@@ -77,7 +106,23 @@ class Runtime:
 
     def problem(self, target: Target) -> str | None:
         """Why this target cannot run (one line: a missing key, file or extra), or None. Cheap."""
+        self.checks[target.model_id] += 1
         return target.backend.check(target.model)
+
+    def prepare(self, model_ids: Sequence[str]) -> list[Resolved]:
+        """Every lane's id resolved and checked, once per distinct id; an id that does not resolve
+        or cannot run is kept with why (its lane's error: the other lanes go on)."""
+        done: dict[str, Resolved] = {}
+        for model_id in model_ids:
+            if model_id in done:
+                continue
+            try:
+                target = self.resolve(model_id)
+            except Exception as exc:  # noqa: BLE001 - the lane's error; the run goes on
+                done[model_id] = Resolved(model_id, None, error=exc)
+                continue
+            done[model_id] = Resolved(model_id, target, problem=self.problem(target))
+        return [done[m] for m in model_ids]
 
     def params_for(self, target: Target, given: Params | None) -> Params:
         """Defaults < the named model's params < what the user set for this run."""

@@ -23,7 +23,11 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playground.settings import Settings
+    from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ FLUSH_S = 1.0  # a few small transactions per second whatever the number of lane
 
 
 class Recorder:
-    def __init__(self, store: Any, flush_s: float = FLUSH_S) -> None:
+    def __init__(self, store: Store, flush_s: float = FLUSH_S) -> None:
         self.store = store
         self.flush_s = flush_s
         self.session_id: str | None = None
@@ -129,7 +133,7 @@ class Recorder:
                 self._written.update(dict.fromkeys(fresh, seq))
 
 
-def open_store(settings: Any) -> Any:
+def open_store(settings: Settings) -> Store:
     """The store of these settings: ``PLAYGROUND_DATABASE_URL`` or SQLite in the home."""
     from storage import Store
 

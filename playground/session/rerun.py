@@ -14,7 +14,7 @@ from backends.base import Params
 from backends.errors import ConfigError
 from playground.api import Comparison
 from playground.engine.run import LaneEvent
-from playground.engine.runtime import Runtime
+from playground.engine.runtime import Resolved, Runtime
 from playground.session.document import lane_output, new_document, session_models
 from playground.session.recorder import Recorder
 
@@ -45,6 +45,8 @@ class Rerun:
         self.runtime, self.source = runtime, source
         self.source_models = session_models(source)
         self.models = substitute(self.source_models, models)
+        # resolved and checked once for every turn (the CLI checks them before the first)
+        self.targets: list[Resolved] = runtime.prepare(self.models)
         self.recorder_factory = recorder_factory
         self.document = new_document(source["turns"][0]["prompt"], source.get("system"))
         self.document["title"] = f"Re-run: {source.get('title') or ''}".strip()
@@ -65,7 +67,8 @@ class Rerun:
             self.comparison = Comparison(
                 self.runtime, self.models, turn["prompt"], system=self.source.get("system"),
                 params=lane_params(turn, len(self.models)), session=self.document,
-                recorder=self.recorder_factory() if self.recorder_factory else None)
+                recorder=self.recorder_factory() if self.recorder_factory else None,
+                resolved=self.targets)
             async with aclosing(self.comparison.events()) as events:
                 async for ev in events:
                     yield index, ev

@@ -25,11 +25,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from playground.settings import Settings
+
+if TYPE_CHECKING:
+    from storage import Store
 
 CHUNKS = tuple(f"w{k} " for k in range(10))  # what every scripted lane streams, as in the audit
 ENDED = ("ok", "error", "cancelled", "interrupted")
@@ -174,7 +177,7 @@ class LoadReport:
 
 
 async def load(url: str, models: Sequence[str], *, clients: int, runs: int = 1, chunks: Sequence[str] = CHUNKS,
-               store: Any = None, timeout_s: float = 120.0) -> LoadReport:
+               store: Store | None = None, timeout_s: float = 120.0) -> LoadReport:
     """``clients`` concurrent clients, each running ``runs`` comparisons one after another; saved
     sessions are read from ``store`` (a ``storage.Store`` on the page's database) or ``/session``."""
     read: Reader | None = None

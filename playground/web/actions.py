@@ -145,7 +145,7 @@ async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] |
                 yield ev
 
     job = Job(events(), lambda: re.comparison.output_lanes() if re.comparison else [], re.cancel,
-              lambda: re.document, flush_s=flush_for(ctx, re.models))
+              lambda: re.document, flush_s=flush_for(re.targets))
     first = _first(models, None, doc["turns"][-1]["prompt"])
     async with aclosing(_stream(ctx, key, job, first, len(models))) as frames:
         async for frame in frames:

@@ -24,6 +24,7 @@ from typing import Any
 from backends.base import Params
 from playground.api import Comparison
 from playground.engine import figures
+from playground.engine.runtime import Resolved
 from playground.session.recorder import Recorder
 from playground.web import lane_view
 from playground.web.coalesce import FLUSH_S, LOCAL_FLUSH_S, Coalescer
@@ -54,18 +55,13 @@ def comparison_job(ctx: Context, models: list[str], prompt: str, system: str | N
                       warmup=warmup)
     # lanes show the round running now (repeat runs stream one round after another)
     return Job(comp.events(), lambda: comp.current.lanes if comp.current else comp.output_lanes(),
-               comp.cancel, lambda: comp.document, flush_s=flush_for(ctx, models))
+               comp.cancel, lambda: comp.document, flush_s=flush_for(comp.targets))
 
 
-def flush_for(ctx: Context, models: Sequence[str]) -> float:
-    """How often to redraw the page: less often when a local engine shares the CPU with the browser."""
-    def local(model: str) -> bool:
-        try:
-            return ctx.runtime.resolve(model).local
-        except Exception:  # noqa: BLE001 - an unusable id becomes its lane's error later
-            return False
-
-    return LOCAL_FLUSH_S if any(local(m) for m in models) else FLUSH_S
+def flush_for(targets: Sequence[Resolved]) -> float:
+    """How often to redraw the page: less often when a local engine shares the CPU with the browser.
+    Reads the run's resolved ids (an id that did not resolve is not local: its lane's error)."""
+    return LOCAL_FLUSH_S if any(t.local for t in targets) else FLUSH_S
 
 
 async def coalesced(job: Job, co: Coalescer) -> AsyncIterator[tuple[set[int], bool]]:

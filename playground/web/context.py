@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playground.engine.runtime import Runtime
 from playground.settings import Settings
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 @dataclass
 class Context:
     settings: Settings
     runtime: Runtime
-    store: Any  # storage.Store
+    store: Store
     active: dict[str, Any] = field(default_factory=dict)  # session hash -> compare.Job
     revealed: set[str] = field(default_factory=set)  # blind sessions whose names were shown here
 

@@ -32,8 +32,3 @@ def word_diff_html(a: str, b: str) -> str:
         if op in ("insert", "replace"):
             out.append(f"<ins>{esc(''.join(right[j1:j2]))}</ins>")
     return f'<div class="diff">{"".join(out)}</div>'
-
-
-def similarity(a: str, b: str) -> float:
-    """Share of words in common (difflib's ratio on words), 0..1."""
-    return difflib.SequenceMatcher(None, words(a), words(b), autojunk=False).ratio()
