@@ -195,11 +195,12 @@ class Session(BaseModel):
     title: Annotated[str, Field(max_length=1000)]
     created_at: Timestamp
     system: str | None
-    turns: list[Turn]
+    # In the order the export writes them: the optional fields, then the turns.
     rerun_of: Ulid | SkipJsonSchema[None] = Field(None, description="id of the session this one re-runs")
     tags: list[Annotated[str, Field(min_length=1, max_length=200)]] | SkipJsonSchema[None] = None
     votes: list[Vote] | SkipJsonSchema[None] = Field(
         None, description="arena votes on the turns (playground.arena.votes)")
+    turns: list[Turn]
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> Session:
