@@ -69,7 +69,7 @@ Chunk = tuple[Ms, Annotated[int, Field(ge=0)]]
 class _Open(BaseModel):
     """A part that keeps the keys it does not name (later additions ride along unchanged)."""
 
-    model_config = ConfigDict(extra="allow", serialize_by_alias=True, validate_by_alias=True)
+    model_config = ConfigDict(extra="allow", serialize_by_alias=True, validate_by_alias=True, defer_build=True)
 
 
 class OutputError(_Open):
@@ -109,7 +109,8 @@ class Metrics(_Open):
 class Output(_Open):
     """One model's answer to one turn (one run of it, with `--repeat`)."""
 
-    model_config = ConfigDict(json_schema_extra={"propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"}})
+    model_config = ConfigDict(defer_build=True,
+                              json_schema_extra={"propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"}})
 
     model: ModelId = Field(description="provider:model, or a named model of playground.toml")
     label: Annotated[str, Field(pattern="^[^\\u0000]*$")] | None
@@ -142,11 +143,16 @@ class Output(_Open):
 class Turn(BaseModel):
     """One prompt sent to every lane, with the outputs stored round by round (lane order inside)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     prompt: str
     created_at: Timestamp
     outputs: list[Output]
+
+    @classmethod
+    def of(cls, turn: dict[str, Any]) -> Turn:
+        """The typed view of one turn of a valid document."""
+        return cls.model_validate(turn)
 
     @property
     def counted(self) -> list[Output]:
@@ -187,7 +193,7 @@ class Vote(_Open):
 class Session(BaseModel):
     """A whole session: what an export writes and an import reads."""
 
-    model_config = ConfigDict(extra="forbid", serialize_by_alias=True, validate_by_alias=True,
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True, validate_by_alias=True, defer_build=True,
                               title=SCHEMA_ID, json_schema_extra={"description": DESCRIPTION})
 
     schema_id: Literal["playground.session/1"] = Field(alias="schema")
