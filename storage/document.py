@@ -61,8 +61,22 @@ _NUMBER = {"type": "number", "minimum": 0}
 # A number as written: an integer stays an integer (a hand-made `41`), a float a float.
 Amount = Annotated[Annotated[int, Field(ge=0)] | Annotated[float, Field(ge=0)], WithJsonSchema(
     {**_NUMBER, "description": "a duration (ms), rate or cost: never negative"})]
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT, description="a token count: what the database's integer column holds")]
 Ms = Annotated[Annotated[int, Field(ge=0)] | Annotated[float, Field(ge=0)], WithJsonSchema(_NUMBER)]
+
+
+def _whole(minimum: int, maximum: int | None = None, description: str | None = None) -> Any:
+    """An integer as JSON Schema counts one: `3`, or `3.0` kept as written (the schema accepts both)."""
+    bounds = {"ge": minimum, "le": maximum}
+    schema: dict[str, Any] = {"type": "integer", "minimum": minimum}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    if description:
+        schema["description"] = description
+    return Annotated[Annotated[int, Field(**bounds)] | Annotated[float, Field(**bounds)], WithJsonSchema(schema)]
+
+
+Count = _whole(0, MAX_COUNT, "a token count: what the database's integer column holds")
+Index = _whole(0)
 Chunk = tuple[Ms, Annotated[int, Field(ge=0)]]
 
 
@@ -80,7 +94,7 @@ class OutputError(_Open):
 class Retry(_Open):
     """One failed attempt of a retried lane."""
 
-    attempt: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = None
+    attempt: _whole(1) | SkipJsonSchema[None] = None  # type: ignore[valid-type]
     start_ms: Ms | SkipJsonSchema[None] = Field(None, description="sent, ms after the first attempt was")
     duration_ms: Ms | SkipJsonSchema[None] = Field(None, description="from sent to failed")
     error_type: str | None = None
@@ -127,7 +141,7 @@ class Output(_Open):
     reasoning: str | SkipJsonSchema[None] = None
     retries: list[Retry] | SkipJsonSchema[None] = Field(
         None, description="the failed attempts of a retried lane, in order")
-    repeat: Annotated[int, Field(ge=0)] | SkipJsonSchema[None] = Field(None, description="run index of a repeated run")
+    repeat: Index | SkipJsonSchema[None] = Field(None, description="run index of a repeated run")  # type: ignore[valid-type]
     warmup: bool | SkipJsonSchema[None] = None
 
     @property

@@ -72,3 +72,33 @@ def test_the_rules_readers_share() -> None:
 
     voted = Session.of(json.loads((SESSIONS / "judged.json").read_text("utf-8")))
     assert voted.votes and voted.votes[0].judge and voted.votes[0].judge.model.startswith("test:")
+
+
+def test_every_document_import_accepts_reads_into_the_types_and_back_unchanged() -> None:
+    """Import's rules (the generated schema and storage/schema.py) and the types agree: whatever
+    passes import — hostile documents from tests/test_storage_property.py — reads into `Session` and
+    writes back as the same JSON (up to key order), so a reader of typed fields never meets a document it cannot read."""
+    from hypothesis import HealthCheck, given, settings
+    from test_storage_property import hostile_documents
+
+    from storage import ImportRejected
+    from storage.schema import parse
+
+    accepted = 0
+
+    @settings(max_examples=150, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(case=hostile_documents())
+    def check(case: tuple[str, object]) -> None:
+        nonlocal accepted
+        try:
+            doc = parse(case[1])  # type: ignore[arg-type]
+            validate(doc)
+        except ImportRejected:
+            return
+        accepted += 1
+        # keys in the types' order (hand-made documents order them freely); values and kinds the same
+        assert json.dumps(Session.of(doc).to_json_dict(), sort_keys=True) == json.dumps(doc, sort_keys=True)
+
+    check()
+    assert accepted > 0
