@@ -14,7 +14,7 @@ from typing import Any
 from ulid import ULID
 
 from backends.base import Message
-from storage.document import SCHEMA_ID, Session, Turn
+from storage.document import SCHEMA_ID, Session, lane_indexes, round_of
 
 SCHEMA = SCHEMA_ID
 
@@ -44,8 +44,13 @@ def new_document(prompt: str, system: str | None, *, session_id: str | None = No
 
 
 def session_models(doc: dict[str, Any]) -> list[str]:
-    """The models of a session, in lane order (from its first turn)."""
-    return [runs[0].model for runs in Turn.of(doc["turns"][0]).lanes()] if doc["turns"] else []
+    """The models of a session, in lane order (from its first turn). Read from the dict, not the
+    types: the page asks this of documents it is still building (outputs with a model only)."""
+    if not doc["turns"]:
+        return []
+    outputs = doc["turns"][0]["outputs"]
+    return [outputs[lane[0]]["model"] for lane in lane_indexes([round_of(o.get("warmup"), o.get("repeat"))
+                                                               for o in outputs])]
 
 
 def lane_messages(session: Session, lane: int, prompt: str) -> tuple[Message, ...]:
