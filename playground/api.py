@@ -28,6 +28,7 @@ from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
 from playground.engine.runtime import Resolved, Runtime
 from playground.session.document import lane_messages, new_document, now_iso, session_models
 from playground.session.recorder import Recorder
+from storage.document import Session
 
 _default_runtime: Runtime | None = None
 
@@ -103,7 +104,10 @@ class Comparison:
             self.params: list[Params | None] = [params] * len(self.models)
         else:
             self.params = list(params)
-        self.document = session if session is not None else new_document(prompt, system)
+        # A copy: the caller's session (and its list of turns) stays as it was, like ``set_vote``'s;
+        # the turns themselves are shared, never changed here. ``document`` is the session with this turn.
+        self.document = ({**session, "turns": list(session["turns"])} if session is not None
+                         else new_document(prompt, system))
         self.repeat, self.warmup, self.recorder = repeat, warmup, recorder
         self.turn: dict[str, Any] = {"prompt": prompt, "created_at": now_iso(), "outputs": []}
         self.runs: list[Run] = []
@@ -121,9 +125,9 @@ class Comparison:
         return ([(0, True)] if self.warmup else []) + counted
 
     def _specs(self, repeat: int | None, warmup: bool) -> list[LaneSpec]:
-        doc = self.document
+        history = Session.of(self.document)  # the earlier turns: each lane's messages come from them
         return [
-            LaneSpec(model=m, messages=lane_messages(doc, i, self.prompt), params=self.params[i],
+            LaneSpec(model=m, messages=lane_messages(history, i, self.prompt), params=self.params[i],
                      repeat=repeat, warmup=warmup, resolved=self.targets[i])
             for i, m in enumerate(self.models)
         ]
@@ -132,7 +136,8 @@ class Comparison:
         """Run every round; yields each lane's stamped events. Lane indexes are per round
         (0..len(models)-1); ``self.current`` is the round running now."""
         rounds = self._rounds()
-        self.runs = [Run(self.runtime, self._specs(r, w), on_end=self._saver(k)) for k, (r, w) in enumerate(rounds)]
+        self.runs = [Run(self.runtime, self._specs(r, w), on_end=self._saver(k))
+                     for k, (r, w) in enumerate(rounds)]
         self.turn["outputs"] = [lane.record() for run in self.runs for lane in run.lanes]
         self.document["turns"].append(self.turn)
         turn_index = len(self.document["turns"]) - 1

@@ -1,7 +1,8 @@
 """Validation of `playground.session/1` documents: the one check every import and every write passes.
 
-The rules are stated once: the published JSON Schema (storage/session.schema.json, identical to
-docs/session.schema.json) and, here, what a schema cannot say:
+The rules are stated once: the types of storage/document.py, whose JSON Schema (generated from them,
+published as docs/session.schema.json) every document and part passes, and, here, what a schema
+cannot say:
 
 - plain data: nested at most `MAX_DEPTH` levels, integers within signed 64 bits, every number
   finite, strings valid Unicode (no lone surrogates), only dicts/lists/str/int/float/bool/None;
@@ -24,16 +25,14 @@ import math
 import re
 from datetime import datetime
 from functools import cache
-from importlib import resources
 from operator import itemgetter
 from typing import Any, NoReturn
 
+from storage.document import MAX_COUNT, MAX_DEPTH, SCHEMA_ID, json_schema
 from storage.errors import ImportRejected
 
-SCHEMA_ID = "playground.session/1"
+__all__ = ["MAX_COUNT", "MAX_DEPTH", "SCHEMA_ID"]  # re-exported: their home is storage.document
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-# Deeper than any real session (an output's params sit at level 6), far below json's recursion limit.
-MAX_DEPTH = 64
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what SQLite and PostgreSQL integers (and most JSON readers) hold
 _MAX_INT_DIGITS = len(str(INT_MIN))  # a longer literal cannot be in range: refused before int() parses it
 
@@ -51,16 +50,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON can spell them (\ud800); no d
 
 @cache
 def schema() -> dict[str, Any]:
-    """The JSON Schema of `playground.session/1` (storage/session.schema.json)."""
-    return json.loads(resources.files("storage").joinpath("session.schema.json").read_text("utf-8"))
-
-
-# The most tokens a count may say (the schema's; the database column is a 32-bit integer).
-MAX_COUNT: int = schema()["$defs"]["count_or_null"]["maximum"]
+    """The JSON Schema of `playground.session/1`, generated once from the types (storage.document)."""
+    return json_schema()
 
 
 def part_schema(name: str) -> dict[str, Any]:
-    """The schema of one part (`vote`, `output`, `turn`, ...), self-contained: its `$defs` ride along."""
+    """The schema of one part (`Vote`, `Output`, `Turn`, ...), self-contained: its `$defs` ride along."""
     return {"$ref": f"#/$defs/{name}", "$defs": schema()["$defs"]}
 
 
@@ -296,7 +291,7 @@ def check_turn(prompt: Any, created_at: str, where: str, error: type[Exception])
     """A new turn's own fields (its outputs are checked one by one with `check_output`)."""
     turn = {"prompt": prompt, "created_at": created_at, "outputs": []}
     check_plain(turn, where, 3, error)
-    _schema_check(turn, "turn", where, error)
+    _schema_check(turn, "Turn", where, error)
     _timestamp(created_at, f"{where}.created_at", error)
 
 
@@ -311,7 +306,7 @@ def check_output(output: dict[str, Any], where: str, error: type[Exception], *, 
         raise error(f"{where}: an output must be an object, got {_json_type(output)}")
     chars = _output_data(output, where, 5, error)
     if not flush:
-        _schema_check({**output, "timeline": []}, "output", where, error)
+        _schema_check({**output, "timeline": []}, "Output", where, error)
     _output_rules(output, where, error, chars)
 
 
@@ -348,10 +343,10 @@ def _schema_check(value: Any, part: str, where: str, error: type[Exception]) -> 
 def vote_problem(vote: Any, where: str = "vote") -> str | None:
     """What is wrong with one vote on its own (schema, winner against outcome, date), or None."""
     if isinstance(vote, dict):
-        missing = [k for k in schema()["$defs"]["vote"]["required"] if k not in vote]
+        missing = [k for k in schema()["$defs"]["Vote"]["required"] if k not in vote]
         if missing:
             return f"{where} lacks {', '.join(missing)}"
-    message = _first_schema_error(vote, "vote", where)
+    message = _first_schema_error(vote, "Vote", where)
     if message:
         return message
     lanes, models, outcome, winner = vote["lanes"], vote["models"], vote["outcome"], vote["winner"]

@@ -138,7 +138,7 @@ async def test_multi_turn_each_lane_keeps_its_own_history(runtime):
     specs = comp.runs[0].specs  # the conversations each lane sent
     assert [m.content for m in specs[0].messages] == ["first question", "first question", "second"]
     assert [m.content for m in specs[1].messages] == ["first question", "tok0 tok1 ", "second"]
-    assert len(doc["turns"]) == 2 and doc["turns"][1]["outputs"][0]["text"] == "second"
+    assert len(comp.document["turns"]) == 2 and comp.document["turns"][1]["outputs"][0]["text"] == "second"
 
 
 async def test_repeat_records_every_run(runtime):
@@ -200,3 +200,14 @@ async def test_repeat_aggregates_match_the_runs(runtime):
         assert row["ttft_ms"]["min"] <= row["ttft_ms"]["median"] <= row["ttft_ms"]["max"]
     assert rows[0]["ttft_ms"]["median"] < rows[1]["ttft_ms"]["median"]
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
+
+
+async def test_a_comparison_leaves_the_callers_session_as_it_was(runtime):
+    """Like ``set_vote``, a new turn gives a new document: the session passed in is not changed."""
+    first = await compare("one", ["test:echo=1", "test:chunks=2"], runtime=runtime)
+    before = repr(first)
+    second = await compare("two three", [], session=first, runtime=runtime)
+    assert repr(first) == before and len(first["turns"]) == 1
+    assert [t["prompt"] for t in second["turns"]] == ["one", "two three"] and second["id"] == first["id"]
+    assert second["turns"][0] is first["turns"][0]  # earlier turns are shared, never changed
+    assert second["turns"][1]["outputs"][0]["text"] == "two three"  # the echo lane heard the new prompt

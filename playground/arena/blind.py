@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from playground.arena import make_vote, set_vote
+from storage.document import Session
 
 if TYPE_CHECKING:
     from storage import Store
@@ -53,8 +54,9 @@ def record_vote(store: Store, doc: dict[str, Any], vote: dict[str, Any]) -> dict
 
 def vote_in_terminal(store: Store, doc: dict[str, Any], names: list[str]) -> None:
     """Ask for a vote on the last turn (when a person is at the terminal), then reveal the names."""
-    turn = len(doc["turns"]) - 1
-    models = [o["model"] for o in doc["turns"][turn]["outputs"] if not o.get("warmup")][: len(names)]
+    session = Session.of(doc)
+    turn = len(session.turns) - 1
+    models = [o.model for o in session.turns[turn].counted][: len(names)]
     if store is not None and sys.stdin.isatty():
         letters = "/".join(string.ascii_uppercase[: len(names)])
         while True:

@@ -16,6 +16,7 @@ from backends.errors import BackendError
 from playground.api import compare
 from playground.arena import make_vote
 from playground.engine.runtime import Runtime
+from storage.document import Turn
 
 DEFAULT_RUBRIC = (
     "You are an impartial judge. Read the user's question and the answers below. Judge which "
@@ -49,19 +50,20 @@ def parse_verdict(text: str, n: int) -> str | None:
 async def judge_turn(runtime: Runtime, doc: dict[str, Any], turn: int, judge_model: str,
                      rubric: str = DEFAULT_RUBRIC, lanes: list[int] | None = None) -> dict[str, Any]:
     """Ask ``judge_model`` to vote on a turn; returns the vote dict (raises if no verdict)."""
-    outputs = doc["turns"][turn]["outputs"]
-    lanes = lanes if lanes is not None else [i for i, o in enumerate(outputs) if not o.get("warmup")]
-    answers = [outputs[i]["text"] for i in lanes]
-    result = await compare(judge_prompt(rubric, doc["turns"][turn]["prompt"], answers), [judge_model],
+    judged = Turn.of(doc["turns"][turn])
+    outputs = judged.outputs
+    lanes = lanes if lanes is not None else [i for i, o in enumerate(outputs) if o.counted]
+    answers = [outputs[i].text for i in lanes]
+    result = await compare(judge_prompt(rubric, judged.prompt, answers), [judge_model],
                            runtime=runtime, temperature=0.0, max_tokens=512)
-    reply = result["turns"][0]["outputs"][0]
-    if reply["status"] != "ok":
-        raise BackendError(f"judge {judge_model} failed: {(reply.get('error') or {}).get('message')}")
-    verdict = parse_verdict(reply["text"], len(lanes))
+    reply = Turn.of(result["turns"][0]).outputs[0]
+    if reply.status != "ok":
+        raise BackendError(f"judge {judge_model} failed: {reply.error.message if reply.error else None}")
+    verdict = parse_verdict(reply.text, len(lanes))
     if verdict is None:
         raise BackendError(f"judge {judge_model} gave no readable verdict (expected 'VERDICT: A')")
-    judge = {"model": judge_model, "rubric": rubric, "reasoning": reply["text"]}
-    models = [outputs[i]["model"] for i in lanes]
+    judge = {"model": judge_model, "rubric": rubric, "reasoning": reply.text}
+    models = [outputs[i].model for i in lanes]
     if verdict in ("tie", "bothbad") or (len(lanes) == 2 and verdict in ("a", "b")):
         return make_vote(turn, lanes, models, verdict, blind=True, judge=judge)
     winner = lanes[string.ascii_lowercase.index(verdict)]

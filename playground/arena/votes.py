@@ -50,9 +50,9 @@ WINNERS: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
 _SCORE_A: dict[str, float | None] = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": None}
 
 # JSON Schema of one entry of the optional top-level "votes" list: the published session schema's
-# own (storage/session.schema.json), self-contained. The vote's rules live there and in
+# own (generated from storage/document.py), self-contained. The vote's rules live there and in
 # storage.schema (one home for every document rule); ``validate_vote`` applies both.
-VOTE_JSON_SCHEMA: dict[str, Any] = part_schema("vote")
+VOTE_JSON_SCHEMA: dict[str, Any] = part_schema("Vote")
 
 
 def utc_now_iso() -> str:

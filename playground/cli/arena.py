@@ -16,6 +16,7 @@ from rich.table import Table
 from backends.errors import ConfigError
 from playground.cli.console import console
 from playground.settings import Settings
+from storage.document import Turn
 
 if TYPE_CHECKING:
     from storage import Store
@@ -102,7 +103,7 @@ def _vote(store: Store, args: argparse.Namespace) -> int:
         store.set_votes(doc["id"], withdraw_vote(doc, turn).get("votes") or [])
         print("vote withdrawn", file=sys.stderr)
         return 0
-    models = [o["model"] for o in doc["turns"][turn]["outputs"] if not o.get("warmup")]
+    models = [o.model for o in Turn.of(doc["turns"][turn]).counted]
     try:
         vote = vote_from_answer(args.answer, turn, models, blind=not args.named)
     except ValueError as exc:

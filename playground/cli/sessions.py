@@ -16,6 +16,7 @@ from rich.text import Text
 from backends.errors import ConfigError
 from playground.cli.console import console
 from playground.settings import Settings
+from storage.document import Session
 
 if TYPE_CHECKING:
     from storage import Store
@@ -166,18 +167,19 @@ def _export(store: Store, args: argparse.Namespace) -> None:
 def _show(out: Console, doc: dict[str, Any]) -> None:
     from playground.cli.compare import figures_table
 
-    out.print(Text.assemble((str(doc.get("title")), "bold"), f"  {doc['id']}  {doc['created_at']}"))
-    if doc.get("system"):
-        out.print(Text.assemble(("system:", "dim"), " ", doc["system"]))
-    for n, turn in enumerate(doc["turns"], 1):
+    session = Session.of(doc)
+    out.print(Text.assemble((str(session.title), "bold"), f"  {session.id}  {session.created_at}"))
+    if session.system:
+        out.print(Text.assemble(("system:", "dim"), " ", session.system))
+    for n, (turn, record) in enumerate(zip(session.turns, doc["turns"], strict=True), 1):
         out.rule(f"turn {n}")
-        out.print(Text(f"> {turn['prompt']}", style="bold"))
-        for o in turn["outputs"]:
-            out.print(Text.assemble((o["model"], "cyan"), f" [{o['status']}]"))
-            out.print(o["text"])
-            if o.get("error"):
-                out.print(Text(str(o["error"]["message"]), style="red"))
-        out.print(figures_table({"turns": [turn]}))
+        out.print(Text(f"> {turn.prompt}", style="bold"))
+        for o in turn.outputs:
+            out.print(Text.assemble((o.model, "cyan"), f" [{o.status}]"))
+            out.print(o.text)
+            if o.error:
+                out.print(Text(str(o.error.message), style="red"))
+        out.print(figures_table({"turns": [record]}))
 
 
 async def _rerun(settings: Settings, store: Store, args: argparse.Namespace) -> int:

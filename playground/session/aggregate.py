@@ -10,6 +10,8 @@ import math
 import statistics
 from typing import Any
 
+from storage.document import Output, Turn
+
 FIGURES = ("ttft_ms", "tokens_per_s", "total_ms")
 
 
@@ -35,25 +37,16 @@ def summarise(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def lanes_of(outputs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group a turn's outputs by lane: outputs are stored round by round, lane order inside."""
-    rounds: dict[Any, list[dict[str, Any]]] = {}
-    for out in outputs:
-        rounds.setdefault((out.get("warmup", False), out.get("repeat")), []).append(out)
-    width = max((len(r) for r in rounds.values()), default=0)
-    return [[r[i] for r in rounds.values() if i < len(r)] for i in range(width)]
-
-
 def aggregate(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per lane: model, runs counted, failed runs, and a summary of each figure."""
     rows = []
-    for runs in lanes_of(outputs):
-        counted = [o for o in runs if not o.get("warmup")]
-        ok = [o for o in counted if o["status"] == "ok"]
-        row: dict[str, Any] = {"model": runs[0]["model"], "runs": len(ok),
+    for runs in Turn.model_construct(outputs=[Output.model_validate(o) for o in outputs]).lanes():
+        counted = [o for o in runs if o.counted]
+        ok = [o for o in counted if o.status == "ok"]
+        row: dict[str, Any] = {"model": runs[0].model, "runs": len(ok),
                                "failed": len(counted) - len(ok),
                                "warmups": len(runs) - len(counted)}
         for name in FIGURES:
-            row[name] = summarise([o["metrics"][name] for o in ok if o["metrics"].get(name) is not None])
+            row[name] = summarise([v for o in ok if (v := getattr(o.metrics, name)) is not None])
         rows.append(row)
     return rows

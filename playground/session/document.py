@@ -1,8 +1,9 @@
 """The session document (``playground.session/1``) as the core builds it: ids, times, titles,
 and each lane's conversation history for the next turn.
 
-The document is plain data — the export format of DESIGN.md — so storage and front ends need
-no types from here. This module does not run or save anything.
+The document is plain data — the export format — so storage and front ends pass dicts; its types
+(``Session``, ``Turn``, ``Output``: storage/document.py) read it. This module does not run or save
+anything.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 from ulid import ULID
 
 from backends.base import Message
-from playground.session.aggregate import lanes_of
+from storage.document import SCHEMA_ID, Session, lane_indexes, round_of
 
-SCHEMA = "playground.session/1"
+SCHEMA = SCHEMA_ID
 
 
 def new_id() -> str:
@@ -43,31 +44,25 @@ def new_document(prompt: str, system: str | None, *, session_id: str | None = No
 
 
 def session_models(doc: dict[str, Any]) -> list[str]:
-    """The models of a session, in lane order (from its first turn)."""
+    """The models of a session, in lane order (from its first turn). Read from the dict, not the
+    types: the page asks this of documents it is still building (outputs with a model only)."""
     if not doc["turns"]:
         return []
-    return [runs[0]["model"] for runs in lanes_of(doc["turns"][0]["outputs"])]
+    outputs = doc["turns"][0]["outputs"]
+    return [outputs[lane[0]]["model"] for lane in lane_indexes([round_of(o.get("warmup"), o.get("repeat"))
+                                                               for o in outputs])]
 
 
-def lane_output(turn: dict[str, Any], lane: int) -> dict[str, Any] | None:
-    """A lane's output in a turn: its first counted run (repeat runs and warm-ups aside)."""
-    lanes = lanes_of(turn["outputs"])
-    if lane >= len(lanes):
-        return None
-    counted = [o for o in lanes[lane] if not o.get("warmup")] or lanes[lane]
-    return counted[0]
-
-
-def lane_messages(doc: dict[str, Any], lane: int, prompt: str) -> tuple[Message, ...]:
+def lane_messages(session: Session, lane: int, prompt: str) -> tuple[Message, ...]:
     """The conversation a lane sends for a new turn: system, earlier turns with *its own*
     answers, then the new prompt."""
     messages: list[Message] = []
-    if doc.get("system"):
-        messages.append(Message("system", doc["system"]))
-    for turn in doc["turns"]:
-        messages.append(Message("user", turn["prompt"]))
-        out = lane_output(turn, lane)
-        if out is not None and out.get("text"):
-            messages.append(Message("assistant", out["text"]))
+    if session.system:
+        messages.append(Message("system", session.system))
+    for turn in session.turns:
+        messages.append(Message("user", turn.prompt))
+        out = turn.lane_output(lane)
+        if out is not None and out.text:
+            messages.append(Message("assistant", out.text))
     messages.append(Message("user", prompt))
     return tuple(messages)

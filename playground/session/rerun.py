@@ -15,8 +15,9 @@ from backends.errors import ConfigError
 from playground.api import Comparison
 from playground.engine.run import LaneEvent
 from playground.engine.runtime import Resolved, Runtime
-from playground.session.document import lane_output, new_document, session_models
+from playground.session.document import new_document, session_models
 from playground.session.recorder import Recorder
+from storage.document import Session, Turn
 
 
 def substitute(source_models: list[str], given: Sequence[str] | None) -> list[str]:
@@ -26,12 +27,12 @@ def substitute(source_models: list[str], given: Sequence[str] | None) -> list[st
     return list(given)
 
 
-def lane_params(turn: dict[str, Any], lanes: int) -> list[Params | None]:
+def lane_params(turn: Turn, lanes: int) -> list[Params | None]:
     """Each lane's recorded parameters: the source lane at the same position, else the first's."""
     out: list[Params | None] = []
     for i in range(lanes):
-        src = lane_output(turn, i) or lane_output(turn, 0)
-        out.append(Params.from_record(src["params"]) if src else None)
+        src = turn.lane_output(i) or turn.lane_output(0)
+        out.append(Params.from_record(src.params) if src else None)
     return out
 
 
@@ -48,9 +49,9 @@ class Rerun:
         # resolved and checked once for every turn (the CLI checks them before the first)
         self.targets: list[Resolved] = runtime.prepare(self.models)
         self.recorder_factory = recorder_factory
-        self.document = new_document(source["turns"][0]["prompt"], source.get("system"))
-        self.document["title"] = f"Re-run: {source.get('title') or ''}".strip()
-        self.document["rerun_of"] = source["id"]
+        self._start = new_document(source["turns"][0]["prompt"], source.get("system"))
+        self._start["title"] = f"Re-run: {source.get('title') or ''}".strip()
+        self._start["rerun_of"] = source["id"]
         self.comparison: Comparison | None = None
         self._cancelled = False
 
@@ -61,11 +62,11 @@ class Rerun:
 
     async def events(self) -> AsyncIterator[tuple[int, LaneEvent]]:
         """Yields (turn index, lane event) as every turn runs in order."""
-        for index, turn in enumerate(self.source["turns"]):
+        for index, turn in enumerate(Session.of(self.source).turns):
             if self._cancelled:
                 return
             self.comparison = Comparison(
-                self.runtime, self.models, turn["prompt"], system=self.source.get("system"),
+                self.runtime, self.models, turn.prompt, system=self.source.get("system"),
                 params=lane_params(turn, len(self.models)), session=self.document,
                 recorder=self.recorder_factory() if self.recorder_factory else None,
                 resolved=self.targets)
@@ -74,5 +75,10 @@ class Rerun:
                     yield index, ev
 
     @property
+    def document(self) -> dict[str, Any]:
+        """The new session so far: each turn's comparison extends the previous one's document."""
+        return self.comparison.document if self.comparison else self._start
+
+    @property
     def ok(self) -> bool:
-        return all(o["status"] == "ok" for t in self.document["turns"] for o in t["outputs"])
+        return all(o.status == "ok" for t in Session.of(self.document).turns for o in t.outputs)
