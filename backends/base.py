@@ -5,7 +5,7 @@ UI or storage. It raises errors of ``backends.errors``; it never yields error va
 never accumulates the full text (front ends do). It does not stamp times: the engine
 stamps every event with ``time.perf_counter()`` as it arrives.
 
-Timing markers, so the engine can apply DESIGN.md's definitions the same way for all:
+Timing markers, so the engine can apply the definitions of docs/architecture.md#timing the same way for all:
 ``Waiting`` opens a wait (throttle slot, CPU turn: counted in ``queue_ms``), ``Loading`` opens
 a model load (``load_ms``), and ``Started`` is t0 — emitted just before the request is sent or
 local generation starts. Each ``Started`` closes the open wait or load; a retry emits ``Retry``

@@ -7,7 +7,7 @@ that file is checked and loaded. ``LlamaEngine`` runs inside the worker (see ``b
 llama_cpp is imported there only, so this module imports fast.
 
 Honest figures: the KV cache is reset before every generation, so an identical prompt neither
-gets a cached first token nor a different greedy answer (PROTOCOLS.md: "most important" vs
+gets a cached first token nor a different greedy answer (docs/protocols.md#gguf-in-llama-cpp-python: "most important" vs
 "most significant" on a reused ``Llama``); the run says ``prompt_cache_hit: false``. Threads
 follow the engine's CPU grant (``Request.threads``), not llama.cpp's default of half the cores.
 """

@@ -3,7 +3,7 @@
 (a) per-event overhead: N in-process lanes (the ``test:`` model) stream 100,000 deltas in all
     through the engine vs a bare ``async for`` over the same generators; µs/event and ratio.
 (b) the gguf backend's decode rate vs a bare llama-cpp-python loop on SmolLM2: same prompt,
-    same settings, same threads; tokens/s as DESIGN.md defines it, and the ratio.
+    same settings, same threads; tokens/s as docs/architecture.md#timing defines it, and the ratio.
 
     python bench/engine.py [--events 100000] [--lanes 1,4,16] [--tokens 128] [--runs 5] [--rounds 12]
 

@@ -4,7 +4,7 @@ Target (issue 3): the backend (worker process, pipe, cancel criteria, stop-strin
 least 0.95× the tokens/s of a plain ``generate`` + ``TextIteratorStreamer`` loop in this process.
 Both sides: the same prompt through the chat template, greedy, the same ``max_new_tokens`` and
 threads, one warm-up generation each, then rounds alternating bare/backend so that a busy machine
-slows both alike. tokens/s is DESIGN.md's decode rate, (output tokens − 1) / (last chunk − first
+slows both alike. tokens/s is the decode rate of docs/architecture.md#timing, (output tokens − 1) / (last chunk − first
 chunk), chunks stamped with ``time.perf_counter()`` as they arrive (in the parent, for the
 backend). On a machine shared with other work a round can be several times slower than the next,
 so the headline is the best round of each side (the least disturbed, as ``timeit`` advises);

@@ -1,5 +1,5 @@
 """The engine's own logic, with the in-process ``test:`` model: lanes never hold each other back,
-a failing lane keeps its text and error, Stop cancels every lane fast, figures follow DESIGN.md."""
+a failing lane keeps its text and error, Stop cancels every lane fast, figures follow docs/architecture.md#timing."""
 
 from __future__ import annotations
 

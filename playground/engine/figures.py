@@ -1,7 +1,7 @@
 """Figures as people read them: formatting, best-of-run marks, and notes on waits and sharing.
 
 Shared by the terminal and the page so both say the same thing the same way. Works on output
-records (the ``metrics`` dicts of DESIGN.md); computes nothing new.
+records (the ``metrics`` dicts of docs/architecture.md#timing); computes nothing new.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One lane's state as its stamped events arrive, and its output record (DESIGN.md format).
+"""One lane's state as its stamped events arrive, and its output record (docs/architecture.md#the-session-document).
 
 The engine applies each ``(t, event)`` here; front ends read ``text``/``status`` live and call
 ``record()`` for the saved output. Figures are derived by ``playground.engine.metrics`` from what is
@@ -175,7 +175,7 @@ class LaneState:
                 "metrics": metrics.compute(self)}
 
     def record(self) -> dict[str, Any]:
-        """The output record of DESIGN.md (``playground.session/1``)."""
+        """The output record (``playground.session/1``, docs/architecture.md#the-session-document)."""
         t0 = self.t0
         timeline = [] if t0 is None else [
             [round((s - t0) * 1000, 1), len(c)] for s, c in zip(self.stamps, self.chunks, strict=True)

@@ -1,4 +1,4 @@
-"""The figures of a lane, computed in one place from its stamped events (DESIGN.md, "Timing").
+"""The figures of a lane, computed in one place from its stamped events (docs/architecture.md#timing).
 
 | ttft_ms       first non-empty text delta − t0
 | total_ms      end of stream − the first attempt's request sent: every attempt and every wait

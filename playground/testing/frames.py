@@ -1,6 +1,6 @@
 """What a scripted reply looks like on the wire, per protocol (openai, anthropic, gemini, ollama).
 
-Each ``Wire`` renders the frames of PROTOCOLS.md — head, one delta per chunk, tail, a mid-stream
+Each ``Wire`` renders the frames of docs/protocols.md — head, one delta per chunk, tail, a mid-stream
 error frame, a malformed frame, and the error body sent before any stream. It only renders
 bytes; ``servers.py`` decides when to send them and records what came in.
 """
