@@ -155,7 +155,7 @@ SOUND_VOTES = st.sampled_from(BASE["votes"]).flatmap(lambda vote: st.fixed_dicti
         ("created_at", TIMESTAMPS), ("blind", st.sampled_from([False, 1, None])),
         ("judge", st.sampled_from([None, {"model": "j:2"}, {"model": "j:2", "extra": [1]}, {}])),
     )},
-}))
+}).map(copy.deepcopy))  # a copy: a later mutation of the drawn document must not reach BASE's own lists
 MUTATIONS = st.one_of(
     st.tuples(st.just("set"), st.sampled_from(PROSE), st.text(CHARS, max_size=20)),
     st.tuples(st.just("answer"), st.sampled_from([(0, 0), (0, 1), (1, 0)]),
