@@ -6,20 +6,16 @@ imports the rest of the playground, the backends or storage.
 
 from .battles import export_battles, import_battles, read_battles, write_battles
 from .fit import Rating, fit_ratings, leaderboard, win_rate_matrix
-from .sampling import choose_battle, pair_counts
-from .votes import (
-    VOTE_JSON_SCHEMA,
+from .pairs import (
     Battle,
     battles_to_pairs,
     filter_battles,
-    make_vote,
-    set_vote,
-    validate_vote,
     vote_to_battles,
     vote_to_pairs,
     votes_from_sessions,
-    withdraw_vote,
 )
+from .sampling import choose_battle, pair_counts
+from .votes import VOTE_JSON_SCHEMA, make_vote, set_vote, validate_vote, withdraw_vote
 
 __all__ = [
     "VOTE_JSON_SCHEMA",

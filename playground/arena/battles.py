@@ -28,7 +28,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from .votes import WINNERS, Battle
+from .pairs import Battle
+from .votes import WINNERS
 
 
 def battle_to_row(battle: Battle) -> dict[str, Any]:

@@ -167,7 +167,7 @@ def leaderboard(
 ) -> list[Rating]:
     """Ratings with ``level`` percentile-bootstrap intervals, best first, then the unrated ones.
 
-    ``pairs`` are ``(model_a, model_b, score_a)`` (see ``votes.battles_to_pairs``); ``models`` lists
+    ``pairs`` are ``(model_a, model_b, score_a)`` (see ``pairs.battles_to_pairs``); ``models`` lists
     models to show even without votes (the battle pool). ``rounds=0`` skips the bootstrap.
     """
     if prior_games <= 0:
