@@ -88,11 +88,32 @@ def quote(text: str, limit: int) -> str:
 
 
 def mask(text: str) -> str:
-    """Every configured key replaced by as many "*": the length of the text is kept."""
+    """Every configured key replaced by as many "*": the length of the text is kept. So is the start
+    of a key at the very end (``_PARTIAL_MIN`` characters or more): a live view reads the text while a
+    key split over chunks has only partly arrived."""
     pattern = _any
-    if pattern is None or not _has_secret(text):
+    if pattern is None:
         return text
-    return pattern.sub(lambda m: "*" * len(m.group(0)), text)
+    if _has_secret(text):
+        text = pattern.sub(lambda m: "*" * len(m.group(0)), text)
+    return _mask_partial_tail(text)
+
+
+_PARTIAL_MIN = 6
+
+
+def _mask_partial_tail(text: str) -> str:
+    for secret in _secrets:
+        if len(secret) <= _PARTIAL_MIN:
+            continue
+        tail = text[-(len(secret) - 1):]
+        head = secret[:_PARTIAL_MIN]
+        start = tail.find(head)
+        while start != -1:
+            if secret.startswith(tail[start:]):
+                return text[: len(text) - len(tail) + start] + "*" * (len(tail) - start)
+            start = tail.find(head, start + 1)
+    return text
 
 
 def redact_value(value: Any) -> Any:
