@@ -14,10 +14,14 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+# bench/ is sys.path[0] when a script runs, and bench/storage.py would shadow the storage package
+sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
 
 from playground.arena import fit_ratings, leaderboard
 

@@ -16,8 +16,13 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
+
+# bench/ is sys.path[0] when a script runs, and bench/storage.py would shadow the storage package
+sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
 
 from backends.base import Message, Params, ProviderConfig, Request
 from backends.local import embedded_gguf

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import httpx
 
+# bench/ is sys.path[0] when a script runs, and bench/storage.py would shadow the storage package
+sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
+
 from playground.api import compare
 from playground.engine.runtime import Runtime
 from playground.settings import Settings

@@ -23,10 +23,14 @@ import json
 import os
 import platform
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+# bench/ is sys.path[0] when a script runs, and bench/storage.py would shadow the storage package
+sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
 
 from backends.base import Message, Params, ProviderConfig, Request, TextDelta, Usage
 from backends.hf import HFBackend

@@ -13,7 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
+from pathlib import Path
+
+# bench/ is sys.path[0] when a script runs, and bench/storage.py would shadow the storage package
+sys.path[0:1] = [str(Path(__file__).resolve().parent.parent)]
 
 from backends.base import Params
 from playground.api import Comparison
