@@ -27,18 +27,10 @@ from storage.db import default_url, make_engine, pg_safe, transaction, translate
 from storage.errors import NotFound, StorageError
 from storage.html import embedded_document
 from storage.indexer import Indexing
+from storage.plain import find_secret, parse
 from storage.recovery import Writer, recover, release
 from storage.rows import Specs, insert_turn
-from storage.schema import (
-    SCHEMA_ID,
-    check_head,
-    check_output,
-    check_turn,
-    check_votes,
-    find_secret,
-    parse,
-    validate,
-)
+from storage.schema import SCHEMA_ID, check_head, check_output, check_turn, check_votes, validate
 from storage.tables import OUTPUTS, SESSIONS, TURNS
 
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
