@@ -34,8 +34,8 @@ HIDDEN_MODELS = "blind — not voted yet"
 OUTCOME_TEXT = {"a": "A is better", "b": "B is better", "tie": "tie", "bothbad": "both are bad"}
 
 
-def is_blind(doc: dict[str, Any] | None) -> bool:
-    return doc is not None and TAG in (Session.of(doc).tags or [])
+def is_blind(session: Session | None) -> bool:
+    return session is not None and TAG in (session.tags or [])
 
 
 def is_hidden(ctx: Context, doc: dict[str, Any] | None) -> bool:
@@ -57,7 +57,7 @@ def lane_setup(ctx: Context, v: LaneView) -> tuple[list[str], list[str] | None]:
     run not started yet has the model ``""``."""
     doc = v.doc
     session = Session.of(doc) if doc else None
-    if session is not None and TAG in (session.tags or []) and session.turns:
+    if is_blind(session) and session.turns:
         models = session.models()
         return models, blind_names(len(models)) if is_hidden(ctx, doc) else None
     if arena_on(v):
@@ -152,7 +152,7 @@ def status_html(ctx: Context, doc: dict[str, Any] | None, engine: Any = None) ->
         parts.append(f"<b>Your vote on turn {turn + 1}: {esc(vote_text(mine))}</b> ({kind}) — change or withdraw it.")
     else:
         parts.append(f"Turn {turn + 1}: no vote yet.")
-    if TAG in (session.tags or []) and not is_hidden(ctx, doc):
+    if is_blind(session) and not is_hidden(ctx, doc):
         models = _lanes_models(session, turn)
         shown = [f"{n} was <code>{esc(m)}</code>" + (f" ({esc(engine(m))})" if engine and engine(m) else "")
                  for n, m in zip(blind_names(len(models)), models, strict=False)]
