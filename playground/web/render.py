@@ -122,7 +122,8 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
     def named(doc: Any) -> list[str]:
         if blind_runs.is_hidden(ctx, doc):
             raise toast("vote first: a replay or re-run would show which model is which")
-        return Session.of(doc).models() if blind_runs.is_blind(doc) else chosen
+        session = Session.of(doc) if doc else None
+        return session.models() if blind_runs.is_blind(session) else chosen
 
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         frames = actions.replay(ctx, request.session_hash, named(doc), doc, speed)
