@@ -56,7 +56,7 @@ def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView) -> Any:
         out = {view.view_state: v.but(doc=doc), page.session: doc, page.export_json: json_path,
                page.export_md: md_path, page.notice: message,
                page.race: lane_view.race_frame(session.turns[-1].outputs)}
-        if blind_runs.TAG in (session.tags or []) and not blind_runs.arena_on(v):
+        if blind_runs.is_blind(session) and not blind_runs.arena_on(v):
             # a hidden session opened from History: the picker now says which models these were
             out[view.models] = gr.update(value=session.models())
         return out
