@@ -81,7 +81,7 @@ def write_html(ctx: Context, doc: dict[str, Any] | None) -> str | None:
     except Exception:  # noqa: BLE001 - not saved (or deleted since): nothing to download
         return None
     ctx.exports.mkdir(parents=True, exist_ok=True)
-    path = ctx.exports / f"{_stem(Session.of(saved))}.html"
+    path = ctx.exports / f"{_stem(session)}.html"  # the same session: its id and title
     path.write_text(to_html(saved), encoding="utf-8")  # not hidden here: shown whole, as in the page
     return str(path)
 
