@@ -160,9 +160,11 @@ class LocalBackend(Backend):
                 yield event
 
     def loaded(self) -> list[dict[str, Any]]:
+        """The live workers: provider, model (worker key), pid, rss_mb, loaded, and busy (generating
+        now: it holds the worker's lock until the generation's stream is closed)."""
         return [
             {"provider": self.config.name, "model": key, "pid": w.pid, "rss_mb": rss_mb(w.pid),
-             "loaded": w.loaded}
+             "loaded": w.loaded, "busy": w.lock.locked()}
             for key, w in self._workers.items() if not w.dead
         ]
 

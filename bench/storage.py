@@ -43,6 +43,7 @@ from ulid import ULID  # noqa: E402
 from storage import Store  # noqa: E402
 from storage.db import transaction  # noqa: E402
 from storage.indexer import index_pending  # noqa: E402
+from storage.rows import insert_turn  # noqa: E402
 from storage.tables import SESSIONS  # noqa: E402
 
 MODELS = ["gguf:smollm2", "hf:smollm2", "openai:gpt-4o-mini", "anthropic:claude-3-5-haiku", "ollama:llama3.2:3b",
@@ -87,8 +88,8 @@ def fill(store: Store, n: int, rng: random.Random, words: list[str], batch: int 
                 conn.execute(insert(SESSIONS).values(id=sid, title=sentence(4), system=None, created_at=created,
                                                      updated_at=created))
                 outputs = [_output(m, sentence(60) + ".", 80) for m in rng.sample(MODELS, 4)]
-                store._insert_turn(conn, sid, sentence(12) + "?", created, outputs, None, pending)
-        store._remember(pending)
+                insert_turn(conn, store.specs, sid, sentence(12) + "?", created, outputs, None, pending)
+        store.specs.remember(pending)
 
 
 def median_ms(fn: Callable[[], object], runs: int, before: Callable[[], object] | None = None) -> float:

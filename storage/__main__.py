@@ -4,6 +4,6 @@ published file is stale."""
 
 import sys
 
-from storage.document import schema_text
+from storage.document_schema import schema_text
 
 sys.stdout.write(schema_text())

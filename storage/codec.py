@@ -12,6 +12,11 @@ over a 20 ms save; JSON text is about as large but costs ~2 ms to encode and ~1.
 exactly (float32 would not). A timeline that is not all floats (e.g. `[41, 3]` with an integer
 time, from a hand-made import) is kept as compact JSON behind format byte 0, so that it too comes
 back exactly as it went in.
+
+Outputs pass through here as the checked dicts the writer gave (storage/schema.py checks them first),
+not as `storage.document.Output`s: reading one through the types costs about as much as the whole
+check and twice this module's work (~1 ms per 2,000-chunk output), on every flush of every lane.
+Their statuses and required keys are the types' own (`STATUSES`, `OUTPUT_KEYS`).
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, type_coerce
 
+from storage.document import STATUSES, Output
 from storage.errors import StorageError
 
-STATUSES = ("ok", "error", "cancelled", "interrupted", "running")
-# Output keys with their own columns, in the order the export writes them; any other key of an
-# output (repeat, warmup, reasoning, retries, and later additions) goes to `outputs.extra`.
+# Output keys with their own columns, in the order the export writes them: an output's required
+# fields. Any other key of an output (repeat, warmup, reasoning, retries, and later additions) goes
+# to `outputs.extra`, so an optional field added to the types round-trips with no change here.
 OUTPUT_KEYS = ("model", "label", "params", "text", "status", "error", "finish_reason",
                "metrics", "server_metrics", "timeline")
+# A required field added to the types needs its column (storage/tables.py, `output_columns`) first.
+assert OUTPUT_KEYS == tuple(n for n, f in Output.model_fields.items() if f.is_required()), OUTPUT_KEYS
 # Figures copied from metrics into columns of their own, for stats without JSON parsing.
 METRIC_COLUMNS = ("ttft_ms", "total_ms", "tokens_per_s", "cost_usd", "output_tokens")
 

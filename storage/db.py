@@ -8,19 +8,23 @@ the CLI (two processes) write the same file at once. `synchronous=NORMAL` is dur
 crash or kill of the process; only a power cut may lose the last commits.
 
 Any other SQLAlchemy URL is used as given (`postgresql://` is read as `postgresql+psycopg://`).
-This module reads the environment only in `default_url`, which `Store.open` calls once.
+This module reads the environment only in `default_url`, which `Store.open` calls once. Every store
+call runs in `translated`, which turns driver errors into one-line `StorageError`s; `pg_safe` keeps
+PostgreSQL text columns from NUL characters.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from storage.errors import StorageError
 
@@ -91,6 +95,25 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
         conn.execution_options(write=write)
         with conn.begin():
             yield conn
+
+
+@contextlib.contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Turn database driver errors into one-line StorageErrors at the store's boundary."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        raise StorageError(f"could not {action}: {reason}") from exc
+    except json.JSONDecodeError as exc:
+        raise StorageError(f"could not {action}: a stored JSON field is corrupt ({exc})") from exc
+
+
+def pg_safe(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL text cannot hold NUL characters; they become U+FFFD (same length, so timelines hold)."""
+    if conn.dialect.name != "postgresql":
+        return row
+    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for k, v in row.items()}
 
 
 def _redact(url: str) -> str:

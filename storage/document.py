@@ -1,9 +1,9 @@
 """The session document (`playground.session/1`) as types: the one definition of what a session,
 a turn, an output, its metrics, error and retries, a vote and a judge are.
 
-Everything else follows from these classes: the JSON Schema that import validates with (`json_schema`,
-published as docs/session.schema.json by `python -m storage > docs/session.schema.json`, and
-a test fails when that file is stale), the typed reading of a stored or exported document
+Everything else follows from these classes: the JSON Schema that import validates with (generated
+by storage/document_schema.py, published as docs/session.schema.json by `python -m storage >
+docs/session.schema.json`, and a test fails when that file is stale), the typed reading of a stored or exported document
 (`Session.of(doc)`), and the rules readers used to re-derive from dicts (the last turn, a turn's
 counted outputs without warm-ups, the runs of each lane, a lane's output in a turn).
 
@@ -19,12 +19,10 @@ imports it from here.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, SkipJsonSchema
-from pydantic_core import core_schema
+from pydantic.json_schema import SkipJsonSchema
 
 SCHEMA_ID = "playground.session/1"
 # The most tokens a count may say: what the database's integer column holds.
@@ -256,57 +254,3 @@ def lane_indexes(rounds: list[tuple[bool, int | None]]) -> list[list[int]]:
         by_round.setdefault(key, []).append(i)
     width = max((len(r) for r in by_round.values()), default=0)
     return [[r[n] for r in by_round.values() if n < len(r)] for n in range(width)]
-
-
-# -- the JSON Schema --------------------------------------------------------------------------
-
-
-class _Generator(GenerateJsonSchema):
-    """JSON Schema as the published one reads: `{"type": ["integer", "null"]}` rather than an anyOf,
-    no titles or defaults (the schema states constraints, not Python's defaults)."""
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        inner = self.generate_inner(schema["schema"])
-        if isinstance(inner.get("type"), str) and "$ref" not in inner:
-            return {**inner, "type": [inner["type"], "null"]}
-        return super().nullable_schema(schema)
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def field_title_should_be_set(self, schema: Any) -> bool:
-        return False
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of `playground.session/1`, generated from `Session` (docs/session.schema.json)."""
-    generated = Session.model_json_schema(by_alias=True, schema_generator=_Generator)
-    defs = generated.pop("$defs")
-    for part in defs.values():
-        part.pop("title", None)  # the name of a part is its key in $defs
-    # Only the parts the store checks on their own stay references; the rest are written in place,
-    # as a reference costs jsonschema a lookup on every output it checks (~0.4 ms an output).
-    parts = {name: _inline(defs[name], defs) for name in _PARTS}
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://playground.invalid/schemas/playground.session/1",
-            **_inline(generated, defs), "$defs": parts}
-
-
-_PARTS = ("Turn", "Output", "Vote")  # what storage/schema.py validates by itself (`part_schema`)
-
-
-def _inline(value: Any, defs: dict[str, Any]) -> Any:
-    """`value` with every `$ref` to a part not in `_PARTS` replaced by that part's schema."""
-    if isinstance(value, dict):
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] not in _PARTS:
-            return _inline({**defs[ref[8:]], **{k: v for k, v in value.items() if k != "$ref"}}, defs)
-        return {k: _inline(v, defs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_inline(v, defs) for v in value]
-    return value
-
-
-def schema_text() -> str:
-    """The published file's text: the schema, indented, non-ASCII kept, a final newline."""
-    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

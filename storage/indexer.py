@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 
 from sqlalchemy import Engine, text
 
@@ -91,3 +92,58 @@ class Indexer:
                 self._cond.notify_all()
             if closing:
                 return
+
+
+class Indexing:
+    """One store's search indexing: an `Indexer` started by the first save that needs it (PostgreSQL
+    only; SQLite indexes inside the transaction, so every method here is a no-op there)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._indexer: Indexer | None = None
+        self._paused = False
+
+    @property
+    def active(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def saved(self, statuses: Iterable[str] | None = None) -> None:
+        """Have the answers just committed indexed, unless every one of ``statuses`` is still
+        `running` (its text changes within a second). None: whatever waits (e.g. after an import)."""
+        if not self.active or self._paused:
+            return
+        if statuses is not None and all(s == "running" for s in statuses):
+            return
+        with self._lock:
+            if self._indexer is None:
+                self._indexer = Indexer(self.engine)
+            indexer = self._indexer
+        indexer.poke()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every answer saved so far is indexed; False on timeout."""
+        indexer = self._indexer
+        return indexer.wait(timeout) if indexer else True
+
+    def pause(self) -> None:
+        """Index what is pending, then leave later saves unindexed until `resume()`: for tools and
+        tests that look at the database between a save and its indexing (search still finds the
+        unindexed answers, matching their text on the fly)."""
+        with self._lock:
+            self._paused = True
+            indexer, self._indexer = self._indexer, None
+        if indexer:
+            indexer.close()
+
+    def resume(self) -> None:
+        """Index again after each save, starting with what was saved while paused."""
+        self._paused = False
+        self.saved()
+
+    def close(self) -> None:
+        """Index what is pending and stop the thread (the store is closing)."""
+        with self._lock:
+            indexer, self._indexer = self._indexer, None
+        if indexer:
+            indexer.close()

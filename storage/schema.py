@@ -1,51 +1,33 @@
 """Validation of `playground.session/1` documents: the one check every import and every write passes.
 
-The rules are stated once: the types of storage/document.py, whose JSON Schema (generated from them,
-published as docs/session.schema.json) every document and part passes, and, here, what a schema
-cannot say:
+The rules are stated once: the types of storage/document.py, whose JSON Schema (generated from them
+by storage/document_schema.py, published as docs/session.schema.json) every document and part
+passes; what every document is as data (storage/plain.py: plain JSON, sound timelines, no
+credentials); and, here, what neither can say:
 
-- plain data: nested at most `MAX_DEPTH` levels, integers within signed 64 bits, every number
-  finite, strings valid Unicode (no lone surrogates), only dicts/lists/str/int/float/bool/None;
 - every timestamp is a real date;
-- timelines: `[ms, characters]` chunks whose times never decrease (the engine rounds them to
-  0.1 ms, so two may be equal) and whose lengths add up to the text;
-- votes refer to what the session holds (`check_votes`);
-- nothing looks like a credential.
+- an output's timeline adds up to its text;
+- votes refer to what the session holds (`check_votes`).
 
-`parse(text)` decodes (size-capped, depth-capped, no NaN/Infinity) and `validate(doc)` checks a
-whole document; the store runs the same rules on each part it writes (`check_head`, `check_turn`,
-`check_output`, `check_votes`), so what is saved always imports again. Every failure is an
-`ImportRejected` (or the writer's error type) with a one-line reason. No database access here.
+`validate(doc)` checks a whole document (decoded by `storage.plain.parse`); the store runs the same
+rules on each part it writes (`check_head`, `check_turn`, `check_output`, `check_votes`), so what is
+saved always imports again. Every failure is an `ImportRejected` (or the writer's error type) with a
+one-line reason. No database access here.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from datetime import datetime
 from functools import cache
 from operator import itemgetter
-from typing import Any, NoReturn
+from typing import Any
 
-from storage.document import MAX_COUNT, MAX_DEPTH, SCHEMA_ID, json_schema
+from storage.document import MAX_COUNT, MAX_DEPTH, SCHEMA_ID
+from storage.document_schema import json_schema
 from storage.errors import ImportRejected
+from storage.plain import check_plain, check_timeline, find_secret, json_type, one_line
 
 __all__ = ["MAX_COUNT", "MAX_DEPTH", "SCHEMA_ID"]  # re-exported: their home is storage.document
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what SQLite and PostgreSQL integers (and most JSON readers) hold
-_MAX_INT_DIGITS = len(str(INT_MIN))  # a longer literal cannot be in range: refused before int() parses it
-
-# Keys that name a credential, anywhere in a record; checked on import and on every write.
-_SECRET_KEY = re.compile(
-    r"^(x[_-]?)?(api[_-]?key|authorization|proxy[_-]authorization|headers?|cookies?|set[_-]cookie"
-    r"|password|passwd|secret|client[_-]secret|access[_-]token|refresh[_-]token|bearer|token)$",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(r"^(Bearer|Basic)\s+\S{8,}$|^sk-[A-Za-z0-9_\-]{16,}$")
-# Free text written by people or models; may mention keys, so values there are not inspected.
-_PROSE_KEYS = frozenset({"text", "prompt", "system", "title", "reasoning", "message"})
-_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON can spell them (\ud800); no database can store one
 
 
 @cache
@@ -65,171 +47,6 @@ def _validator(part: str | None = None) -> Any:
 
     return jsonschema.Draft202012Validator(schema() if part is None else part_schema(part))
 
-
-# -- decoding ---------------------------------------------------------------------------------
-
-
-class _OutOfRange:
-    """A number json read whose value no column can hold (10**30, 1e400), kept as written so that
-    `check_plain` refuses it with its place in the document (json's hooks do not know the place)."""
-
-    __slots__ = ("literal",)
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
-
-
-def parse(doc_or_text: str | bytes | dict[str, Any]) -> dict[str, Any]:
-    """Decode a document given as JSON text or bytes (size- and depth-capped); a dict is returned as is.
-
-    What it returns is only for `validate` (out-of-range numbers are placeholders until then)."""
-    if isinstance(doc_or_text, dict):
-        return doc_or_text
-    if not isinstance(doc_or_text, str | bytes):
-        raise ImportRejected(f"expected a JSON document, got {type(doc_or_text).__name__}")
-    size = len(doc_or_text.encode("utf-8", "surrogatepass") if isinstance(doc_or_text, str) else doc_or_text)
-    if size > MAX_DOCUMENT_BYTES:
-        raise ImportRejected(
-            f"document is {size / 1e6:.1f} MB, over the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB import limit"
-        )
-    try:
-        doc = json.loads(doc_or_text, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
-    except RecursionError:
-        # json's decoder recurses per level: a document nested thousands deep ends here, not in a
-        # traceback. Shallower excess is caught by `check_plain` with the same words.
-        raise ImportRejected(_too_deep("document")) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ImportRejected(f"not valid JSON ({_one_line(str(exc))}); is the file truncated?") from None
-    if not isinstance(doc, dict):
-        raise ImportRejected(f"not a session document: top level is a JSON {type(doc).__name__}, not an object")
-    return doc
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _int(literal: str) -> int | _OutOfRange:
-    # Longer than any 64-bit integer: not parsed at all (int() of 10,000 digits is slow, and refused).
-    return _OutOfRange(literal) if len(literal) > _MAX_INT_DIGITS else int(literal)
-
-
-def _float(literal: str) -> float | _OutOfRange:
-    value = float(literal)
-    return value if math.isfinite(value) else _OutOfRange(literal)
-
-
-def _too_deep(where: str) -> str:
-    return f"{_one_line(where, 80)}: nested deeper than {MAX_DEPTH} levels, the limit for a session document"
-
-
-# -- plain data -------------------------------------------------------------------------------
-
-
-def check_plain(value: Any, where: str = "", depth: int = 1, error: type[Exception] = ImportRejected) -> None:
-    """Refuse anything but plain, finite, in-range JSON data nested at most `MAX_DEPTH` levels.
-
-    `depth` is the level of `value` itself (the document is level 1). Iterative, so a value nested
-    a million deep (possible from Python) is refused as quickly as one nested 65 deep.
-    """
-    stack: list[tuple[Any, str, int]] = [(value, where, depth)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, path, level = pop()
-        if isinstance(item, str):
-            if not item.isascii() and _SURROGATE.search(item):
-                raise error(f"{path or 'document'}: text holds a lone surrogate (e.g. \\ud800), which is not Unicode")
-        elif isinstance(item, dict):
-            if level > MAX_DEPTH:
-                raise error(_too_deep(path or "document"))
-            for key, sub in item.items():
-                if not isinstance(key, str):
-                    raise error(f"{path or 'document'}: key {_one_line(repr(key), 40)} is not a string")
-                if not key.isascii() and _SURROGATE.search(key):
-                    raise error(f"{path or 'document'}: a key holds a lone surrogate, which is not Unicode")
-                push((sub, f"{path}.{key}" if path else key, level + 1))
-        elif isinstance(item, list):
-            if level > MAX_DEPTH:
-                raise error(_too_deep(path or "document"))
-            for i, sub in enumerate(item):
-                push((sub, f"{path}[{i}]", level + 1))
-        elif item is None or isinstance(item, bool):
-            pass
-        elif isinstance(item, int):
-            if not INT_MIN <= item <= INT_MAX:
-                raise error(f"{path or 'document'}: {_one_line(str(item), 40)} is beyond signed 64-bit integers")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise error(f"{path or 'document'}: {item} is not a finite number (JSON numbers must be, "
-                            "e.g. not 1e400)")
-        elif isinstance(item, _OutOfRange):
-            raise error(f"{path or 'document'}: {_one_line(item.literal, 40)} is out of range "
-                        "(numbers must be finite floats or integers within signed 64 bits)")
-        else:
-            raise error(f"{path or 'document'}: a {type(item).__name__} is not JSON data")
-
-
-def check_timeline(timeline: Any, where: str, error: type[Exception] = ImportRejected) -> int:
-    """`[[ms >= 0, characters >= 0], ...]` with times that never decrease, all finite and in range;
-    returns the characters the chunks add up to.
-
-    Checked with C-speed passes (map/set/all) rather than per chunk in Python: it runs on every
-    flush of a streaming lane, whose timeline has thousands of chunks.
-    """
-    if type(timeline) is not list:
-        raise error(f"{where}: expected a list of [ms, characters] pairs, got {_json_type(timeline)}")
-    if not timeline:
-        return 0
-    times: list[Any] = []
-    counts: list[Any] = []
-    kinds: set[type] = set()
-    if set(map(type, timeline)) == {list} and set(map(len, timeline)) == {2}:
-        times, counts = list(map(itemgetter(0), timeline)), list(map(itemgetter(1), timeline))
-        kinds = set(map(type, times))
-    if not times or not kinds <= {float, int} or set(map(type, counts)) != {int}:
-        _refuse_chunk(timeline, where, error)
-    if int in kinds:  # hand-made imports: `[41, 3]`; keep them within 64 bits
-        i = next((i for i, t in enumerate(times) if type(t) is int and not INT_MIN <= t <= INT_MAX), None)
-        if i is not None:
-            raise error(f"{where}[{i}]: time {_one_line(str(times[i]), 40)} is beyond signed 64-bit integers")
-    # A sum is finite unless a time is not (or the times are near 1e308: then the scan finds none).
-    if not math.isfinite(sum(times)):
-        i = next((i for i, t in enumerate(times) if not math.isfinite(t)), None)
-        if i is not None:
-            raise error(f"{where}[{i}]: time {times[i]} is not a finite number")
-    if times != sorted(times):  # timsort checks sorted floats in one C pass, 10x `all(map(le, ...))`
-        i = next(i for i in range(1, len(times)) if not times[i - 1] <= times[i])
-        raise error(f"{where}[{i}]: time {times[i]} ms comes before the chunk ahead of it ({times[i - 1]} ms); "
-                    "times never decrease")
-    if times[0] < 0:
-        raise error(f"{where}[0]: time {times[0]} ms is negative")
-    if min(counts) < 0:
-        i = counts.index(min(counts))
-        raise error(f"{where}[{i}]: a chunk of {counts[i]} characters")
-    return sum(counts)
-
-
-def _refuse_chunk(timeline: list[Any], where: str, error: type[Exception]) -> NoReturn:
-    i = next(i for i, c in enumerate(timeline)
-             if not (type(c) is list and len(c) == 2 and type(c[0]) in (int, float) and type(c[1]) is int))
-    odd = next((v for v in timeline[i] if isinstance(v, _OutOfRange)), None) if type(timeline[i]) is list else None
-    if odd is not None:
-        raise error(f"{where}[{i}]: {_one_line(odd.literal, 40)} is out of range (times are finite numbers)")
-    raise error(f"{where}[{i}]: expected [ms >= 0, characters >= 0], got {_one_line(_short_repr(timeline[i]), 80)}")
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
-
-
-def _short_repr(value: Any) -> str:
-    """repr of at most a few levels: the value may be nested thousands deep."""
-    if type(value) is list:
-        return "[" + ", ".join("[…]" if isinstance(v, list | dict) else repr(v) for v in value[:4]) + "]"
-    return _json_type(value) if isinstance(value, dict) else repr(value)
-
-
 # -- the document and its parts ---------------------------------------------------------------
 
 
@@ -241,7 +58,7 @@ def validate(doc: Any) -> None:
     if found != SCHEMA_ID:
         if isinstance(found, str) and found.startswith("playground.session/"):
             raise ImportRejected(f"unsupported schema version {found!r}; this release reads {SCHEMA_ID!r}")
-        raise ImportRejected(f"not a {SCHEMA_ID} document (schema field is {_one_line(repr(found), 60)})")
+        raise ImportRejected(f"not a {SCHEMA_ID} document (schema field is {one_line(repr(found), 60)})")
     _check_data(doc)  # first: the schema check and what follows recurse, and trust the types
     error = _first_schema_error(_without_timelines(doc))
     if error:
@@ -303,7 +120,7 @@ def check_output(output: dict[str, Any], where: str, error: type[Exception], *, 
     itself); the Python rules (plain data, timeline, text, secrets) still hold, and the schema is
     checked when the lane's output is first written and when its final record is."""
     if not isinstance(output, dict):
-        raise error(f"{where}: an output must be an object, got {_json_type(output)}")
+        raise error(f"{where}: an output must be an object, got {json_type(output)}")
     chars = _output_data(output, where, 5, error)
     if not flush:
         _schema_check({**output, "timeline": []}, "Output", where, error)
@@ -369,7 +186,7 @@ def vote_problem(vote: Any, where: str = "vote") -> str | None:
     try:
         datetime.fromisoformat(vote["created_at"])
     except ValueError:
-        return f"{where}.created_at: {_one_line(repr(vote['created_at']), 60)} is not a real date and time"
+        return f"{where}.created_at: {one_line(repr(vote['created_at']), 60)} is not a real date and time"
     return None
 
 
@@ -379,7 +196,7 @@ def check_votes(votes: Any, lanes_of_turns: list[list[str]], error: type[Excepti
     is the vote's model at that position, and a turn has one human vote and one per judge model."""
     check_plain(votes, "votes", 2, error)
     if type(votes) is not list:
-        raise error(f"votes: expected a list, got {_json_type(votes)}")
+        raise error(f"votes: expected a list, got {json_type(votes)}")
     seen: set[tuple[int, str | None]] = set()
     for i, vote in enumerate(votes):
         where = f"votes[{i}]"
@@ -394,8 +211,8 @@ def check_votes(votes: Any, lanes_of_turns: list[list[str]], error: type[Excepti
             if lane >= len(outputs):
                 raise error(f"{where}: lane {lane} is not in turn {turn}, which has {len(outputs)} output(s)")
             if outputs[lane] != model:
-                raise error(f"{where}: lane {lane} of turn {turn} ran {_one_line(repr(outputs[lane]), 60)}, "
-                            f"not {_one_line(repr(model), 60)}")
+                raise error(f"{where}: lane {lane} of turn {turn} ran {one_line(repr(outputs[lane]), 60)}, "
+                            f"not {one_line(repr(model), 60)}")
         voter = None if vote["judge"] is None else vote["judge"]["model"]
         if (turn, voter) in seen:
             raise error(f"{where}: a second {'human vote' if voter is None else 'vote by ' + repr(voter)} "
@@ -414,30 +231,7 @@ def _timestamp(value: str, where: str, error: type[Exception]) -> None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise error(f"{where}: {_one_line(repr(value), 60)} is not a real date and time") from None
-
-
-def find_secret(value: Any, path: str) -> str | None:
-    """The path of the first key or value in `value` that looks like a credential, else None."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _SECRET_KEY.match(key):
-                return where
-            if key in _PROSE_KEYS and isinstance(item, str):
-                continue
-            found = find_secret(item, where)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = find_secret(item, f"{path}[{i}]")
-            if found:
-                return found
-    elif isinstance(value, str) and _SECRET_VALUE.match(value.strip()):
-        return path
-    return None
-
+        raise error(f"{where}: {one_line(repr(value), 60)} is not a real date and time") from None
 
 def _without_timelines(doc: dict[str, Any]) -> dict[str, Any]:
     """A shallow copy with empty timelines: jsonschema takes ~40 ms per 1,000 chunks; Python far less."""
@@ -462,9 +256,4 @@ def _first_schema_error(value: Any, part: str | None = None, where: str = "") ->
     if best is None:
         return None
     path = (where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path)).lstrip(".")
-    return f"{path or 'document'}: {_one_line(best.message)}"
-
-
-def _one_line(message: str, limit: int = 200) -> str:
-    line = " ".join(message.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return f"{path or 'document'}: {one_line(best.message)}"

@@ -12,39 +12,26 @@ thread-safe (each call takes its own pooled connection); the caller runs them of
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-import threading
-from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from ulid import ULID
 
 from storage import battles, queries, search
-from storage.codec import complete_output, dumps, now, output_columns, spec_key, to_datetime, to_iso
-from storage.db import default_url, make_engine, transaction
+from storage.codec import complete_output, dumps, now, output_columns, to_datetime, to_iso
+from storage.db import default_url, make_engine, pg_safe, transaction, translated
 from storage.errors import NotFound, StorageError
 from storage.html import embedded_document
-from storage.indexer import Indexer
+from storage.indexer import Indexing
+from storage.plain import find_secret, parse
 from storage.recovery import Writer, recover, release
-from storage.schema import (
-    SCHEMA_ID,
-    check_head,
-    check_output,
-    check_turn,
-    check_votes,
-    find_secret,
-    parse,
-    validate,
-)
-from storage.tables import OUTPUTS, SESSIONS, SPECS, TURNS
+from storage.rows import Specs, insert_turn
+from storage.schema import SCHEMA_ID, check_head, check_output, check_turn, check_votes, validate
+from storage.tables import OUTPUTS, SESSIONS, TURNS
 
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 # Statements of the flush path, built once (building them per call costs more than running them).
@@ -66,11 +53,10 @@ class Store:
         self.engine = engine
         self.writer = Writer.new()
         self.recovered = 0
-        self._spec_ids: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._stale_after = stale_after
+        self.specs = Specs()  # the spec ids this store has seen (storage/rows.py)
         # PostgreSQL: answers are indexed for search just after their save (storage/indexer.py)
-        self._indexer: Indexer | None = None  # started by the first save that needs it
+        self.indexing = Indexing(engine)
+        self._stale_after = stale_after
 
     @classmethod
     def open(cls, url: str | None = None, home: Path | None = None, **options: Any) -> Store:
@@ -82,30 +68,30 @@ class Store:
 
         store = cls(make_engine(url or default_url(home)), **options)
         try:
-            with _translated("open the database"):
+            with translated("open the database"):
                 migrate(store.engine)
                 with transaction(store.engine, write=True) as conn:
                     store.recovered = recover(conn, stale_after=store._stale_after)
         except BaseException:
             store.engine.dispose()
             raise
-        store._indexed()  # what another process saved but did not index (it was killed first)
+        store.indexing.saved()  # what another process saved but did not index (it was killed first)
         return store
 
     def close(self) -> None:
         """Mark this store's still-running outputs `interrupted`, index what waits for it (on
         PostgreSQL), and release the database."""
         try:
-            with _translated("close the database"), transaction(self.engine, write=True) as conn:
+            with translated("close the database"), transaction(self.engine, write=True) as conn:
                 release(conn, self.writer)
         finally:
-            self._close_indexer()  # indexes what is pending first
+            self.indexing.close()  # indexes what is pending first
             self.engine.dispose()
 
     def wait_indexed(self, timeout: float | None = None) -> bool:
         """Block until every answer saved so far is in the search index (PostgreSQL indexes them
         just after the save; search finds them either way, this only makes it faster)."""
-        return self._indexer.wait(timeout) if self._indexer else True
+        return self.indexing.wait(timeout)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -129,10 +115,10 @@ class Store:
         check_head(head, StorageError)  # what is saved must import again
         row = {"id": sid, "title": title, "system": system, "created_at": created, "updated_at": now(),
                "rerun_of": rerun_of, "tags": dumps(tags) if tags else None, "votes": None}
-        with _translated("create the session"), transaction(self.engine, write=True) as conn:
+        with translated("create the session"), transaction(self.engine, write=True) as conn:
             if session_id and conn.execute(select(SESSIONS.c.id).where(SESSIONS.c.id == sid)).first():
                 raise StorageError(f"session {sid} exists already")
-            conn.execute(insert(SESSIONS).values(_pg_safe(conn, row)))
+            conn.execute(insert(SESSIONS).values(pg_safe(conn, row)))
         return sid
 
     def start_turn(
@@ -149,10 +135,10 @@ class Store:
         check_turn(prompt, to_iso(created), "turn", StorageError)
         full = [self._checked(o, f"lane {lane}") for lane, o in enumerate(outputs)]
         pending: dict[str, int] = {}
-        with _translated("start the turn"), transaction(self.engine, write=True) as conn:
-            index = self._insert_turn(conn, session_id, prompt, created, full, str(self.writer), pending)
-        self._remember(pending)
-        self._indexed(full)
+        with translated("start the turn"), transaction(self.engine, write=True) as conn:
+            index = insert_turn(conn, self.specs, session_id, prompt, created, full, str(self.writer), pending)
+        self.specs.remember(pending)
+        self.indexing.saved(o["status"] for o in full)
         return index
 
     def update_output(self, session_id: str, turn_index: int, lane: int, output: dict[str, Any]) -> None:
@@ -163,7 +149,7 @@ class Store:
         """Replace several lanes' outputs of one turn in one transaction (a flush of every lane)."""
         full = {lane: self._checked(o, f"lane {lane}", flush=True) for lane, o in outputs.items()}
         pending: dict[str, int] = {}
-        with _translated("save the output"), transaction(self.engine, write=True) as conn:
+        with translated("save the output"), transaction(self.engine, write=True) as conn:
             if conn.dialect.name == "postgresql" and all(o["status"] == "running" for o in full.values()):
                 # A mid-stream flush is superseded within seconds: don't wait for the server's fsync
                 # (only a crash of the database server itself could lose it; final records do wait).
@@ -173,11 +159,11 @@ class Store:
             for lane, output in full.items():
                 if lane not in lanes:
                     raise NotFound(f"no lane {lane} in turn {turn_index} of session {session_id}")
-                values = {**output_columns(output), "spec_id": self._spec_id(conn, output, pending),
+                values = {**output_columns(output), "spec_id": self.specs.id_of(conn, output, pending),
                           "updated_at": now(), "writer": str(self.writer)}
-                conn.execute(_UPDATE_OUTPUT, {**_pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
-        self._remember(pending)
-        self._indexed(full.values())
+                conn.execute(_UPDATE_OUTPUT, {**pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
+        self.specs.remember(pending)
+        self.indexing.saved(o["status"] for o in full.values())
 
     def set_votes(self, session_id: str, votes: list[dict[str, Any]]) -> None:
         """Store the session's optional `votes` list (replacing any earlier one; [] removes the field)."""
@@ -185,7 +171,7 @@ class Store:
             raise StorageError("votes must be a list of dicts")
         if find_secret(votes, "votes"):
             raise StorageError(f"{find_secret(votes, 'votes')} looks like a credential; not stored")
-        with _translated("save the votes"), transaction(self.engine, write=True) as conn:
+        with translated("save the votes"), transaction(self.engine, write=True) as conn:
             lanes = battles.lane_models(conn, session_id)
             if lanes is None:
                 raise NotFound(f"no session {session_id}")
@@ -201,12 +187,12 @@ class Store:
 
     def tagged_sessions(self, tag: str) -> list[dict[str, Any]]:
         """Every session tagged ``tag``, however old: id, tags, votes, turns (how many)."""
-        with _translated("read tagged sessions"), transaction(self.engine, write=False) as conn:
+        with translated("read tagged sessions"), transaction(self.engine, write=False) as conn:
             return battles.tagged_sessions(conn, tag)
 
     def add_imported_battles(self, rows: list[str]) -> int:
         """Keep battles read from an arena battle file (JSON rows), all or none."""
-        with _translated("import the battles"), transaction(self.engine, write=True) as conn:
+        with translated("import the battles"), transaction(self.engine, write=True) as conn:
             return battles.add_battles(conn, rows)
 
     def imported_battles(self) -> list[str]:
@@ -214,7 +200,7 @@ class Store:
             return battles.battles(conn)
 
     def delete_session(self, session_id: str) -> None:
-        with _translated("delete the session"), transaction(self.engine, write=True) as conn:
+        with translated("delete the session"), transaction(self.engine, write=True) as conn:
             if conn.execute(delete(SESSIONS).where(SESSIONS.c.id == session_id)).rowcount == 0:
                 raise NotFound(f"no session {session_id}")
 
@@ -228,11 +214,11 @@ class Store:
         validate(doc)
         created = to_datetime(doc["created_at"])
         pending: dict[str, int] = {}
-        with _translated("import the session"), transaction(self.engine, write=True) as conn:
+        with translated("import the session"), transaction(self.engine, write=True) as conn:
             sid = doc["id"]
             if conn.execute(select(SESSIONS.c.id).where(SESSIONS.c.id == sid)).first():
                 sid = str(ULID())
-            conn.execute(insert(SESSIONS).values(_pg_safe(conn, {
+            conn.execute(insert(SESSIONS).values(pg_safe(conn, {
                 "id": sid, "title": doc["title"], "system": doc["system"], "created_at": created,
                 "updated_at": now(), "rerun_of": doc.get("rerun_of"),
                 "tags": dumps(doc["tags"]) if "tags" in doc else None,
@@ -240,16 +226,17 @@ class Store:
             })))
             for turn in doc["turns"]:
                 outputs = [complete_output(o) for o in turn["outputs"]]
-                self._insert_turn(conn, sid, turn["prompt"], to_datetime(turn["created_at"]), outputs, None, pending)
-        self._remember(pending)
-        self._indexed()
+                insert_turn(conn, self.specs, sid, turn["prompt"], to_datetime(turn["created_at"]), outputs, None,
+                            pending)
+        self.specs.remember(pending)
+        self.indexing.saved()
         return sid
 
     # -- reads -------------------------------------------------------------------------------
 
     def get_session(self, session_id: str) -> dict[str, Any]:
         """The session as its export document (`playground.session/1`)."""
-        with _translated("read the session"), transaction(self.engine, write=False) as conn:
+        with translated("read the session"), transaction(self.engine, write=False) as conn:
             return queries.load_document(conn, session_id)
 
     export_document = get_session
@@ -261,7 +248,7 @@ class Store:
         """Summaries of the newest sessions: id, title, created_at, models, turns, statuses, ..."""
         stmt = queries.filtered(select(SESSIONS.c.id), model=model, since=to_datetime(since, "since"),
                                 until=to_datetime(until, "until"))
-        with _translated("list sessions"), transaction(self.engine, write=False) as conn:
+        with translated("list sessions"), transaction(self.engine, write=False) as conn:
             ids = list(conn.execute(queries.newest(stmt, limit, offset)).scalars())
             return queries.summaries(conn, ids)
 
@@ -272,7 +259,7 @@ class Store:
         """Sessions whose prompts or answers contain all the words of `query`, newest first."""
         stmt = queries.filtered(select(SESSIONS.c.id), model=model, since=to_datetime(since, "since"),
                                 until=to_datetime(until, "until"))
-        with _translated("search"), transaction(self.engine, write=False) as conn:
+        with translated("search"), transaction(self.engine, write=False) as conn:
             where = search.session_filter(conn, query)
             if where is None:
                 return []
@@ -282,7 +269,7 @@ class Store:
 
     def model_stats(self, *, model: str | None = None) -> list[dict[str, Any]]:
         """Per output: model, label, status, ttft_ms, total_ms, tokens_per_s, cost_usd, created_at."""
-        with _translated("read model stats"), transaction(self.engine, write=False) as conn:
+        with translated("read model stats"), transaction(self.engine, write=False) as conn:
             return queries.model_stats(conn, model)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -293,94 +280,6 @@ class Store:
         check_output(full, where, StorageError, flush=flush and full["status"] == "running")
         return full
 
-    def _insert_turn(
-        self, conn: Connection, session_id: str, prompt: str, created: datetime,
-        outputs: list[dict[str, Any]], writer: str | None, pending: dict[str, int],
-    ) -> int:
-        session = select(SESSIONS.c.id).where(SESSIONS.c.id == session_id)
-        if conn.dialect.name == "postgresql":
-            session = session.with_for_update()  # one new turn at a time per session
-        if conn.execute(session).first() is None:
-            raise NotFound(f"no session {session_id}")
-        index = conn.execute(
-            select(func.coalesce(func.max(TURNS.c.idx) + 1, 0)).where(TURNS.c.session_id == session_id)
-        ).scalar_one()
-        turn_id = conn.execute(
-            insert(TURNS).values(_pg_safe(conn, {"session_id": session_id, "idx": index, "prompt": prompt,
-                                                 "created_at": created})).returning(TURNS.c.id)
-        ).scalar_one()
-        rows = [
-            _pg_safe(conn, {**output_columns(o), "session_id": session_id, "turn_id": turn_id, "lane": lane,
-                            "spec_id": self._spec_id(conn, o, pending), "created_at": created, "updated_at": now(),
-                            "writer": writer})
-            for lane, o in enumerate(outputs)
-        ]
-        if rows:
-            conn.execute(insert(OUTPUTS), rows)
-        conn.execute(update(SESSIONS).where(SESSIONS.c.id == session_id).values(updated_at=now()))
-        return index
-
-    def _spec_id(self, conn: Connection, output: dict[str, Any], pending: dict[str, int]) -> int:
-        """The id of the output's (model, label, params), adding it on first use."""
-        key = spec_key(output["model"], output["label"], output["params"])
-        with self._lock:
-            known = self._spec_ids.get(key)
-        if known is not None:
-            return known
-        spec_id = conn.execute(select(SPECS.c.id).where(SPECS.c.key == key)).scalar()
-        if spec_id is None:
-            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            conn.execute(
-                insert_(SPECS).values(key=key, model=output["model"], label=output["label"],
-                                      params=dumps(output["params"]), first_used_at=now())
-                .on_conflict_do_nothing(index_elements=["key"])
-            )
-            spec_id = conn.execute(select(SPECS.c.id).where(SPECS.c.key == key)).scalar_one()
-        pending[key] = spec_id
-        return spec_id
-
-    def _indexed(self, outputs: Iterable[dict[str, Any]] | None = None) -> None:
-        """Have the answers just committed indexed for search, unless all of ``outputs`` are still
-        running (a no-op on SQLite: its index is kept inside the transaction)."""
-        if self.engine.dialect.name != "postgresql":
-            return
-        if outputs is not None and all(o["status"] == "running" for o in outputs):
-            return
-        with self._lock:
-            if self._indexer is None:
-                self._indexer = Indexer(self.engine)
-        self._indexer.poke()
-
-    def _close_indexer(self) -> None:
-        if self._indexer:
-            self._indexer.close()
-
-    def _remember(self, pending: dict[str, int]) -> None:
-        """Cache spec ids once their transaction committed (a rolled-back insert is never cached)."""
-        with self._lock:
-            self._spec_ids.update(pending)
-
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value.replace(tzinfo=UTC)
-
-
-def _pg_safe(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
-    """PostgreSQL text cannot hold NUL characters; they become U+FFFD (same length, so timelines hold)."""
-    if conn.dialect.name != "postgresql":
-        return row
-    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for k, v in row.items()}
-
-
-@contextlib.contextmanager
-def _translated(action: str) -> Iterator[None]:
-    """Turn database driver errors into one-line StorageErrors at the store's boundary."""
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-        raise StorageError(f"could not {action}: {reason}") from exc
-    except json.JSONDecodeError as exc:
-        raise StorageError(f"could not {action}: a stored JSON field is corrupt ({exc})") from exc

@@ -98,7 +98,8 @@ async def test_stop_closes_the_stream(case):
             break
     await stream.aclose()
     if c.backend.local:  # closing the stream closed the worker's generation at once (it holds the lock)
-        assert not any(w.lock.locked() for w in c.backend._workers.values())
+        workers = c.backend.loaded()
+        assert workers and not any(w["busy"] for w in workers)
     if c.stopped is not None:
         for _ in range(100):
             if c.stopped():

@@ -82,7 +82,7 @@ def test_every_document_import_accepts_reads_into_the_types_and_back_unchanged()
     from test_storage_property import hostile_documents
 
     from storage import ImportRejected
-    from storage.schema import parse
+    from storage.plain import parse
 
     accepted = 0
 

@@ -311,10 +311,11 @@ FINISHES = """([turn, label]) => new Promise((resolve) => {
 @pytest.mark.browser
 def test_replay_at_10x_finishes_the_lanes_in_the_recorded_order_at_a_tenth_of_the_time(recorded, open_file) -> None:
     from playground.web.replay import schedule
+    from storage.document import Turn
 
     opened = open_file(recorded.named_html)
     for t, turn in enumerate(recorded.named["turns"]):
-        plan = schedule(turn["outputs"])  # the page's replay: the order and times to reproduce
+        plan = schedule(Turn.of(turn).outputs)  # the page's replay: the order and times to reproduce
         order = [lane for _, lane, chunk in plan if chunk is None]
         expected_ms = plan[-1][0] * 1000 / 10
         ends = []

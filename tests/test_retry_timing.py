@@ -23,6 +23,7 @@ from playground.settings import Settings
 from playground.testing import Reply, ScriptedServer
 from playground.web.lane_view import race_frame
 from playground.web.replay import schedule
+from storage.document import Output
 
 CONNECT_S = 0.4
 
@@ -117,8 +118,8 @@ async def test_503_then_429_then_an_answer(tmp_path):
     assert m["queue_ms"] < 50  # no throttle: nothing waited before the first request
     assert m["queue_ms"] + m["load_ms"] + m["total_ms"] == pytest.approx(waited_ms, abs=150)
     # a replay (and the race chart) shows the answer after the failed attempts, as it streamed
-    items = schedule([out])
+    items = schedule([Output.model_validate(out)])
     assert items[0][0] * 1000 == pytest.approx(m["queue_ms"] + m["load_ms"] + m["retry_ms"] + m["ttft_ms"], abs=1)
     assert items[-1][0] * 1000 == pytest.approx(m["queue_ms"] + m["load_ms"] + m["total_ms"], abs=1)
-    race = race_frame([out])
+    race = race_frame([Output.model_validate(out)])
     assert race["seconds"].iloc[1] == pytest.approx(items[0][0], abs=1e-3)

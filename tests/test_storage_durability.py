@@ -145,7 +145,7 @@ def test_a_version_3_database_keeps_its_search_after_migration_4(store_url: str,
     old = Store(engine)  # search indexed inside the save, as releases up to 3 did
     sid = old.create_session(title="old", system=None)
     old.start_turn(sid, prompt="lungo question", outputs=[output("a long crema pull"), output("x", status="running")])
-    old._close_indexer()
+    old.indexing.pause()  # its indexing drained and stopped, its running lane left as a killed writer's
     engine.dispose()
     store = Store.open(store_url)
     try:
@@ -164,7 +164,7 @@ def test_postgres_answers_are_found_before_and_after_their_deferred_indexing(sto
         with store.engine.connect() as conn:
             return conn.execute(text("SELECT count(*) FROM outputs WHERE search IS NULL")).scalar_one()
 
-    store._indexer.close()  # hold the indexer: what a search sees between a save and its indexing
+    store.indexing.pause()  # what a search sees between a save and its indexing
     sid = store.create_session(title="deferred", system=None)
     store.start_turn(sid, prompt="q", outputs=[output("", status="running")])
     store.update_output(sid, 0, 0, output("streaming macchiato so far", status="running"))
@@ -174,10 +174,7 @@ def test_postgres_answers_are_found_before_and_after_their_deferred_indexing(sto
     assert [s["id"] for s in store.search("cortado")] == [sid] and store.search("macchiato") == []
     assert store.search("cortado")[0]["snippet"] == "the final **cortado** answer"
 
-    from storage.indexer import Indexer
-
-    store._indexer = Indexer(store.engine)  # the store's own thread indexes it after the next save
-    store._indexed()
+    store.indexing.resume()  # the store's own thread indexes what was saved meanwhile
     assert store.wait_indexed(10) and unindexed() == 0
     assert [s["id"] for s in store.search("cortado")] == [sid]
     store.update_output(sid, 0, 0, output("a corrected ristretto answer"))  # new text: stale until re-indexed

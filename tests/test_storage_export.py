@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from storage import ImportRejected, Store
-from storage.document import schema_text
+from storage.document_schema import schema_text
 from storage.markdown import to_markdown
-from storage.schema import MAX_DEPTH, MAX_DOCUMENT_BYTES, schema, validate
+from storage.plain import MAX_DOCUMENT_BYTES
+from storage.schema import MAX_DEPTH, schema, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,6 +11,7 @@ import pytest
 
 from playground.arena import make_vote
 from playground.settings import Settings
+from playground.testing.documents import output, record, session
 from playground.web import arena_tab, blind_runs, lane_view
 from playground.web.context import Context
 from playground.web.views import LaneView
@@ -37,7 +38,7 @@ def test_a_blind_lane_shows_nothing_that_names_its_model() -> None:
 
 
 def test_earlier_turns_end_with_the_prompt_being_answered() -> None:
-    html = lane_view.earlier_html([("first?", {"text": "one", "metrics": {"ttft_ms": 5.0}})], "second?",
+    html = lane_view.earlier_html([("first?", output(text="one", metrics={"ttft_ms": 5.0}))], "second?",
                              figures_shown=False)
     assert html.endswith('<div class="turn-prompt">› second?</div>') and "TTFT" not in html
 
@@ -66,8 +67,8 @@ def test_blind_lineup_shuffles_the_picked_models_and_keeps_a_hidden_session(ctx:
     v = LaneView(blind=True, models=["m:1", "m:2", "m:3"])
     orders = {tuple(blind_runs.lineup(ctx, v, None, 3, "q", None)[0]) for _ in range(60)}
     assert len(orders) > 1 and all(sorted(o) == ["m:1", "m:2", "m:3"] for o in orders)
-    hidden = {"id": "01J0000000000000000000HID1", "tags": ["blind"], "turns": [
-        {"prompt": "q", "outputs": [{"model": "m:3"}, {"model": "m:1"}, {"model": "m:2"}]}]}
+    hidden = session([("q", [record("m:3"), record("m:1"), record("m:2")])], session_id="01J0000000000000000000HDN1",
+                     tags=["blind"])
     models, doc = blind_runs.lineup(ctx, v, hidden, 3, "next", None)
     assert models == ["m:3", "m:1", "m:2"] and doc is hidden
     ctx.revealed.add(hidden["id"])  # once revealed, the next blind run is a new session

@@ -12,6 +12,7 @@ import pytest
 from backends.base import Loading, Started, TextDelta
 from playground.engine.run import LaneEnd, LaneEvent
 from playground.settings import Settings
+from playground.testing.documents import output
 from playground.web import lane_view, stats
 from playground.web.coalesce import FLUSH_S, Coalescer
 from playground.web.compare import Job, lane_values, page_frames, resend_unchanged
@@ -19,6 +20,7 @@ from playground.web.diff import word_diff_html
 from playground.web.frame import KEEP, Frame
 from playground.web.replay import Replay, schedule
 from playground.web.serve import check_exposure, serve
+from storage.document import Output
 
 
 def ev(lane: int, t: float, event: object) -> LaneEvent:
@@ -119,7 +121,7 @@ def test_lane_values_skip_unchanged_lanes() -> None:
 def test_answers_and_prompts_are_escaped_never_markup() -> None:
     evil = '<img src=x onerror=alert(1)><script>alert(2)</script>'
     assert "<img" not in lane_view.answer_html(evil) and "&lt;img" in lane_view.answer_html(evil)
-    assert "<script>" not in lane_view.earlier_html([(evil, {"text": evil, "metrics": {}})], evil)
+    assert "<script>" not in lane_view.earlier_html([(evil, output(text=evil))], evil)
     html = lane_view.stats_html({"metrics": {}, "error": {"type": "x", "message": evil}}, status="error")
     assert "<img" not in html
     # escaping keeps prefixes, so Gradio can send appends
@@ -143,9 +145,9 @@ def test_word_diff_marks_changes_and_escapes() -> None:
     assert "<b>" not in html and "&lt;b&gt;" in html
 
 
-def _output(text: str, timeline: list, queue_ms: float = 0, load_ms: float = 0, status: str = "ok") -> dict:
-    return {"model": "m", "text": text, "status": status, "timeline": timeline,
-            "metrics": {"queue_ms": queue_ms, "load_ms": load_ms, "total_ms": timeline[-1][0] + 1}}
+def _output(text: str, timeline: list, queue_ms: float = 0, load_ms: float = 0, status: str = "ok") -> Output:
+    return output("m:1", text, status=status, timeline=timeline,
+                  metrics={"queue_ms": queue_ms, "load_ms": load_ms, "total_ms": timeline[-1][0] + 1})
 
 
 def test_replay_schedule_uses_each_lanes_timeline_and_offsets() -> None:
@@ -225,8 +227,8 @@ def test_a_frame_maps_itself_onto_components_by_name() -> None:
 
 
 def test_race_chart_keeps_each_lanes_shape_in_few_points() -> None:
-    long = {"model": "a:long", "metrics": {"queue_ms": 500.0}, "timeline": [[10.0 + k, 6] for k in range(2000)]}
-    short = {"model": "b:short", "metrics": {}, "timeline": [[5.0, 3], [9.0, 4]]}
+    long = output("a:long", "x" * 12000, metrics={"queue_ms": 500.0}, timeline=[[10.0 + k, 6] for k in range(2000)])
+    short = output("b:short", "y" * 7, timeline=[[5.0, 3], [9.0, 4]])
     frame = lane_view.race_frame([long, short])
     first = frame[frame["lane"] == "1: a:long"]
     assert len(first) <= lane_view.RACE_POINTS

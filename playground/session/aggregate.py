@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
 from storage.document import Output, Turn
@@ -37,7 +38,7 @@ def summarise(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def aggregate(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def aggregate(outputs: Sequence[Output | dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per lane: model, runs counted, failed runs, and a summary of each figure."""
     rows = []
     for runs in Turn.model_construct(outputs=[Output.model_validate(o) for o in outputs]).lanes():

@@ -28,6 +28,7 @@ from playground.web.context import Context
 from playground.web.escape import md, toast
 from playground.web.frame import Frame
 from playground.web.replay import SPEEDS, Replay
+from storage.document import Session
 
 MAX_LANES = 8
 
@@ -59,12 +60,12 @@ def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[A
     return [params_of(*(shared if same else own)) for own in per_lane]
 
 
-def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, blind: bool = False,
+def _first(models: list[str], session: Session | None, prompt: str | None, blind: bool = False,
            hide: bool = False, keep: bool = False) -> Frame:
     lanes = range(len(models))
     waiting = lane_view.stats_html({}, status="waiting", blind=blind, hide=hide)
     frame = Frame(texts=dict.fromkeys(lanes, ""), stats=dict.fromkeys(lanes, waiting),
-                  earlier={i: lane_view.earlier_html(lane_view.lane_history(doc, i, m), prompt, figures_shown=not hide)
+                  earlier={i: lane_view.earlier_html(lane_view.lane_history(session, i, m), prompt, figures_shown=not hide)
                            for i, m in enumerate(models)})
     if blind:  # a blind run's headers say "Model A", … (resent every frame: cheaper than leaving them out)
         frame.heads = {i: lane_view.header_html(name, "") for i, name in enumerate(blind_names(len(models)))}
@@ -78,21 +79,22 @@ def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, bl
 async def finish(ctx: Context, job: Job) -> Frame:
     """session, race chart, export files, notice — once a job's lanes have ended."""
     doc = job.document()
-    if doc is None or not doc.get("turns"):
+    session = Session.of(doc) if doc is not None else None
+    if session is None or session.last_turn is None:
         return Frame()
-    outputs = doc["turns"][-1]["outputs"]
+    outputs = session.last_turn.outputs
     if job.blind:  # no export files yet: they would name the models
         names = blind_names(len(outputs))
         return Frame(session=doc, race=lane_view.race_frame(outputs, names), export_json=None, export_md=None,
-                     notice=f"session {md(doc['id'])} saved — vote to reveal the models")
+                     notice=f"session {md(session.id)} saved — vote to reveal the models")
     try:
-        json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, doc["id"])
+        json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, session.id)
     except Exception as exc:  # noqa: BLE001 - the page still shows the answers
         return Frame(session=doc, race=lane_view.race_frame(outputs), notice=f"⚠ could not export: {md(exc)}")
     lanes_now = job.lanes()
     last_round = outputs[-len(lanes_now):] if lanes_now else outputs
-    failed = sum(o["status"] != "ok" for o in outputs)
-    notice = f"session {md(doc['id'])} saved" + (f" — {failed} run(s) did not finish" if failed else "")
+    failed = sum(o.status != "ok" for o in outputs)
+    notice = f"session {md(session.id)} saved" + (f" — {failed} run(s) did not finish" if failed else "")
     if len(last_round) < len(outputs):  # repeat runs: the figures of every counted run, per lane
         notice += "\n\n" + lane_view.repeat_markdown(outputs)
     return Frame(session=doc, race=lane_view.race_frame(last_round), export_json=json_path, export_md=md_path,
@@ -125,18 +127,17 @@ async def run(ctx: Context, key: str, models: list[str], prompt: str, system: st
                         "to see which and why") from None
         raise toast(str(exc)) from None
     job.blind, job.hide = blind, blind and hide
-    first = _first(models, doc, prompt, job.blind, job.hide)
+    first = _first(models, Session.of(doc) if doc else None, prompt, job.blind, job.hide)
     async with aclosing(_stream(ctx, key, job, first, len(models))) as frames:
         async for frame in frames:
             yield frame
 
 
 async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None) -> AsyncIterator[Frame]:
-    if not doc or not doc.get("turns"):
+    session = Session.of(doc) if doc else None
+    if session is None or session.last_turn is None:
         raise toast("open or run a session first, then re-run it")
-    from playground.session.document import session_models
-
-    same = models == session_models(doc)
+    same = models == session.models()
     re = Rerun(ctx.runtime, doc, None if same else models, recorder_factory=lambda: Recorder(ctx.store))
 
     async def events() -> AsyncIterator[Any]:
@@ -146,7 +147,7 @@ async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] |
 
     job = Job(events(), lambda: re.comparison.output_lanes() if re.comparison else [], re.cancel,
               lambda: re.document, flush_s=flush_for(re.targets))
-    first = _first(models, None, doc["turns"][-1]["prompt"])
+    first = _first(models, None, session.last_turn.prompt)
     async with aclosing(_stream(ctx, key, job, first, len(models))) as frames:
         async for frame in frames:
             yield frame
@@ -154,9 +155,11 @@ async def rerun(ctx: Context, key: str, models: list[str], doc: dict[str, Any] |
 
 async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] | None,
                  speed: str) -> AsyncIterator[Frame]:
-    if not doc or not doc.get("turns"):
+    session = Session.of(doc) if doc else None
+    if session is None or session.last_turn is None:
         raise toast("open or run a session first, then replay it")
-    outputs = [o for o in doc["turns"][-1]["outputs"] if not o.get("warmup")][:len(models)]
+    last = session.last_turn
+    outputs = last.counted[:len(models)]
     rp = Replay(outputs, SPEEDS.get(speed, 1.0))
     job = Job(rp.events(), lambda: rp.lanes, rp.cancel, lambda: doc)
     n = len(outputs)
@@ -164,7 +167,7 @@ async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] 
     async def final() -> Frame:
         return Frame(notice=f"replayed at {md(speed)}")
 
-    first = _first(models[:n], {**doc, "turns": doc["turns"][:-1]}, doc["turns"][-1]["prompt"], keep=True)
+    first = _first(models[:n], session.model_copy(update={"turns": session.turns[:-1]}), last.prompt, keep=True)
     async with aclosing(_stream(ctx, key, job, first, n, final)) as frames:
         async for frame in frames:
             yield frame  # a replay of fewer lanes than are shown leaves the others as they are

@@ -23,22 +23,24 @@ from typing import Any
 from playground.arena import choose_battle, pair_counts, withdraw_vote
 from playground.arena.blind import BLIND_TAG, blind_names, names_hidden, record_vote, vote_from_answer
 from playground.arena.ratings import Filters, all_battles
-from playground.session.document import new_document, session_models
+from playground.session.document import new_document
 from playground.web.context import Context
 from playground.web.escape import esc, toast
 from playground.web.views import LaneView
+from storage.document import Session, Vote
 
 TAG, BATTLE_TAG = BLIND_TAG, "battle"
 HIDDEN_MODELS = "blind — not voted yet"
 OUTCOME_TEXT = {"a": "A is better", "b": "B is better", "tie": "tie", "bothbad": "both are bad"}
 
 
-def is_blind(doc: dict[str, Any] | None) -> bool:
-    return bool(doc) and TAG in (doc.get("tags") or [])
+def is_blind(session: Session | None) -> bool:
+    return session is not None and TAG in (session.tags or [])
 
 
 def is_hidden(ctx: Context, doc: dict[str, Any] | None) -> bool:
-    """A blind session with turns, no human vote, not revealed on this server."""
+    """A blind session with turns, no human vote, not revealed on this server. ``doc`` may also be
+    a row of ``store.tagged_sessions`` (id, tags, votes and a count of turns), so it is read as a dict."""
     return names_hidden(doc) and doc["id"] not in ctx.revealed
 
 
@@ -54,8 +56,9 @@ def lane_setup(ctx: Context, v: LaneView) -> tuple[list[str], list[str] | None]:
     """(model of each lane, display names or None when the names may be shown). A lane of a blind
     run not started yet has the model ``""``."""
     doc = v.doc
-    if is_blind(doc) and doc.get("turns"):
-        models = session_models(doc)
+    session = Session.of(doc) if doc else None
+    if is_blind(session) and session.turns:
+        models = session.models()
         return models, blind_names(len(models)) if is_hidden(ctx, doc) else None
     if arena_on(v):
         n = lane_count(v)
@@ -69,7 +72,7 @@ def lineup(ctx: Context, v: LaneView, doc: dict[str, Any] | None, n: int, prompt
     otherwise a new blind session, its models shuffled (or drawn from the pool, least-voted pairs
     first). Errors never name a model."""
     if is_hidden(ctx, doc):
-        models = session_models(doc)
+        models = Session.of(doc).models()
     elif v.battle:
         pool = list(dict.fromkeys(m.strip() for m in pool or [] if m and m.strip()))
         if len(pool) < n:
@@ -89,17 +92,18 @@ def lineup(ctx: Context, v: LaneView, doc: dict[str, Any] | None, n: int, prompt
     return models, doc
 
 
-def _lanes_models(doc: dict[str, Any], turn: int) -> list[str]:
-    return [o["model"] for o in doc["turns"][turn]["outputs"] if not o.get("warmup")]
+def _lanes_models(session: Session, turn: int) -> list[str]:
+    return [o.model for o in session.turns[turn].counted]
 
 
 def cast(ctx: Context, doc: dict[str, Any] | None, outcome: str, letter: str | None = None) -> dict[str, Any]:
     """Record the human vote on the session's last turn (replacing an earlier one); returns the
     updated document. The session is revealed from then on."""
-    if not doc or not doc.get("turns"):
+    session = Session.of(doc) if doc else None
+    if session is None or not session.turns:
         raise toast("run a comparison first, then vote")
-    turn = len(doc["turns"]) - 1
-    models = _lanes_models(doc, turn)
+    turn = len(session.turns) - 1
+    models = _lanes_models(session, turn)
     if len(models) < 2:
         raise toast("a vote needs two or more lanes")
     answer = outcome
@@ -112,55 +116,57 @@ def cast(ctx: Context, doc: dict[str, Any] | None, outcome: str, letter: str | N
     except ValueError as exc:
         raise toast(str(exc)) from None
     updated = record_vote(ctx.store, doc, vote)
-    ctx.revealed.add(doc["id"])
+    ctx.revealed.add(session.id)
     return updated
 
 
 def withdraw(ctx: Context, doc: dict[str, Any] | None) -> dict[str, Any]:
-    if not doc or not doc.get("turns"):
+    session = Session.of(doc) if doc else None
+    if session is None or not session.turns:
         raise toast("nothing to withdraw: no session")
-    updated = withdraw_vote(doc, len(doc["turns"]) - 1)
-    ctx.store.set_votes(doc["id"], updated.get("votes") or [])
+    updated = withdraw_vote(doc, len(session.turns) - 1)
+    ctx.store.set_votes(session.id, updated.get("votes") or [])  # the store takes the document's own dicts
     return updated
 
 
-def vote_text(vote: dict[str, Any]) -> str:
-    if vote["outcome"] == "best":
-        letter = string.ascii_uppercase[vote["lanes"].index(vote["winner"])]
+def vote_text(vote: Vote) -> str:
+    if vote.outcome == "best":
+        letter = string.ascii_uppercase[vote.lanes.index(vote.winner)]
         return f"{letter} is the best"
-    return OUTCOME_TEXT[vote["outcome"]]
+    return OUTCOME_TEXT[vote.outcome]
 
 
 def status_html(ctx: Context, doc: dict[str, Any] | None, engine: Any = None) -> str:
     """The vote bar's line: what to do, the vote on the last turn, the reveal, the judges' votes."""
-    if not doc or not doc.get("turns"):
+    session = Session.of(doc) if doc else None
+    if session is None or not session.turns:
         return '<div class="notes">Run a comparison, then vote: which answer is better?</div>'
-    turn = len(doc["turns"]) - 1
-    on_turn = [v for v in doc.get("votes") or () if v["turn"] == turn]
-    mine = next((v for v in on_turn if v.get("judge") is None), None)
+    turn = len(session.turns) - 1
+    on_turn = [v for v in session.votes or () if v.turn == turn]
+    mine = next((v for v in on_turn if v.judge is None), None)
     parts = []
     if is_hidden(ctx, doc):
         parts.append(f"<b>Turn {turn + 1}: which is better?</b> Vote to reveal the models.")
     elif mine:
-        kind = "blind" if mine["blind"] else "named"
+        kind = "blind" if mine.blind else "named"
         parts.append(f"<b>Your vote on turn {turn + 1}: {esc(vote_text(mine))}</b> ({kind}) — change or withdraw it.")
     else:
         parts.append(f"Turn {turn + 1}: no vote yet.")
-    if is_blind(doc) and not is_hidden(ctx, doc):
-        names = blind_names(len(_lanes_models(doc, turn)))
+    if is_blind(session) and not is_hidden(ctx, doc):
+        models = _lanes_models(session, turn)
         shown = [f"{n} was <code>{esc(m)}</code>" + (f" ({esc(engine(m))})" if engine and engine(m) else "")
-                 for n, m in zip(names, _lanes_models(doc, turn), strict=False)]
+                 for n, m in zip(blind_names(len(models)), models, strict=False)]
         parts.append('<div class="reveal" id="reveal">' + " · ".join(shown) + "</div>")
     for v in on_turn:
-        if v.get("judge"):
+        if v.judge:
             parts.append(judge_html(v))
     return '<div class="vote-status">' + "".join(parts) + "</div>"
 
 
-def judge_html(vote: dict[str, Any]) -> str:
-    j = vote["judge"]
-    return (f'<details class="judge-vote"><summary>judge <code>{esc(j["model"])}</code>: '
-            f'{esc(vote_text(vote))}</summary><div class="turn-a">{esc(j.get("reasoning"))}</div></details>')
+def judge_html(vote: Vote) -> str:
+    j = vote.judge
+    return (f'<details class="judge-vote"><summary>judge <code>{esc(j.model)}</code>: '
+            f'{esc(vote_text(vote))}</summary><div class="turn-a">{esc(j.reasoning)}</div></details>')
 
 
 # ---- what other tabs may show ----------------------------------------------------------------

@@ -30,6 +30,7 @@ from playground.web import lane_view
 from playground.web.coalesce import FLUSH_S, LOCAL_FLUSH_S, Coalescer
 from playground.web.context import Context
 from playground.web.frame import Frame
+from storage.document import Session
 
 CLOSE_S = 3.0  # how long a stopped run may take to close its lanes and save
 
@@ -172,10 +173,11 @@ async def api_frames(job: Job, n: int) -> AsyncIterator[dict[str, Any]]:
         async for _, last in flushes:
             if last:
                 continue
-            doc = job.document()
+            doc = job.document()  # every flush: its id only, the document is not read whole here
             yield {"session_id": doc["id"] if doc else None, "done": False,
                    "lanes": [{"model": s.model, "status": s.status, "text": s.text} for s in job.lanes()]}
-    doc = job.document()
-    yield {"session_id": doc["id"], "done": True, "lanes": [
-        {"model": o["model"], "status": o["status"], "text": o["text"], "metrics": o["metrics"],
-         "error": o["error"]} for o in doc["turns"][-1]["outputs"]]}
+    session = Session.of(job.document())
+    yield {"session_id": session.id, "done": True, "lanes": [
+        {"model": o.model, "status": o.status, "text": o.text,
+         **o.model_dump(include={"metrics", "error"}, exclude_unset=True)}  # as stored: no keys added
+        for o in session.last_turn.outputs]}

@@ -16,6 +16,7 @@ from playground.web.diff import word_diff_html
 from playground.web.render import blank, render_lanes
 from playground.web.theme import SAME_TOGGLE
 from playground.web.views import CompareView, LaneView, PageOutputs
+from storage.document import Session
 
 
 def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
@@ -126,15 +127,16 @@ def _wire(ctx: Context, view: CompareView) -> None:
 
 def answers(ctx: Context, doc: dict[str, Any] | None) -> dict[str, str]:
     """The answers a diff can compare: each lane of the last turn, and, for a re-run, its source's."""
-    if not doc or not doc.get("turns"):
+    session = Session.of(doc) if doc else None
+    if session is None or session.last_turn is None:
         return {}
-    last = doc["turns"][-1]["outputs"]
-    names = blind_names(len(last)) if blind_runs.is_hidden(ctx, doc) else [o["model"] for o in last]
-    out = {f"lane {i + 1}: {names[i]}": o["text"] for i, o in enumerate(last)}
-    if doc.get("rerun_of"):
+    last = session.last_turn.outputs
+    names = blind_names(len(last)) if blind_runs.is_hidden(ctx, doc) else [o.model for o in last]
+    out = {f"lane {i + 1}: {names[i]}": o.text for i, o in enumerate(last)}
+    if session.rerun_of:
         try:
-            src = ctx.store.get_session(doc["rerun_of"])
-            out |= {f"original {i + 1}: {o['model']}": o["text"] for i, o in enumerate(src["turns"][-1]["outputs"])}
+            src = Session.of(ctx.store.get_session(session.rerun_of)).turns[-1]
+            out |= {f"original {i + 1}: {o.model}": o.text for i, o in enumerate(src.outputs)}
         except Exception:  # noqa: BLE001 - the source may have been deleted
             pass
     return out

@@ -15,6 +15,7 @@ import pandas as pd
 from playground.web import blind_runs
 from playground.web.context import Context
 from playground.web.escape import md
+from storage.document import Session
 from storage.html import to_html
 from storage.markdown import to_markdown
 
@@ -51,8 +52,8 @@ def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:40] or "session"
 
 
-def _stem(doc: dict[str, Any]) -> str:
-    return f"{_slug(doc.get('title') or '')}-{doc['id']}"
+def _stem(session: Session) -> str:
+    return f"{_slug(session.title)}-{session.id}"
 
 
 def write_exports(ctx: Context, session_id: str) -> tuple[str, str]:
@@ -61,7 +62,7 @@ def write_exports(ctx: Context, session_id: str) -> tuple[str, str]:
     links to the JSON and to the HTML that ``write_html`` writes beside them."""
     doc = ctx.store.export_document(session_id)
     ctx.exports.mkdir(parents=True, exist_ok=True)
-    stem = _stem(doc)
+    stem = _stem(Session.of(doc))
     json_path = ctx.exports / f"{stem}.json"
     md_path = ctx.exports / f"{stem}.md"
     json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -72,14 +73,15 @@ def write_exports(ctx: Context, session_id: str) -> tuple[str, str]:
 def write_html(ctx: Context, doc: dict[str, Any] | None) -> str | None:
     """The Export HTML file of the session shown (read back from the store), or None: no saved
     session, or a blind one whose names are still hidden (no export file names them)."""
-    if not doc or not doc.get("turns") or blind_runs.is_hidden(ctx, doc):
+    session = Session.of(doc) if doc else None
+    if session is None or not session.turns or blind_runs.is_hidden(ctx, doc):
         return None
     try:
-        saved = ctx.store.export_document(doc["id"])
+        saved = ctx.store.export_document(session.id)
     except Exception:  # noqa: BLE001 - not saved (or deleted since): nothing to download
         return None
     ctx.exports.mkdir(parents=True, exist_ok=True)
-    path = ctx.exports / f"{_stem(saved)}.html"
+    path = ctx.exports / f"{_stem(session)}.html"  # the same session: its id and title
     path.write_text(to_html(saved), encoding="utf-8")  # not hidden here: shown whole, as in the page
     return str(path)
 

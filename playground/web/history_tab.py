@@ -10,11 +10,11 @@ from typing import Any
 import gradio as gr
 
 from playground.arena.blind import blind_names
-from playground.session.document import session_models
 from playground.web import arena_ui, blind_runs, history, lane_view
 from playground.web.context import Context
 from playground.web.escape import md
 from playground.web.views import CompareView, LaneView
+from storage.document import Session
 
 
 def build(ctx: Context, compare: CompareView, tabs: Any) -> None:
@@ -74,16 +74,17 @@ def build(ctx: Context, compare: CompareView, tabs: Any) -> None:
 def opened(ctx: Context, compare: CompareView, doc: dict[str, Any], v: LaneView) -> dict[Any, Any]:
     """The Compare tab showing a saved session as it was (a hidden blind one without names or exports)."""
     page = compare.page
-    outputs = doc["turns"][-1]["outputs"] if doc["turns"] else []
+    session = Session.of(doc)
+    outputs = session.last_turn.outputs if session.last_turn else []
     shown = v.but(doc=doc, blind=False, battle=False)
-    out = {page.session: doc, compare.system: doc.get("system") or "", **arena_ui.opened(compare.arena)}
+    out = {page.session: doc, compare.system: session.system or "", **arena_ui.opened(compare.arena)}
     if blind_runs.is_hidden(ctx, doc):  # no names, no export files until the vote
         return out | {compare.view_state: shown, compare.models: gr.update(visible=True),
                       page.race: lane_view.race_frame(outputs, blind_names(len(outputs))),
                       page.export_json: None, page.export_md: None,
-                      page.notice: f"opened blind session {md(doc['id'])}: vote to reveal the models"}
-    chosen = session_models(doc)
-    json_path, md_path = history.write_exports(ctx, doc["id"])
+                      page.notice: f"opened blind session {md(session.id)}: vote to reveal the models"}
+    chosen = session.models()
+    json_path, md_path = history.write_exports(ctx, session.id)
     return out | {compare.view_state: shown.but(models=chosen), compare.models: gr.update(value=chosen, visible=True),
                   page.race: lane_view.race_frame(outputs), page.export_json: json_path, page.export_md: md_path,
-                  page.notice: f"opened session {md(doc['id'])}: {md(doc['title'])}"}
+                  page.notice: f"opened session {md(session.id)}: {md(session.title)}"}

@@ -16,6 +16,7 @@ import pandas as pd
 from backends.registry import PROVIDERS, split_model_id
 from playground.engine import figures
 from playground.web.escape import esc, md
+from storage.document import Output, Session
 
 STATUS_TEXT = {
     "waiting": "waiting", "queued": "queued", "loading": "loading model…", "running": "sent, no text yet",
@@ -89,7 +90,7 @@ def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
     return "".join(parts)
 
 
-def earlier_html(turns: Sequence[tuple[str, dict[str, Any] | None]], prompt: str | None = None,
+def earlier_html(turns: Sequence[tuple[str, Output | None]], prompt: str | None = None,
                  figures_shown: bool = True) -> str:
     """Earlier turns of a lane's conversation, each collapsed to its first line, then the prompt
     its answer below replies to. ``figures_shown=False``: no figures line (a blind run hiding them)."""
@@ -97,8 +98,8 @@ def earlier_html(turns: Sequence[tuple[str, dict[str, Any] | None]], prompt: str
     for n, (asked, output) in enumerate(turns, 1):
         first = (asked.strip().splitlines() or [""])[0]
         first = first if len(first) <= 60 else first[:59] + "…"
-        answer = output.get("text", "") if output else ""
-        line = figures.summary_line(output) if output and figures_shown else ""
+        answer = output.text if output else ""
+        line = figures.summary_line(output.model_dump(include={"metrics"})) if output and figures_shown else ""
         out.append(f'<details class="turn"><summary>Turn {n}: {esc(first)}</summary>'
                    f'<div class="turn-q">{esc(asked)}</div><div class="turn-a">{esc(answer)}</div>'
                    f'<div class="notes">{esc(line)}</div></details>')
@@ -107,35 +108,34 @@ def earlier_html(turns: Sequence[tuple[str, dict[str, Any] | None]], prompt: str
     return "".join(out)
 
 
-def lane_history(doc: dict[str, Any] | None, lane: int, model: str) -> list[tuple[str, dict[str, Any] | None]]:
-    """(prompt, this lane's output) for every turn of ``doc``: the output at the lane's position
-    when that output is of the same model, else none."""
-    if not doc:
+def lane_history(session: Session | None, lane: int, model: str) -> list[tuple[str, Output | None]]:
+    """(prompt, this lane's output) for every turn of ``session``: the counted output at the lane's
+    position when that output is of the same model, else none."""
+    if session is None:
         return []
     out = []
-    for turn in doc.get("turns", []):
-        counted = [o for o in turn["outputs"] if not o.get("warmup")]
-        o = counted[lane] if lane < len(counted) and counted[lane]["model"] == model else None
-        out.append((turn["prompt"], o))
+    for turn in session.turns:
+        counted = turn.counted
+        o = counted[lane] if lane < len(counted) and counted[lane].model == model else None
+        out.append((turn.prompt, o))
     return out
 
 
 RACE_POINTS = 120  # per lane: the curve's shape at chart size; every chunk would be thousands of points
 
 
-def race_frame(outputs: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> pd.DataFrame:
+def race_frame(outputs: Sequence[Output], names: Sequence[str] | None = None) -> pd.DataFrame:
     """Cumulative characters over time, one line per lane, from each output's timeline. Times are
     from the lane's start (its queue and load waits and failed attempts included), so the race reads as the user saw it.
     At most ``RACE_POINTS`` points a lane (the first and last always): the page keeps the chart's
     data in its state, and thousands of points made every later update of the page slower."""
     rows: list[tuple[float, int, str]] = []
     for i, o in enumerate(outputs):
-        name = f"{i + 1}: {names[i] if names else o['model']}"
-        m = o.get("metrics") or {}
-        offset = figures.answer_start_ms(m)
+        name = f"{i + 1}: {names[i] if names else o.model}"
+        offset = figures.answer_start_ms(o.metrics.model_dump())
         total = 0
         points = [(offset / 1000, 0)]
-        for ms, chars in o.get("timeline") or []:
+        for ms, chars in o.timeline:
             total += chars
             points.append(((offset + ms) / 1000, total))
         step = max(1, -(-(len(points) - 1) // (RACE_POINTS - 1)))  # ceil: at most RACE_POINTS kept
@@ -144,7 +144,7 @@ def race_frame(outputs: Sequence[dict[str, Any]], names: Sequence[str] | None = 
     return pd.DataFrame(rows, columns=["seconds", "characters", "lane"])
 
 
-def repeat_markdown(outputs: Sequence[dict[str, Any]]) -> str:
+def repeat_markdown(outputs: Sequence[Output]) -> str:
     """Repeat runs per lane: median · p90 (min–max) of TTFT, tokens/s and total (playground.session.aggregate)."""
     from playground.session.aggregate import aggregate
 

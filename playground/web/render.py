@@ -20,6 +20,7 @@ from playground.web.escape import toast
 from playground.web.frame import Frame
 from playground.web.lane_view import engine_of
 from playground.web.views import CompareView, LaneOutputs, LaneView
+from storage.document import Session
 
 LANES_PER_ROW = 4
 
@@ -42,17 +43,18 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
         gr.Markdown("Choose at least one model above." if not blind_runs.arena_on(v)
                     else "Choose the models (or the battle pool) above.")
         return
-    last = doc["turns"][-1]["outputs"] if doc and doc.get("turns") else []
-    best = figs.best_lanes(last)
+    session = Session.of(doc) if doc else None
+    last = session.last_turn.outputs if session and session.last_turn else []
+    best = figs.best_lanes([o.model_dump(include={"status", "metrics"}) for o in last])
     hide = names is not None and v.hide
     texts, stats_, earlier, per_lane, heads = [], [], [], [], []
     for start in range(0, n, LANES_PER_ROW):
         with gr.Row(elem_classes=["lane-row"]):
             for i in range(start, min(start + LANES_PER_ROW, n)):
                 model = chosen[i]
-                hist = lane_view.lane_history(doc, i, model) if model else []
+                hist = lane_view.lane_history(session, i, model) if model else []
                 out = hist[-1][1] if hist else None
-                p = (out or {}).get("params") or {}
+                p = out.params if out else {}
                 with gr.Column(scale=1, min_width=160, elem_classes=["lane"]):
                     head = lane_view.header_html(names[i], "") if names else lane_view.header_html(model, engine_of(ctx, model))
                     heads.append(gr.HTML(head, elem_id=f"head-{i}", js_on_load=None))
@@ -66,9 +68,11 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
                                        placeholder="none", interactive=True)])
                     earlier.append(gr.HTML(lane_view.earlier_html(hist[:-1], hist[-1][0] if hist else None, not hide),
                                            elem_id=f"earlier-{i}", js_on_load=None))
-                    texts.append(gr.HTML(lane_view.answer_html(out["text"] if out else ""), elem_id=f"lane-{i}",
+                    texts.append(gr.HTML(lane_view.answer_html(out.text if out else ""), elem_id=f"lane-{i}",
                                          elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
-                    stats_.append(gr.HTML(lane_view.stats_html(out or {}, status=out["status"] if out else "waiting",
+                    stats_.append(gr.HTML(lane_view.stats_html(
+                        out.model_dump(include={"status", "error", "metrics"}) if out else {},
+                        status=out.status if out else "waiting",
                                                           lane=i, best=best, blind=names is not None, hide=hide),
                                           elem_id=f"stats-{i}", js_on_load=None))
             for _ in range(min(n, LANES_PER_ROW) - (min(start + LANES_PER_ROW, n) - start)):
@@ -118,7 +122,8 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
     def named(doc: Any) -> list[str]:
         if blind_runs.is_hidden(ctx, doc):
             raise toast("vote first: a replay or re-run would show which model is which")
-        return blind_runs.session_models(doc) if blind_runs.is_blind(doc) else chosen
+        session = Session.of(doc) if doc else None
+        return session.models() if blind_runs.is_blind(session) else chosen
 
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         frames = actions.replay(ctx, request.session_hash, named(doc), doc, speed)

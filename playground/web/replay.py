@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from backends.base import TextDelta
 from playground.engine import figures
 from playground.engine.run import LaneEnd, LaneEvent
+from storage.document import Output
 
 SPEEDS = {"1×": 1.0, "2×": 2.0, "10×": 10.0, "instant": None}
 
@@ -24,13 +26,13 @@ SPEEDS = {"1×": 1.0, "2×": 2.0, "10×": 10.0, "instant": None}
 class ReplayLane:
     """A lane being replayed: what the handler reads (text, status, figures())."""
 
-    output: dict[str, Any]
+    output: Output
     chunks: list[str] = field(default_factory=list)
     status: str = "waiting"
 
     @property
     def model(self) -> str:
-        return self.output["model"]
+        return self.output.model
 
     @property
     def text(self) -> str:
@@ -38,19 +40,24 @@ class ReplayLane:
 
     def figures(self) -> dict[str, Any]:
         """The recorded figures once the lane has replayed to its end; none before."""
-        if self.status == self.output["status"]:
-            return self.output
+        if self.status == self.output.status:
+            return self.recorded
         return {"metrics": {}, "error": None}
 
+    @cached_property
+    def recorded(self) -> dict[str, Any]:
+        # what a live lane's figures() gives, made once: the page asks for it every frame
+        return self.output.model_dump(include={"status", "error", "metrics"})
 
-def schedule(outputs: list[dict[str, Any]]) -> list[tuple[float, int, str | None]]:
+
+def schedule(outputs: list[Output]) -> list[tuple[float, int, str | None]]:
     """(seconds from the start, lane, chunk) for every chunk, and (end, lane, None) per lane."""
     items: list[tuple[float, int, str | None]] = []
     for i, o in enumerate(outputs):
-        m = o.get("metrics") or {}
+        m = o.metrics.model_dump()
         offset = figures.answer_start_ms(m) / 1000
-        text, pos, last = o.get("text") or "", 0, offset
-        for ms, chars in o.get("timeline") or []:
+        text, pos, last = o.text, 0, offset
+        for ms, chars in o.timeline:
             last = offset + ms / 1000
             items.append((last, i, text[pos:pos + chars]))
             pos += chars
@@ -64,7 +71,7 @@ def schedule(outputs: list[dict[str, Any]]) -> list[tuple[float, int, str | None
 class Replay:
     """``events()`` replays ``outputs`` at ``speed`` (None: at once); ``lanes`` are read by the page."""
 
-    def __init__(self, outputs: list[dict[str, Any]], speed: float | None) -> None:
+    def __init__(self, outputs: list[Output], speed: float | None) -> None:
         self.lanes = [ReplayLane(o) for o in outputs]
         self.speed = speed
         self._cancelled = False
@@ -84,7 +91,7 @@ class Replay:
                     await asyncio.sleep(delay)
             lane = self.lanes[i]
             if chunk is None:
-                lane.status = lane.output["status"]
+                lane.status = lane.output.status
                 yield LaneEvent(i, loop.time(), LaneEnd(lane.status))
             else:
                 lane.chunks.append(chunk)
@@ -92,5 +99,5 @@ class Replay:
                 yield LaneEvent(i, loop.time(), TextDelta(chunk))
         for i, lane in enumerate(self.lanes):
             if lane.status in ("waiting", "replaying"):
-                lane.status = "cancelled" if self._cancelled else lane.output["status"]
+                lane.status = "cancelled" if self._cancelled else lane.output.status
                 yield LaneEvent(i, loop.time(), LaneEnd(lane.status))

@@ -19,11 +19,11 @@ import gradio as gr
 from backends.errors import BackendError, ConfigError
 from playground.arena.blind import record_vote
 from playground.arena.judge import judge_turn
-from playground.session.document import session_models
 from playground.web import blind_runs, history, lane_view
 from playground.web.context import Context
 from playground.web.escape import esc
 from playground.web.views import CompareView, LaneView
+from storage.document import Session, Vote
 
 
 def status_value(ctx: Context, doc: dict[str, Any] | None) -> str:
@@ -51,13 +51,14 @@ def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView) -> Any:
     outs = [view.view_state, *page.components(), view.models]
 
     def shown(doc: dict[str, Any], message: str) -> dict[Any, Any]:
-        json_path, md_path = history.write_exports(ctx, doc["id"])
+        session = Session.of(doc)
+        json_path, md_path = history.write_exports(ctx, session.id)
         out = {view.view_state: v.but(doc=doc), page.session: doc, page.export_json: json_path,
                page.export_md: md_path, page.notice: message,
-               page.race: lane_view.race_frame(doc["turns"][-1]["outputs"])}
-        if blind_runs.is_blind(doc) and not blind_runs.arena_on(v):
+               page.race: lane_view.race_frame(session.turns[-1].outputs)}
+        if blind_runs.is_blind(session) and not blind_runs.arena_on(v):
             # a hidden session opened from History: the picker now says which models these were
-            out[view.models] = gr.update(value=session_models(doc))
+            out[view.models] = gr.update(value=session.models())
         return out
 
     def cleared(values: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
@@ -69,7 +70,7 @@ def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView) -> Any:
         def on_vote(doc: dict[str, Any] | None, letter: str | None = None,
                     outcome: str = outcome) -> Iterator[dict[Any, Any]]:
             updated = blind_runs.cast(ctx, doc, outcome, letter)
-            yield from cleared(shown(updated, f"vote saved on turn {len(updated['turns'])}"))
+            yield from cleared(shown(updated, f"vote saved on turn {len(Session.of(updated).turns)}"))
 
         button.click(on_vote, [page.session] + ([pick] if pick is not None else []), outs,
                      api_visibility="private")
@@ -108,15 +109,16 @@ async def judge(ctx: Context, view: CompareView, status: Any, doc: dict[str, Any
     def said(message: str | None, shown: dict[str, Any] | None = doc) -> dict[Any, Any]:
         return {status: status_value(ctx, shown)} | ({} if message is None else {out: message})
 
-    if not wanted or not doc or not doc.get("turns"):
+    session = Session.of(doc) if wanted and doc else None
+    if session is None or session.last_turn is None:
         return said(None if not wanted else "run a comparison first")
     if not model:
         return said("enter a judge model id first")
-    if len([o for o in doc["turns"][-1]["outputs"] if not o.get("warmup")]) < 2:
+    if len(session.last_turn.counted) < 2:
         return said("a judge needs two or more answers")
     try:
-        vote = await judge_turn(ctx.runtime, doc, len(doc["turns"]) - 1, model, rubric or "")
+        vote = await judge_turn(ctx.runtime, doc, len(session.turns) - 1, model, rubric or "")
     except (BackendError, ConfigError) as exc:
         return said(f'<div class="lane-error">⚠ {esc(exc)}</div>')
     updated = await asyncio.to_thread(record_vote, ctx.store, doc, vote)
-    return {view.session: updated, **said(blind_runs.judge_html(vote).replace("<details", "<details open", 1), updated)}
+    return {view.session: updated, **said(blind_runs.judge_html(Vote.model_validate(vote)).replace("<details", "<details open", 1), updated)}
