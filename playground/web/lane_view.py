@@ -15,6 +15,7 @@ import pandas as pd
 
 from backends.registry import PROVIDERS, split_model_id
 from playground.engine import figures
+from playground.session.history import LaneHistory
 from playground.web.escape import esc, md
 
 STATUS_TEXT = {
@@ -107,17 +108,14 @@ def earlier_html(turns: Sequence[tuple[str, dict[str, Any] | None]], prompt: str
     return "".join(out)
 
 
-def lane_history(doc: dict[str, Any] | None, lane: int, model: str) -> list[tuple[str, dict[str, Any] | None]]:
-    """(prompt, this lane's output) for every turn of ``doc``: the output at the lane's position
-    when that output is of the same model, else none."""
-    if not doc:
-        return []
-    out = []
-    for turn in doc.get("turns", []):
-        counted = [o for o in turn["outputs"] if not o.get("warmup")]
-        o = counted[lane] if lane < len(counted) and counted[lane]["model"] == model else None
-        out.append((turn["prompt"], o))
-    return out
+def history_html(history: LaneHistory, prompt: str | None = None, figures_shown: bool = True,
+                 named: bool = True) -> str:
+    """A lane's earlier turns as it sends them (``playground.session.history``: its own model's
+    answers, found by model), after a line saying which turns were not its own and what it was sent
+    for them. ``named=False``: no such line (a blind lane: it would name a model)."""
+    note = history.note() if named else ""
+    head = f'<div class="notes lane-joined">{esc(note)}</div>' if note else ""
+    return head + earlier_html([(t.prompt, t.output) for t in history.turns], prompt, figures_shown)
 
 
 RACE_POINTS = 120  # per lane: the curve's shape at chart size; every chunk would be thousands of points
