@@ -202,3 +202,15 @@ def test_cli_session_sends_each_model_its_own_answers_and_join_from(answering, t
     assert len(bad.stderr.strip().splitlines()) == 1
     alone = _cli(env, "compare", "-m", "openai:gamma", "--join-from", "openai:alpha", "Hm?")
     assert alone.returncode == 2 and "--join-from needs --session" in alone.stderr
+
+
+def test_a_typed_session_reads_the_same_as_its_document():
+    from storage.document import Session
+
+    doc = _doc(("One?", [_out("openai:alpha", "a1"), _out("openai:beta", "b1")]),
+               ("Two?", [_out("openai:beta", "b2"), _out("openai:gamma", "g2", history_from="openai:alpha")]))
+    typed = Session.of(doc)
+    assert session_models(typed) == session_models(doc) == ["openai:alpha", "openai:beta", "openai:gamma"]
+    assert lane_histories(typed, ["openai:gamma"]) == lane_histories(doc, ["openai:gamma"])
+    gamma = lane_histories(doc, ["openai:gamma"])[0]
+    assert [t.text for t in gamma.turns] == ["a1", "g2"] and gamma.note() == "joined later — turn 1: answers of openai:alpha"

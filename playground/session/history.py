@@ -17,8 +17,9 @@ messages here, and the page shows a lane's earlier turns from the same ``LaneHis
   same history again whatever ``join_from`` says by then.
 - A turn whose answer is empty (the lane failed before any text) adds the prompt alone.
 
-Works on the document as plain data (the page asks it of documents it holds in its state); reads
-only ``prompt`` and each output's ``model``, ``text``, ``warmup``, ``repeat`` and ``history_from``.
+Works on the document as plain data (the page asks it of documents it holds in its state; a typed
+``Session`` is read as its data); reads only ``prompt`` and each output's ``model``, ``text``,
+``warmup``, ``repeat`` and ``history_from``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ from typing import Any
 
 from backends.base import Message
 from backends.errors import ConfigError
-from storage.document import lane_indexes, round_of
+from storage.document import Session, lane_indexes, round_of
 
 HISTORY_FROM = "history_from"  # the output key: whose answers filled the turns this model missed
+Document = dict[str, Any] | Session | None  # the document as data, or its typed reading
+
+
+def _plain(doc: Document) -> dict[str, Any]:
+    """The document as data: the rule reads a few keys of documents still being built too."""
+    return doc.to_json_dict() if isinstance(doc, Session) else doc or {}
 
 
 @dataclass(frozen=True)
@@ -115,18 +122,18 @@ def model_output(lanes: Sequence[dict[str, Any]], model: str, n: int = 0) -> dic
     return same[n] if n < len(same) else same[0]
 
 
-def session_models(doc: dict[str, Any] | None) -> list[str]:
+def session_models(doc: Document) -> list[str]:
     """Every model of a session, in the order they first appear over its turns (a model with two
     lanes in one turn, twice): the lanes a reopened session shows and a new turn runs by default."""
     keys: list[tuple[str, int]] = []
-    for turn in (doc or {}).get("turns") or []:
+    for turn in _plain(doc).get("turns") or []:
         for key in lane_keys([o["model"] for o in turn_lanes(turn)]):
             if key not in keys:
                 keys.append(key)
     return [m for m, _ in keys]
 
 
-def check_join_from(doc: dict[str, Any] | None, join_from: str | None) -> None:
+def check_join_from(doc: Document, join_from: str | None) -> None:
     """``join_from`` must name a model that answered an earlier turn of the session."""
     if join_from is None:
         return
@@ -139,11 +146,11 @@ def check_join_from(doc: dict[str, Any] | None, join_from: str | None) -> None:
                           f"{', '.join(known)} (or none: the earlier prompts only)")
 
 
-def lane_histories(doc: dict[str, Any] | None, models: Sequence[str],
+def lane_histories(doc: Document, models: Sequence[str],
                    join_from: str | None = None) -> list[LaneHistory]:
     """Each lane's history for a new turn of ``doc`` (see the module's rules), lane by lane.
     ``join_from``: whose answers fill the earlier turns a model was not in (None: prompts only)."""
-    turns = [(t["prompt"], turn_lanes(t)) for t in (doc or {}).get("turns") or []]
+    turns = [(t["prompt"], turn_lanes(t)) for t in _plain(doc).get("turns") or []]
     return [_history(turns, model, n, join_from) for model, n in lane_keys(models)]
 
 
