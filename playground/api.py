@@ -26,9 +26,9 @@ from backends.errors import ConfigError
 from playground.engine.lane import LaneState
 from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
 from playground.engine.runtime import Resolved, Runtime
-from playground.session.document import lane_messages, new_document, now_iso, session_models
+from playground.session.document import new_document, now_iso
+from playground.session.history import LaneHistory, check_join_from, lane_histories, session_models
 from playground.session.recorder import Recorder
-from storage.document import Session
 
 _default_runtime: Runtime | None = None
 
@@ -69,7 +69,12 @@ class Comparison:
 
     Its model ids are resolved and checked once (``targets``, one per model, in order), unless the
     caller has done it (``resolved``: the CLI checks them before the run starts); every round
-    drives those, and a page reads them (is a lane local?) instead of resolving the ids again."""
+    drives those, and a page reads them (is a lane local?) instead of resolving the ids again.
+
+    With a ``session``, each lane sends its own model's earlier answers, found by model
+    (``playground.session.history``): models may be added, removed or reordered between turns.
+    Without ``models``, the session's (every model it has had). ``join_from``: the model whose
+    earlier answers a model new to the session gets (default None: the earlier prompts only)."""
 
     def __init__(
         self,
@@ -84,6 +89,7 @@ class Comparison:
         warmup: bool = False,
         recorder: Recorder | None = None,
         resolved: Sequence[Resolved] | None = None,
+        join_from: str | None = None,
     ) -> None:
         limit = runtime.settings.limits.prompt_chars
         prompt = str(check_prompt(prompt, limit))  # a plain str in the document
@@ -92,6 +98,7 @@ class Comparison:
             check_prompt(system, limit, "system prompt")
         if session is not None and not models:
             models = session_models(session)
+        check_join_from(session, join_from)
         if not models:
             raise ConfigError("no models: give at least one model id, e.g. -m gguf:smollm2")
         if repeat < 1:
@@ -109,6 +116,8 @@ class Comparison:
         self.document = ({**session, "turns": list(session["turns"])} if session is not None
                          else new_document(prompt, system))
         self.repeat, self.warmup, self.recorder = repeat, warmup, recorder
+        # what each lane sends before this turn's prompt: read now, before this turn joins the document
+        self.histories: list[LaneHistory] = lane_histories(session, self.models, join_from)
         self.turn: dict[str, Any] = {"prompt": prompt, "created_at": now_iso(), "outputs": []}
         self.runs: list[Run] = []
         self.current: Run | None = None
@@ -125,11 +134,11 @@ class Comparison:
         return ([(0, True)] if self.warmup else []) + counted
 
     def _specs(self, repeat: int | None, warmup: bool) -> list[LaneSpec]:
-        history = Session.of(self.document)  # the earlier turns: each lane's messages come from them
+        system = self.document.get("system")
         return [
-            LaneSpec(model=m, messages=lane_messages(history, i, self.prompt), params=self.params[i],
-                     repeat=repeat, warmup=warmup, resolved=self.targets[i])
-            for i, m in enumerate(self.models)
+            LaneSpec(model=m, messages=h.messages(system, self.prompt), params=self.params[i],
+                     repeat=repeat, warmup=warmup, resolved=self.targets[i], history_from=h.history_from)
+            for i, (m, h) in enumerate(zip(self.models, self.histories, strict=True))
         ]
 
     async def events(self) -> AsyncIterator[LaneEvent]:
@@ -195,12 +204,14 @@ async def compare(
     repeat: int = 1,
     warmup: bool = False,
     recorder: Recorder | None = None,
+    join_from: str | None = None,
     **params: Any,
 ) -> dict[str, Any]:
-    """Send one prompt to every model at once; returns the session document."""
+    """Send one prompt to every model at once; returns the session document. With ``session``, a
+    new turn of it: each model continues its own conversation (``Comparison``)."""
     comp = Comparison(runtime or default_runtime(), models, prompt, system=system,
                       params=Params(**params) if params else None, session=session,
-                      repeat=repeat, warmup=warmup, recorder=recorder)
+                      repeat=repeat, warmup=warmup, recorder=recorder, join_from=join_from)
     async for _ in comp.events():
         pass
     return comp.document

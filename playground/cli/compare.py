@@ -147,6 +147,10 @@ async def run_compare(settings: Settings, args: argparse.Namespace, runtime: Run
     store = None if args.no_save else open_store(settings)
     try:
         session = None
+        join_from = args.join_from
+        if join_from is not None and not args.session:
+            raise ConfigError("--join-from needs --session: it says whose earlier answers a model "
+                              "new to that session is sent")
         if args.session:
             if store is None:
                 raise ConfigError("--session needs saving: drop --no-save")
@@ -164,7 +168,7 @@ async def run_compare(settings: Settings, args: argparse.Namespace, runtime: Run
         comp = Comparison(runtime, models, prompt, system=args.system, params=params_from(args),
                           session=session, repeat=args.repeat, warmup=args.warmup,
                           recorder=Recorder(store) if store else None,
-                          resolved=resolved if models else None)
+                          resolved=resolved if models else None, join_from=join_from)
         blind = None
         if args.blind:
             from playground.arena.blind import blind_names

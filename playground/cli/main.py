@@ -3,7 +3,8 @@
     playground serve [--host H] [--port P] [--auth U:P | --no-auth] [--share]
     playground models
     playground compare -m ID [-m ID ...] [--system S] [--temperature T] [--max-tokens N] [--seed N]
-                       [--repeat N] [--warmup] [--session ID] [--json] [--no-save] PROMPT|-
+                       [--repeat N] [--warmup] [--session ID [--join-from ID]] [--json] [--no-save]
+                       PROMPT|-
     playground sessions list|show|export|import|search|rerun|delete ...
     playground arena vote|judge|battle|leaderboard|export|import ...
 
@@ -57,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_params(cmp_)
     cmp_.add_argument("--repeat", type=int, default=1, help="run each lane N times")
     cmp_.add_argument("--warmup", action="store_true", help="one uncounted warm-up run first")
-    cmp_.add_argument("--session", help="continue this saved session (its models unless -m)")
+    cmp_.add_argument("--session", help="continue this saved session (its models unless -m); each "
+                      "model is sent its own earlier answers")
+    cmp_.add_argument("--join-from", metavar="ID", dest="join_from",
+                      help="with --session: a model new to the session is sent ID's earlier answers "
+                      "(default: the earlier prompts only)")
     cmp_.add_argument("--blind", action="store_true", help="hide model names until you vote")
     cmp_.add_argument("--json", action="store_true", help="print the session document only")
     cmp_.add_argument("--no-save", action="store_true", help="do not save the session")

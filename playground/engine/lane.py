@@ -49,6 +49,7 @@ class LaneState:
     prompt_chars: int = 0
     repeat: int | None = None
     warmup: bool = False
+    history_from: str | None = None  # recorded as is: whose answers it was sent for turns it missed
 
     status: str = "waiting"  # waiting, queued, loading, running, streaming, then ok/error/cancelled
     ended: str | None = None  # the terminal status of the record, set by finish(), shown by show_end()
@@ -200,6 +201,8 @@ class LaneState:
             out["repeat"] = self.repeat
         if self.warmup:
             out["warmup"] = True
+        if self.history_from is not None:
+            out["history_from"] = self.history_from
         return out
 
 

@@ -1,5 +1,6 @@
-"""The session document (``playground.session/1``) as the core builds it: ids, times, titles,
-and each lane's conversation history for the next turn.
+"""The session document (``playground.session/1``) as the core builds it: ids, times, titles.
+Which models a session has and what each lane sends as its history is ``history`` (re-exported here:
+``session_models``).
 
 The document is plain data — the export format — so storage and front ends pass dicts; its types
 (``Session``, ``Turn``, ``Output``: storage/document.py) read it. This module does not run or save
@@ -13,10 +14,11 @@ from typing import Any
 
 from ulid import ULID
 
-from backends.base import Message
-from storage.document import SCHEMA_ID, Session, lane_indexes, round_of
+from playground.session.history import session_models
+from storage.document import SCHEMA_ID
 
 SCHEMA = SCHEMA_ID
+__all__ = ["SCHEMA", "new_document", "new_id", "now_iso", "session_models", "title_from"]
 
 
 def new_id() -> str:
@@ -41,28 +43,3 @@ def new_document(prompt: str, system: str | None, *, session_id: str | None = No
         "system": system,
         "turns": [],
     }
-
-
-def session_models(doc: dict[str, Any]) -> list[str]:
-    """The models of a session, in lane order (from its first turn). Read from the dict, not the
-    types: the page asks this of documents it is still building (outputs with a model only)."""
-    if not doc["turns"]:
-        return []
-    outputs = doc["turns"][0]["outputs"]
-    return [outputs[lane[0]]["model"] for lane in lane_indexes([round_of(o.get("warmup"), o.get("repeat"))
-                                                               for o in outputs])]
-
-
-def lane_messages(session: Session, lane: int, prompt: str) -> tuple[Message, ...]:
-    """The conversation a lane sends for a new turn: system, earlier turns with *its own*
-    answers, then the new prompt."""
-    messages: list[Message] = []
-    if session.system:
-        messages.append(Message("system", session.system))
-    for turn in session.turns:
-        messages.append(Message("user", turn.prompt))
-        out = turn.lane_output(lane)
-        if out is not None and out.text:
-            messages.append(Message("assistant", out.text))
-    messages.append(Message("user", prompt))
-    return tuple(messages)

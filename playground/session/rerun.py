@@ -15,9 +15,10 @@ from backends.errors import ConfigError
 from playground.api import Comparison
 from playground.engine.run import LaneEvent
 from playground.engine.runtime import Resolved, Runtime
-from playground.session.document import new_document, session_models
+from playground.session.document import new_document
+from playground.session.history import lane_keys, model_output, session_models, turn_lanes
 from playground.session.recorder import Recorder
-from storage.document import Session, Turn
+from storage.document import Session
 
 
 def substitute(source_models: list[str], given: Sequence[str] | None) -> list[str]:
@@ -27,12 +28,16 @@ def substitute(source_models: list[str], given: Sequence[str] | None) -> list[st
     return list(given)
 
 
-def lane_params(turn: Turn, lanes: int) -> list[Params | None]:
-    """Each lane's recorded parameters: the source lane at the same position, else the first's."""
+def lane_params(turn: dict[str, Any], source_models: list[str], lanes: int) -> list[Params | None]:
+    """Each lane's recorded parameters in that turn: those of the source model it stands for (lane i
+    re-runs ``source_models[i]``, found in the turn by model, not by position), else the turn's first
+    lane's (a model that was not in that turn, or lanes beyond the source's)."""
+    outputs = turn_lanes(turn)
+    keys = lane_keys(source_models)
     out: list[Params | None] = []
     for i in range(lanes):
-        src = turn.lane_output(i) or turn.lane_output(0)
-        out.append(Params.from_record(src.params) if src else None)
+        src = (model_output(outputs, *keys[i]) if i < len(keys) else None) or (outputs[0] if outputs else None)
+        out.append(Params.from_record(src["params"]) if src else None)
     return out
 
 
@@ -62,12 +67,12 @@ class Rerun:
 
     async def events(self) -> AsyncIterator[tuple[int, LaneEvent]]:
         """Yields (turn index, lane event) as every turn runs in order."""
-        for index, turn in enumerate(Session.of(self.source).turns):
+        for index, turn in enumerate(self.source["turns"]):
             if self._cancelled:
                 return
             self.comparison = Comparison(
-                self.runtime, self.models, turn.prompt, system=self.source.get("system"),
-                params=lane_params(turn, len(self.models)), session=self.document,
+                self.runtime, self.models, turn["prompt"], system=self.source.get("system"),
+                params=lane_params(turn, self.source_models, len(self.models)), session=self.document,
                 recorder=self.recorder_factory() if self.recorder_factory else None,
                 resolved=self.targets)
             async with aclosing(self.comparison.events()) as events:

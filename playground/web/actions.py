@@ -13,6 +13,7 @@ from backends.base import Params
 from backends.errors import ConfigError
 from playground.api import PromptError
 from playground.arena.blind import blind_names
+from playground.session.history import lane_histories, lane_keys, model_output, turn_lanes
 from playground.session.recorder import Recorder
 from playground.session.rerun import Rerun
 from playground.web import history, lane_view
@@ -60,13 +61,15 @@ def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[A
     return [params_of(*(shared if same else own)) for own in per_lane]
 
 
-def _first(models: list[str], session: Session | None, prompt: str | None, blind: bool = False,
-           hide: bool = False, keep: bool = False) -> Frame:
+def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, blind: bool = False,
+           hide: bool = False, keep: bool = False, join_from: str | None = None) -> Frame:
     lanes = range(len(models))
     waiting = lane_view.stats_html({}, status="waiting", blind=blind, hide=hide)
+    # each lane's earlier turns as it sends them: its own model's answers (session.history)
+    histories = lane_histories(doc, models, join_from)
     frame = Frame(texts=dict.fromkeys(lanes, ""), stats=dict.fromkeys(lanes, waiting),
-                  earlier={i: lane_view.earlier_html(lane_view.lane_history(session, i, m), prompt, figures_shown=not hide)
-                           for i, m in enumerate(models)})
+                  earlier={i: lane_view.history_html(h, prompt, figures_shown=not hide, named=not blind)
+                           for i, h in enumerate(histories)})
     if blind:  # a blind run's headers say "Model A", … (resent every frame: cheaper than leaving them out)
         frame.heads = {i: lane_view.header_html(name, "") for i, name in enumerate(blind_names(len(models)))}
     # the chart, the export buttons and the notice are cleared until the run ends (blind: the chart
@@ -115,19 +118,23 @@ async def _stream(ctx: Context, key: str, job: Job, first: Frame, n: int,
 
 async def run(ctx: Context, key: str, models: list[str], prompt: str, system: str | None,
               params: list[Params], doc: dict[str, Any] | None, *, blind: bool = False,
-              hide: bool = False, repeat: int = 1, warmup: bool = False) -> AsyncIterator[Frame]:
+              hide: bool = False, repeat: int = 1, warmup: bool = False,
+              join_from: str | None = None) -> AsyncIterator[Frame]:
+    """``join_from``: whose earlier answers a model new to the session is sent (None: the prompts
+    only; ignored without earlier turns, where no model joins anything)."""
     if not models or len(models) > MAX_LANES:
         raise toast(f"choose 1 to {MAX_LANES} models")
+    join_from = join_from if doc and doc.get("turns") and not blind else None
     try:
         job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc,
-                             repeat=1 if blind else repeat, warmup=warmup and not blind)
+                             repeat=1 if blind else repeat, warmup=warmup and not blind, join_from=join_from)
     except ConfigError as exc:
         if blind and not isinstance(exc, PromptError):  # the message would name the model
             raise toast("a model of this blind run cannot be used here; run the models named "
                         "to see which and why") from None
         raise toast(str(exc)) from None
     job.blind, job.hide = blind, blind and hide
-    first = _first(models, Session.of(doc) if doc else None, prompt, job.blind, job.hide)
+    first = _first(models, doc, prompt, job.blind, job.hide, join_from=join_from)
     async with aclosing(_stream(ctx, key, job, first, len(models))) as frames:
         async for frame in frames:
             yield frame
@@ -158,8 +165,12 @@ async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] 
     session = Session.of(doc) if doc else None
     if session is None or session.last_turn is None:
         raise toast("open or run a session first, then replay it")
-    last = session.last_turn
-    outputs = last.counted[:len(models)]
+    # each lane replays its own model's answer in the last turn (found by model, as its history
+    # is); a lane whose model was not in that turn has nothing to replay and stays empty
+    last = turn_lanes(doc["turns"][-1])
+    outputs = [model_output(last, m, k) or {"model": m, "text": "", "status": "waiting", "error": None,
+                                            "metrics": {}, "timeline": []}
+               for m, k in lane_keys(models)]
     rp = Replay(outputs, SPEEDS.get(speed, 1.0))
     job = Job(rp.events(), lambda: rp.lanes, rp.cancel, lambda: doc)
     n = len(outputs)

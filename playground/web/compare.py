@@ -50,10 +50,10 @@ class Job:
 
 def comparison_job(ctx: Context, models: list[str], prompt: str, system: str | None,
                    params: Sequence[Params | None], doc: dict[str, Any] | None, *, repeat: int = 1,
-                   warmup: bool = False) -> Job:
+                   warmup: bool = False, join_from: str | None = None) -> Job:
     comp = Comparison(ctx.runtime, models, prompt, system=system if not doc else None,
                       params=list(params), session=doc, recorder=Recorder(ctx.store), repeat=repeat,
-                      warmup=warmup)
+                      warmup=warmup, join_from=join_from)
     # lanes show the round running now (repeat runs stream one round after another)
     return Job(comp.events(), lambda: comp.current.lanes if comp.current else comp.output_lanes(),
                comp.cancel, lambda: comp.document, flush_s=flush_for(comp.targets))

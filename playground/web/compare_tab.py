@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from playground.arena.blind import blind_names
+from playground.session.history import session_models
 from playground.web import actions, arena_ui, blind_runs
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
@@ -17,6 +18,8 @@ from playground.web.render import blank, render_lanes
 from playground.web.theme import SAME_TOGGLE
 from playground.web.views import CompareView, LaneView, PageOutputs
 from storage.document import Session
+
+NO_JOIN = ("none (the earlier prompts only)", "")
 
 
 def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
@@ -31,6 +34,9 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
                                  label="Models (pick, or type provider:model and press Enter)", elem_id="models")
             same = gr.Checkbox(value=True, label="same params for all", scale=1, elem_id="same-params",
                                interactive=True)
+            # shown once a session has turns: what a model added to it is sent for the turns it missed
+            join_from = gr.Dropdown(choices=[NO_JOIN], value="", label="new models see answers of", scale=2,
+                                    visible=False, interactive=True, elem_id="join-from")
         arena = arena_ui.controls(sorted(choices))
         with gr.Accordion("System prompt", open=False):
             system = gr.Textbox(show_label=False, lines=2, placeholder="optional system prompt",
@@ -79,7 +85,7 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
         same=same, system=system, prompt=prompt, run=run_btn, stop=stop_btn, new=new_btn, temperature=temp,
         max_tokens=max_tokens, seed=seed, repeat=repeat, warmup=warmup, export_html=export_html, speed=speed,
         replay=replay_btn, rerun=rerun_btn, diff_a=diff_a, diff_b=diff_b, diff_run=diff_btn, diff_out=diff_out,
-        arena=arena, judge=judge)
+        arena=arena, judge=judge, join_from=join_from)
     _wire(ctx, view)
     return view
 
@@ -100,6 +106,23 @@ def _wire(ctx: Context, view: CompareView) -> None:
     view.models.change(on_models, [view.models, page.session, view.view_state], [view.view_state, page.session],
                        api_visibility="private")
     view.same.change(None, view.same, None, js=SAME_TOGGLE)
+
+    def join_choices(doc: dict[str, Any] | None, v: LaneView) -> dict[Any, Any]:
+        """The models of the session shown (none for a blind one: the names may be hidden)."""
+        known = [] if not doc or blind_runs.is_blind(doc) else list(dict.fromkeys(session_models(doc)))
+        return {view.join_from: gr.update(choices=[NO_JOIN, *((m, m) for m in known)], visible=bool(known),
+                                          value=v.join_from if v.join_from in known else "")}
+
+    page.session.change(join_choices, [page.session, view.view_state], view.join_from, api_visibility="private")
+
+    def on_join(value: str | None, doc: dict[str, Any] | None, v: LaneView) -> Any:
+        # in the view state (with the session shown), so the lanes show now what a new model will be sent
+        if (value or None) == v.join_from:
+            return gr.skip()
+        return {view.view_state: v.but(join_from=value or None, doc=doc)}
+
+    view.join_from.change(on_join, [view.join_from, page.session, view.view_state], view.view_state,
+                          api_visibility="private")
 
     def on_new(chosen: list[str], v: LaneView) -> dict[Any, Any]:
         return {view.view_state: v.but(models=list(chosen or []), doc=None), view.prompt: "",

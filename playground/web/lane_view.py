@@ -15,8 +15,9 @@ import pandas as pd
 
 from backends.registry import PROVIDERS, split_model_id
 from playground.engine import figures
+from playground.session.history import LaneHistory
 from playground.web.escape import esc, md
-from storage.document import Output, Session
+from storage.document import Output
 
 STATUS_TEXT = {
     "waiting": "waiting", "queued": "queued", "loading": "loading model…", "running": "sent, no text yet",
@@ -108,17 +109,15 @@ def earlier_html(turns: Sequence[tuple[str, Output | None]], prompt: str | None 
     return "".join(out)
 
 
-def lane_history(session: Session | None, lane: int, model: str) -> list[tuple[str, Output | None]]:
-    """(prompt, this lane's output) for every turn of ``session``: the counted output at the lane's
-    position when that output is of the same model, else none."""
-    if session is None:
-        return []
-    out = []
-    for turn in session.turns:
-        counted = turn.counted
-        o = counted[lane] if lane < len(counted) and counted[lane].model == model else None
-        out.append((turn.prompt, o))
-    return out
+def history_html(history: LaneHistory, prompt: str | None = None, figures_shown: bool = True,
+                 named: bool = True) -> str:
+    """A lane's earlier turns as it sends them (``playground.session.history``: its own model's
+    answers, found by model), after a line saying which turns were not its own and what it was sent
+    for them. ``named=False``: no such line (a blind lane: it would name a model)."""
+    note = history.note() if named else ""
+    head = f'<div class="notes lane-joined">{esc(note)}</div>' if note else ""
+    return head + earlier_html([(t.prompt, Output.model_validate(t.output) if t.output else None) for t in history.turns],
+                              prompt, figures_shown)
 
 
 RACE_POINTS = 120  # per lane: the curve's shape at chart size; every chunk would be thousands of points

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
 
 from playground.engine import figures as figs
+from playground.session.history import LaneHistory, lane_histories
 from playground.web import actions, blind_runs, lane_view, voting
 from playground.web.compare import resend_unchanged
 from playground.web.context import Context
@@ -20,7 +22,7 @@ from playground.web.escape import toast
 from playground.web.frame import Frame
 from playground.web.lane_view import engine_of
 from playground.web.views import CompareView, LaneOutputs, LaneView
-from storage.document import Session
+from storage.document import Output, Session
 
 LANES_PER_ROW = 4
 
@@ -43,17 +45,19 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
         gr.Markdown("Choose at least one model above." if not blind_runs.arena_on(v)
                     else "Choose the models (or the battle pool) above.")
         return
-    session = Session.of(doc) if doc else None
-    last = session.last_turn.outputs if session and session.last_turn else []
-    best = figs.best_lanes([o.model_dump(include={"status", "metrics"}) for o in last])
     hide = names is not None and v.hide
+    # each lane shows its own model's conversation, found by model (session.history): its answer in
+    # the last turn if its model was there, else every turn as what it will be sent (a lane just added)
+    shown = [_shown(h) for h in lane_histories(doc, chosen, v.join_from)]
+    session = Session.of(doc) if doc else None
+    best = figs.best_lanes([out or {} for _, out in shown])
     texts, stats_, earlier, per_lane, heads = [], [], [], [], []
     for start in range(0, n, LANES_PER_ROW):
         with gr.Row(elem_classes=["lane-row"]):
             for i in range(start, min(start + LANES_PER_ROW, n)):
                 model = chosen[i]
-                hist = lane_view.lane_history(session, i, model) if model else []
-                out = hist[-1][1] if hist else None
+                hist, raw = shown[i]
+                out = Output.model_validate(raw) if raw else None
                 p = out.params if out else {}
                 with gr.Column(scale=1, min_width=160, elem_classes=["lane"]):
                     head = lane_view.header_html(names[i], "") if names else lane_view.header_html(model, engine_of(ctx, model))
@@ -66,7 +70,8 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
                                       precision=0, interactive=True),
                             gr.Textbox(blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
                                        placeholder="none", interactive=True)])
-                    earlier.append(gr.HTML(lane_view.earlier_html(hist[:-1], hist[-1][0] if hist else None, not hide),
+                    earlier.append(gr.HTML(lane_view.history_html(hist, session.last_turn.prompt if out and session and session.last_turn else None, not hide,
+                                                                  named=names is None),
                                            elem_id=f"earlier-{i}", js_on_load=None))
                     texts.append(gr.HTML(lane_view.answer_html(out.text if out else ""), elem_id=f"lane-{i}",
                                          elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
@@ -79,6 +84,14 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
                 gr.Column(scale=1, min_width=160)  # keeps a short last row's lanes the same width
     status = voting.vote_bar(ctx, v, n, view)
     _wire(ctx, v, chosen, names, view, LaneOutputs(heads, texts, stats_, earlier, per_lane), status)
+
+
+def _shown(history: LaneHistory) -> tuple[LaneHistory, dict[str, Any] | None]:
+    """(the earlier turns to show, the answer to show): the last turn's answer when it is the lane's own."""
+    last = history.turns[-1] if history.turns else None
+    if last is not None and last.source == history.model:
+        return replace(history, turns=history.turns[:-1]), last.output
+    return history, None
 
 
 async def _updates(frames: AsyncIterator[Frame], lanes: LaneOutputs, view: CompareView) -> AsyncIterator[dict[Any, Any]]:
@@ -114,7 +127,7 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
                                  blind=True, hide=v.hide)
         else:
             frames = actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
-                                 repeat=actions.repeat_of(repeat), warmup=bool(warmup))
+                                 repeat=actions.repeat_of(repeat), warmup=bool(warmup), join_from=v.join_from)
         async with aclosing(_updates(frames, run_lanes, view)) as updates:
             async for update in updates:
                 yield update

@@ -23,6 +23,7 @@ class LaneView:
     battle: bool = False
     lanes: int = 2
     hide: bool = True  # a blind run's figures stay hidden until the vote
+    join_from: str | None = None  # whose earlier answers a model new to the session gets (None: prompts only)
 
     def __hash__(self) -> int:
         # Gradio tells a changed gr.State (and so re-renders the lanes) by hashing its value: by
@@ -112,6 +113,7 @@ class CompareView:
     diff_out: Any
     arena: ArenaControls
     judge: JudgePanel
+    join_from: Any = None  # "new models see answers of": none, or a model of the session
 
     @property
     def session(self) -> Any:
