@@ -112,6 +112,8 @@ class CompareView:
     diff_out: Any
     arena: ArenaControls
     judge: JudgePanel
+    refresh: Any = None  # the picker's "refresh the model lists" button
+    models_note: Any = None  # the picker's notices (a provider not listed, a 9th model left out)
 
     @property
     def session(self) -> Any:
