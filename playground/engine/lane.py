@@ -207,6 +207,8 @@ class LaneState:
             "server_metrics": dict(self.server_metrics),
             "timeline": timeline,
         }
+        if self.answered_by is not None:
+            out["answered_by"] = self.answered_by
         if self.reasoning:
             out["reasoning"] = mask("".join(self.reasoning))
         if self.retries:
@@ -215,8 +217,6 @@ class LaneState:
             out["repeat"] = self.repeat
         if self.warmup:
             out["warmup"] = True
-        if self.answered_by is not None:
-            out["answered_by"] = self.answered_by
         return out
 
 
