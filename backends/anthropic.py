@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from backends import errors
-from backends.base import Event, Finish, ReasoningDelta, Request, TextDelta, Usage
+from backends.base import Answered, Event, Finish, ReasoningDelta, Request, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
 from backends.wire import is_json, json_object, mid_stream_error, one_json_answer, sse_events
 
@@ -49,11 +50,18 @@ def _is_message(frame: dict[str, Any]) -> bool:
         frame.get("type", "message") == "message" and isinstance(frame.get("content"), list))
 
 
-def _message_events(message: dict[str, Any], provider: str) -> Iterator[Event]:
+def _answered(message: Any) -> Iterator[Event]:
+    """The model a Message names (``message_start``'s, or a whole Message's)."""
+    if isinstance(message, dict) and isinstance(message.get("model"), str) and message["model"]:
+        yield Answered(message["model"])
+
+
+def _message_events(message: dict[str, Any], provider: str, where: str) -> Iterator[Event]:
     """The events of one whole Message (``content`` blocks instead of deltas), or the error a
     ``{"type": "error"}`` object reports."""
     if message.get("type") == "error":
-        raise mid_stream_error(provider, message.get("error", message))
+        raise mid_stream_error(provider, message.get("error", message), where)
+    yield from _answered(message)
     usage = message.get("usage") or {}
     if _input_tokens(usage) is not None or usage.get("output_tokens") is not None:
         yield Usage(input_tokens=_input_tokens(usage), output_tokens=usage.get("output_tokens"))
@@ -65,6 +73,8 @@ def _message_events(message: dict[str, Any], provider: str) -> Iterator[Event]:
 
 
 class AnthropicBackend(HostedBackend):
+    protocol = "anthropic-compatible"
+
     def auth_headers(self) -> dict[str, str]:
         return {"x-api-key": str(self.config.api_key)}
 
@@ -92,7 +102,7 @@ class AnthropicBackend(HostedBackend):
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
         if is_json(response):  # a proxy that ignored "stream": one Message object
             message = await one_json_answer(response, self.name, "a Message", _is_message)
-            for event in _message_events(message, self.name):
+            for event in _message_events(message, self.name, self.where):
                 yield event
             return
         stop_reason: str | None = None
@@ -103,8 +113,10 @@ class AnthropicBackend(HostedBackend):
             frame = json_object(sse.data, self.name)
             kind = frame.get("type") or sse.event
             if kind == "error" or sse.event == "error":
-                raise mid_stream_error(self.name, frame.get("error", frame))
+                raise mid_stream_error(self.name, frame.get("error", frame), self.where)
             if kind == "message_start":
+                for event in _answered(frame.get("message")):
+                    yield event
                 usage = (frame.get("message") or {}).get("usage") or {}
                 if _input_tokens(usage) is not None:
                     yield Usage(input_tokens=_input_tokens(usage))
@@ -121,6 +133,22 @@ class AnthropicBackend(HostedBackend):
                 stopped = True
                 break
         if not stopped:
-            raise errors.StreamError(
-                f"stream ended before message_stop — {self.name} cut it off; try again")
+            raise errors.StreamError(f"{self.where} closed the stream before message_stop — the "
+                                     "answer is incomplete; the server's log may say why")
         yield Finish(FINISH.get(stop_reason or "", "other"), raw=stop_reason)
+
+    async def list_models(self) -> list[str]:
+        """The models the key may use (GET {base}/v1/models, every page)."""
+        version = str(self.config.options.get("anthropic_version", "2023-06-01"))
+        names: list[str] = []
+        after: str | None = None
+        for _ in range(20):  # pages of 1000: far more pages than there are models
+            query = "?limit=1000" + (f"&after_id={quote(after, safe='')}" if after else "")
+            document = await self.get_json(f"{self.base_url}/v1/models{query}", {"anthropic-version": version})
+            items = document.get("data") if isinstance(document, dict) else None
+            names += [m["id"] for m in items or () if isinstance(m, dict) and isinstance(m.get("id"), str)]
+            more = isinstance(document, dict) and document.get("has_more") is True
+            after = document.get("last_id") if more else None
+            if not isinstance(after, str) or not after:
+                break
+        return sorted(set(names))

@@ -201,6 +201,17 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class Answered:
+    """The model the answer says produced it (OpenAI-compatible chunks' ``model``, Anthropic's
+    ``message.model``, Gemini's ``modelVersion``, Ollama's ``model``) — or, for a compatible server
+    that echoes whatever name it was sent, the one model it lists. The engine records it when it
+    is not the model asked for."""
+
+    model: str
+    kind: ClassVar[str] = "answered"
+
+
+@dataclass(frozen=True, slots=True)
 class EngineInfo:
     """What a local engine says about a run: threads used, whether a prompt cache was hit."""
 
@@ -212,7 +223,7 @@ class EngineInfo:
 
 Event = (
     Waiting | Loading | Started | TextDelta | ReasoningDelta | Usage | Finish | ServerMetrics
-    | Retry | EngineInfo
+    | Retry | EngineInfo | Answered
 )
 
 

@@ -11,6 +11,7 @@ the other lanes go on. Each message says what to do next.
           ├── ProviderError       the server answered with an error status (carries ``status``)
           │    ├── AuthError          401/403
           │    ├── BadRequestError    400/404/413/422
+          │    │    └── ContextOverflowError  the prompt does not fit the model's context window
           │    ├── RateLimitError     429           (retryable)
           │    └── ServerError        5xx, 529      (retryable)
           ├── StreamError         the stream broke: an error frame, malformed data, cut off
@@ -83,6 +84,19 @@ class AuthError(ProviderError):
 
 class BadRequestError(ProviderError):
     kind = "bad_request"
+
+
+class ContextOverflowError(BadRequestError):
+    """The conversation does not fit the model's context window: retrying cannot help. Carries the
+    numbers the server gave (``asked`` tokens, the window's ``limit``), either may be unknown."""
+
+    kind = "context_overflow"
+
+    def __init__(self, message: str, *, asked: int | None = None, limit: int | None = None,
+                 status: int | None = None, provider_type: str | None = None) -> None:
+        super().__init__(message, status=status, provider_type=provider_type)
+        self.asked = asked
+        self.limit = limit
 
 
 class RateLimitError(ProviderError):

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from backends import errors
-from backends.base import Event, Finish, ReasoningDelta, Request, TextDelta, Usage
+from backends.base import Answered, Event, Finish, ReasoningDelta, Request, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
 from backends.wire import duration_seconds, is_json, json_frames, json_object, mid_stream_error, sse_events
 
@@ -36,6 +37,8 @@ def _usage(meta: dict[str, Any]) -> Usage:
 
 
 class GeminiBackend(HostedBackend):
+    protocol = "gemini-compatible"
+
     def auth_headers(self) -> dict[str, str]:
         return {"x-goog-api-key": str(self.config.api_key)}
 
@@ -69,9 +72,13 @@ class GeminiBackend(HostedBackend):
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
         finish: str | None = None
         last_usage: Usage | None = None
+        answered = False
         async for frame in self._frames(response):
             if frame.get("error"):
-                raise mid_stream_error(self.name, frame["error"])
+                raise mid_stream_error(self.name, frame["error"], self.where)
+            if not answered and isinstance(frame.get("modelVersion"), str) and frame["modelVersion"]:
+                answered = True
+                yield Answered(frame["modelVersion"])
             if isinstance(frame.get("usageMetadata"), dict):
                 usage = _usage(frame["usageMetadata"])
                 if usage != last_usage:
@@ -89,8 +96,8 @@ class GeminiBackend(HostedBackend):
                         yield ReasoningDelta(text) if part.get("thought") else TextDelta(text)
                 finish = candidate.get("finishReason") or finish
         if finish is None:
-            raise errors.StreamError(
-                f"stream ended without a finishReason — {self.name} cut it off; try again")
+            raise errors.StreamError(f"{self.where} closed the stream without a finishReason — the "
+                                     "answer is incomplete; the server's log may say why")
         yield Finish(FINISH.get(finish, "other"), raw=finish)
 
     async def _frames(self, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
@@ -103,3 +110,23 @@ class GeminiBackend(HostedBackend):
         async for sse in sse_events(response, self.name):
             if sse.data.strip():
                 yield json_object(sse.data, self.name)
+
+    async def list_models(self) -> list[str]:
+        """The models that can generate text (GET {base}/v1beta/models, every page; only those whose
+        ``supportedGenerationMethods`` has generateContent: embedding models are left out)."""
+        names: list[str] = []
+        token: str | None = None
+        for _ in range(20):  # pages of 1000: far more pages than there are models
+            query = "?pageSize=1000" + (f"&pageToken={quote(token, safe='')}" if token else "")
+            document = await self.get_json(f"{self.base_url}/v1beta/models{query}")
+            items = document.get("models") if isinstance(document, dict) else None
+            for m in items or ():
+                if not isinstance(m, dict):
+                    continue
+                methods = m.get("supportedGenerationMethods")
+                if isinstance(m.get("name"), str) and isinstance(methods, list) and "generateContent" in methods:
+                    names.append(m["name"].removeprefix("models/"))
+            token = document.get("nextPageToken") if isinstance(document, dict) else None
+            if not isinstance(token, str) or not token:
+                break
+        return sorted(set(names))

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 from asyncio_throttle import Throttler
@@ -132,15 +133,30 @@ def display_name(provider: str) -> str:
     return spec.engine.removesuffix(" API") if spec and spec.engine else provider
 
 
+def server_name(config: ProviderConfig, protocol: str) -> str:
+    """Who answers, for messages about what the server did (cut a stream, refused a prompt): the
+    provider's name at its own address ("OpenAI"), else the host and the protocol it speaks
+    ("127.0.0.1:8080 (openai-compatible)") — a compatible server is not OpenAI."""
+    spec = PROVIDERS.get(config.name)
+    default = (spec.default_base_url or "").rstrip("/") if spec else ""
+    base = (config.base_url or "").rstrip("/")
+    if not base or base == default:
+        return display_name(config.name)
+    host = urlsplit(base if "://" in base else f"http://{base}").netloc or base
+    return f"{host} ({protocol})"
+
+
 class HostedBackend(Backend):
     """Base of the HTTP backends. Subclasses implement ``build``, ``auth_headers``, ``parse``."""
 
     needs_key: ClassVar[bool] = True
     accept: ClassVar[str] = "text/event-stream"
+    protocol: ClassVar[str] = "compatible"  # what a server at another address speaks, in messages
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self.name = display_name(config.name)
+        self.where = server_name(config, self.protocol)
         self._client: httpx.AsyncClient | None = None
         rate = config.rate
         self._throttle = Throttler(rate.requests, rate.period) if rate.requests else None
@@ -232,12 +248,12 @@ class HostedBackend(Backend):
             yield Waiting("retry", detail=failure.kind)
             await asyncio.sleep(wait)
 
-    async def get_json(self, url: str) -> Any:
+    async def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
         """GET a small JSON document (model lists) under the same timeouts and error mapping."""
         self._require_key()
         clock = _Clock(self.config.timeouts, self.name)
         client = self._http()
-        req = client.build_request("GET", url, headers=self._headers({}))
+        req = client.build_request("GET", url, headers=self._headers(headers or {}))
         response = await self._send(client, req, clock)
         try:
             body = await response.aread()
@@ -324,14 +340,35 @@ class HostedBackend(Backend):
                     yield event
         except httpx.RequestError as exc:
             raise errors.StreamError(
-                f"the connection to {self.name} broke mid-stream ({type(exc).__name__}) — try again"
-            ) from exc
+                f"{self.where} broke the connection mid-stream ({type(exc).__name__}) — the server or "
+                "the network between failed; its log may say why") from exc
         finally:
             await response.aclose()
+
+    async def probe(self, call: HttpCall) -> errors.ProviderError | None:
+        """Send ``call`` once more, not streamed, to learn why a stream closed before its first frame
+        (llama-cpp-python's server refuses an overflowing prompt so): the error its answer gives,
+        or None when it answers. Short, and not retried beyond a stale kept-alive connection; a
+        failure to ask is no answer."""
+        client = self._http()
+        headers = self._headers({"accept": "application/json", **call.headers})
+        response = None
+        for _ in range(2):  # twice: a kept-alive connection the server has since closed fails at once
+            try:
+                async with asyncio.timeout(min(self.config.timeouts.first_byte or 30.0, 30.0)):
+                    response = await client.post(call.url, json=call.body, headers=headers)
+                break
+            except httpx.TransportError:
+                continue
+            except (httpx.HTTPError, TimeoutError):
+                return None
+        if response is None or response.is_success:
+            return None
+        return self._status_error(response, response.content, None)
 
     def _status_error(self, response: httpx.Response, body: bytes, request: Request | None) -> errors.ProviderError:
         return error_from_response(
             response.status_code, response.headers, body, provider=self.name,
             hint=self.hint(response.status_code, request),
-            body_retry_after=self.retry_after_from_body)
+            body_retry_after=self.retry_after_from_body, where=self.where)
 

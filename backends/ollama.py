@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from backends import errors
-from backends.base import Event, Finish, ReasoningDelta, Request, ServerMetrics, TextDelta, Usage
+from backends.base import Answered, Event, Finish, ReasoningDelta, Request, ServerMetrics, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
 from backends.wire import mid_stream_error, ndjson_objects
 
@@ -40,6 +40,7 @@ def server_metrics(final: dict[str, Any]) -> dict[str, Any]:
 class OllamaBackend(HostedBackend):
     needs_key = False
     accept = "application/x-ndjson"
+    protocol = "Ollama"
 
     @property
     def base_url(self) -> str:
@@ -73,9 +74,13 @@ class OllamaBackend(HostedBackend):
         return HttpCall(f"{self.base_url}/api/chat", body)
 
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
+        answered = False
         async for frame in ndjson_objects(response, self.name):
             if frame.get("error"):
-                raise mid_stream_error(self.name, frame["error"])
+                raise mid_stream_error(self.name, frame["error"], self.where)
+            if not answered and isinstance(frame.get("model"), str) and frame["model"]:
+                answered = True
+                yield Answered(frame["model"])
             message = frame.get("message") or {}
             if isinstance(message.get("thinking"), str) and message["thinking"]:
                 yield ReasoningDelta(message["thinking"])
@@ -91,7 +96,8 @@ class OllamaBackend(HostedBackend):
                 reason = frame.get("done_reason")
                 yield Finish(FINISH.get(reason or "stop", "other"), raw=reason)
                 return
-        raise errors.StreamError(f"stream ended before done — {self.name} cut it off; try again")
+        raise errors.StreamError(f"{self.where} closed the stream before its done line — the answer "
+                                 "is incomplete; the server's log may say why")
 
     async def list_models(self) -> list[str]:
         """The models pulled on this Ollama server (GET /api/tags)."""

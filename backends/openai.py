@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from backends import errors
-from backends.base import Event, Finish, ReasoningDelta, Request, ServerMetrics, TextDelta, Usage
+from backends.base import Answered, Event, Finish, ReasoningDelta, Request, ServerMetrics, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
 from backends.wire import is_json, json_object, mid_stream_error, one_json_answer, sse_events
 
@@ -34,6 +34,9 @@ def finish_event(raw: str | None) -> Finish:
 
 
 class OpenAIBackend(HostedBackend):
+    protocol = "openai-compatible"
+    listed: list[str] | None = None  # the server's model list, once discovery has read it
+
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config.api_key}"}
 
@@ -61,17 +64,18 @@ class OpenAIBackend(HostedBackend):
         return HttpCall(f"{self.base_url}/chat/completions", body)
 
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
-        state = _State()
+        state = _State(self.name, self.where)
         if is_json(response):  # a server that ignored "stream": one chat.completion object
             completion = await one_json_answer(
                 response, self.name, "a chat completion",
                 lambda frame: isinstance(frame.get("choices"), list) or _error_in(frame))
-            for event in _frame_events(completion, state, self.name):
+            for event in _frame_events(completion, state):
                 yield event
             state.done = True
         else:
             async for sse in sse_events(response, self.name):
                 data = sse.data.strip()
+                state.frames += 1
                 if data == "[DONE]":
                     state.done = True
                     break
@@ -79,29 +83,54 @@ class OpenAIBackend(HostedBackend):
                     continue
                 frame = json_object(data, self.name)
                 if sse.event == "error":
-                    raise mid_stream_error(self.name, frame)
-                for event in _frame_events(frame, state, self.name):
+                    raise mid_stream_error(self.name, frame, self.where)
+                for event in _frame_events(frame, state):
                     yield event
         if not state.done and state.finish is None:
-            raise errors.StreamError(
-                f"stream ended before [DONE] and without a finish_reason — {self.name} cut it off; "
-                "try again")
+            if state.frames == 0:  # closed before a word: ask once more, unstreamed, for the reason
+                raise await self.probe(self._probe_call(request)) or errors.StreamError(
+                    f"{self.where} closed the stream before sending anything — its log may say why")
+            raise errors.StreamError(f"{self.where} closed the stream before [DONE] — the answer is "
+                                     "incomplete; the server's log may say why")
+        if state.answered is None or state.answered == request.model:
+            if (echo := self._only_listed(request.model)) is not None:
+                yield Answered(echo)
         if state.timings:
             yield ServerMetrics(dict(state.timings))
         yield finish_event(state.finish)
 
+    def _probe_call(self, request: Request) -> HttpCall:
+        """The request unstreamed, for one token: enough for the server to check the prompt."""
+        call = self.build(request)
+        body = {k: v for k, v in call.body.items() if k not in ("stream", "stream_options")}
+        body[self.max_tokens_field(request.model)] = 1
+        return HttpCall(call.url, body, call.headers)
+
+    def _only_listed(self, model: str) -> str | None:
+        """The one model a compatible server lists when it was asked for another: a server that
+        echoes the name it was sent (llama.cpp's) answers with the model it has, whatever the name."""
+        listed = self.listed
+        if listed is not None and len(listed) == 1 and model not in listed:
+            return listed[0]
+        return None
+
     async def list_models(self) -> list[str]:
-        """The model ids the server offers (GET {base}/models)."""
+        """The model ids the server offers (GET {base}/models); kept, for ``_only_listed``."""
         document = await self.get_json(f"{self.base_url}/models")
         items = document.get("data") if isinstance(document, dict) else None
-        return sorted(str(item["id"]) for item in items or () if isinstance(item, dict) and "id" in item)
+        self.listed = sorted(str(item["id"]) for item in items or () if isinstance(item, dict) and "id" in item)
+        return self.listed
 
 
 @dataclass
 class _State:
+    provider: str
+    where: str
     finish: str | None = None
     timings: dict[str, Any] | None = None
     done: bool = False
+    frames: int = 0  # SSE events read, [DONE] included
+    answered: str | None = None  # the first chunk's ``model``
 
 
 def _error_in(frame: dict[str, Any]) -> Any:
@@ -109,10 +138,13 @@ def _error_in(frame: dict[str, Any]) -> Any:
     return frame.get("error") or (frame if frame.get("object") == "error" else None)
 
 
-def _frame_events(frame: dict[str, Any], state: _State, provider: str) -> Iterator[Event]:
+def _frame_events(frame: dict[str, Any], state: _State) -> Iterator[Event]:
     """The events of one chunk (or of a whole chat.completion: ``message`` instead of ``delta``)."""
     if error := _error_in(frame):
-        raise mid_stream_error(provider, error)
+        raise mid_stream_error(state.provider, error, state.where)
+    if state.answered is None and isinstance(frame.get("model"), str) and frame["model"]:
+        state.answered = frame["model"]
+        yield Answered(state.answered)
     if isinstance(frame.get("timings"), dict):
         state.timings = frame["timings"]
     for usage in (frame.get("usage"), (frame.get("x_groq") or {}).get("usage")):  # Groq: in x_groq

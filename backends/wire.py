@@ -20,6 +20,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from backends import errors
+from backends.overflow import overflow_error
 from backends.redact import quote
 
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -119,10 +120,13 @@ def json_object(text: str, provider: str) -> dict[str, Any]:
     return value
 
 
-def mid_stream_error(provider: str, error: Any) -> errors.StreamError:
+def mid_stream_error(provider: str, error: Any, where: str | None = None) -> errors.BackendError:
     """An error frame inside a 200 stream. A StreamError, marked retryable when the server says it
-    was overloaded or failed (the retry loop still never retries once text was streamed)."""
+    was overloaded or failed (the retry loop still never retries once text was streamed); a
+    ContextOverflowError when it says the prompt does not fit (``where`` names the server)."""
     message, kind, code = _error_fields(error)
+    if overflow := overflow_error(where or provider, message, _fields(error), kind=kind):
+        return overflow
     if kind is None and isinstance(code, str) and not code.isdigit():
         kind = code  # OpenRouter: {"code": "server_error", "message": ...}
     err = errors.StreamError(f"{provider} reported an error mid-stream: {message}"
@@ -141,6 +145,7 @@ def error_from_response(
     provider: str,
     hint: str | None,
     body_retry_after: Callable[[Any], float | None] = lambda payload: None,
+    where: str | None = None,
 ) -> errors.ProviderError:
     """The ProviderError for a non-2xx answer: "401 from OpenAI: <message> — set OPENAI_API_KEY"."""
     try:
@@ -154,6 +159,9 @@ def error_from_response(
     else:
         message, kind, _ = _error_fields(payload.get("error", payload) if isinstance(payload, dict)
                                          else payload)
+    fields = _fields(payload.get("error", payload)) if isinstance(payload, dict) else None
+    if overflow := overflow_error(where or provider, message, fields, status=status, kind=kind):
+        return overflow  # any status: llama.cpp's server sent its overflow as a 500 for a while
     retry_after = retry_after_header(headers)
     if retry_after is None and payload is not None:
         retry_after = body_retry_after(payload)
@@ -176,6 +184,13 @@ def _plain_text(body: bytes) -> str:
         title = _HTML_TITLE.search(text)
         text = html.unescape(title.group(1) if title else _HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
     return quote(" ".join(text.split()), 300) or "(empty body)"
+
+
+def _fields(error: Any) -> dict[str, Any] | None:
+    """The innermost error object (``{"error": {...}}`` unwrapped), for the fields beside its message."""
+    while isinstance(error, dict) and isinstance(error.get("error"), dict) and "message" not in error:
+        error = error["error"]
+    return error if isinstance(error, dict) else None
 
 
 def _error_fields(error: Any) -> tuple[str, str | None, Any]:

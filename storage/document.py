@@ -141,6 +141,9 @@ class Output(_Open):
         None, description="the failed attempts of a retried lane, in order")
     repeat: Index | SkipJsonSchema[None] = Field(None, description="run index of a repeated run")  # type: ignore[valid-type]
     warmup: bool | SkipJsonSchema[None] = None
+    answered_by: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = Field(
+        None, description=("the model the answer names, when it is not the one asked for (a server that "
+                           "ignores the model name, or a compatible server's only model)"))
 
     @property
     def counted(self) -> bool:

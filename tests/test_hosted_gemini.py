@@ -76,7 +76,8 @@ async def test_error_frame_mid_stream(server, hosted):
 async def test_closing_without_finish_reason_is_a_stream_error(server, hosted):
     server.script(Reply(done=False))
     events: list = []
-    with pytest.raises(errors.StreamError, match="without a finishReason"):
+    with pytest.raises(errors.StreamError, match=r"^127\.0\.0\.1:\d+ \(gemini-compatible\) closed the stream "
+                       "without a finishReason"):
         await collect(hosted("gemini").stream(REQUEST), events)
     assert text_of(events) == "Hello, world!" and "finish" not in kinds(events)
 

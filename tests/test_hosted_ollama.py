@@ -26,9 +26,9 @@ async def test_request_body(server, hosted):
 async def test_usage_and_server_metrics_in_ms(server, hosted):
     server.script(Reply(chunks=["The", " sky"], input_tokens=61, output_tokens=468))
     events = await collect(hosted("ollama").stream(REQUEST))
-    assert kinds(events) == ["started", "text", "text", "usage", "server_metrics", "finish"]
-    assert events[3].event == Usage(input_tokens=61, output_tokens=468)
-    metrics = events[4].event
+    assert kinds(events) == ["started", "answered", "text", "text", "usage", "server_metrics", "finish"]
+    assert events[4].event == Usage(input_tokens=61, output_tokens=468)
+    metrics = events[5].event
     assert isinstance(metrics, ServerMetrics)
     assert metrics.values == {"load_ms": pytest.approx(6.396458), "prompt_eval_ms": pytest.approx(398.801),
                               "eval_ms": pytest.approx(7701.267), "total_ms": pytest.approx(8113.3315),
@@ -68,7 +68,8 @@ async def test_error_line_mid_stream(server, hosted):
 
 async def test_no_done_line_is_a_stream_error(server, hosted):
     server.script(Reply(done=False))
-    with pytest.raises(errors.StreamError, match="stream ended before done"):
+    with pytest.raises(errors.StreamError, match=r"^127\.0\.0\.1:\d+ \(Ollama\) closed the stream before its "
+                       "done line"):
         await collect(hosted("ollama").stream(REQUEST))
 
 
@@ -105,7 +106,7 @@ async def test_stream_false_answer_as_one_json_object(server, hosted):
              b'"done":true,"done_reason":"length","prompt_eval_count":4,"eval_count":3,"eval_duration":2000000}')
     server.script(Reply(raw=[whole], media_type="application/json"))
     events = await collect(hosted("ollama").stream(REQUEST))
-    assert kinds(events) == ["started", "reasoning", "text", "usage", "server_metrics", "finish"]
+    assert kinds(events) == ["started", "answered", "reasoning", "text", "usage", "server_metrics", "finish"]
     assert events[-2].event.values["eval_ms"] == 2.0 and events[-1].event == Finish("length", raw="length")
 
 

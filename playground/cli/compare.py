@@ -32,6 +32,7 @@ from playground.session.recorder import Recorder, open_store
 from playground.settings import Settings
 
 LANES_PER_ROW = 4
+EMPTY_HINT = "give a question, or pass - to read it from standard input"  # check_prompt's, in CLI words
 STATUS_STYLE = {"ok": "green", "error": "red", "cancelled": "yellow", "streaming": "cyan"}
 
 
@@ -44,8 +45,8 @@ def read_prompt(arg: str, limit: int) -> str:
         if len(text) > limit:
             raise ConfigError(f"the prompt on standard input is over the limit of {limit:,} characters — "
                               "shorten it (or raise prompt_chars under [limits] in playground.toml)")
-        return check_prompt(text, limit)
-    return check_prompt(arg, limit)
+        return check_prompt(text, limit, empty_hint=EMPTY_HINT)
+    return check_prompt(arg, limit, empty_hint=EMPTY_HINT)
 
 
 def params_from(args: argparse.Namespace) -> Params | None:

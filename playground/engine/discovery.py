@@ -1,23 +1,32 @@
 """What can be used here, and why not: for ``playground models`` and the page's model picker.
 
 Lists the embedded default (smollm2 in both engines), named models of playground.toml,
-providers and whether their key is set (never the key), models of a reachable Ollama, and
-GGUF files under ``$PLAYGROUND_HOME/models`` and in the Hugging Face cache. Nothing here loads
-a model; the only network call is a short one to Ollama's ``/api/tags``.
+providers and whether their key is set (never the key), what each configured provider serves
+(the OpenAI-compatible ``GET /models`` of openai and its presets, Anthropic's ``GET /v1/models``,
+Gemini's ``GET /v1beta/models``, Ollama's ``GET /api/tags``; docs/protocols.md, "Model lists"),
+and GGUF files under ``$PLAYGROUND_HOME/models`` and in the Hugging Face cache. Nothing here
+loads a model. The provider lists are asked for all at once, each under a short timeout; one
+that fails is a notice (its error redacted like any other: never a key). ``catalog`` keeps the
+answer per runtime for ``CATALOG_TTL_S``, so a page load never waits on a provider twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.errors import ConfigError
+from backends.errors import ConfigError, PlaygroundError
 from backends.registry import PROVIDERS
 from playground.engine.runtime import Runtime
 
 OLLAMA_TIMEOUT_S = 1.0
+LIST_TIMEOUT_S = 3.0  # a hosted provider's model list: the picker does not wait longer
+CATALOG_TTL_S = 300.0  # how long a page reuses the lists (its refresh button asks again)
+_LISTED = ("openai", "openrouter", "groq", "together", "mistral", "deepseek", "fireworks", "anthropic", "gemini")
 
 
 @dataclass(frozen=True)
@@ -69,16 +78,91 @@ def keyed_providers(runtime: Runtime) -> list[ModelInfo]:
     return out
 
 
-async def ollama_models(runtime: Runtime) -> list[ModelInfo]:
+async def ollama_models(runtime: Runtime, timeout: float = OLLAMA_TIMEOUT_S) -> list[ModelInfo]:
     config = runtime.settings.providers["ollama"]
     try:
         backend = runtime.backend_for(config)
-        names = await asyncio.wait_for(backend.list_models(), OLLAMA_TIMEOUT_S)
+        names = await asyncio.wait_for(backend.list_models(), timeout)
     except Exception as exc:  # noqa: BLE001 - unreachable is an answer, not a failure
         return [ModelInfo("ollama:*", "ollama", False,
                           f"Ollama not reachable at {config.base_url} ({type(exc).__name__}) — "
                           "start it or set OLLAMA_HOST")]
     return [ModelInfo(f"ollama:{n}", "ollama", True, f"at {config.base_url}") for n in names]
+
+
+def _listable(runtime: Runtime, name: str) -> bool:
+    """Whether a provider is configured enough to ask for its list: a key set, or a base URL of
+    its own (a compatible server: vLLM, llama.cpp, LM Studio need no key)."""
+    config = runtime.settings.providers[name]
+    spec = PROVIDERS[name]
+    own_base = bool(config.base_url) and config.base_url.rstrip("/") != (spec.default_base_url or "").rstrip("/")
+    return bool(config.api_key) or own_base
+
+
+async def provider_models(runtime: Runtime, name: str, timeout: float = LIST_TIMEOUT_S) -> list[ModelInfo]:
+    """What one hosted provider serves, as ``name:model`` ids; one unusable ``name:*`` entry saying
+    why when its list cannot be had (unreachable, refused, too slow, not a list)."""
+    config = runtime.settings.providers[name]
+    try:
+        backend = runtime.backend_for(config)
+        names = await asyncio.wait_for(backend.list_models(), timeout)  # type: ignore[attr-defined]
+    except TimeoutError:
+        why = f"no model list from {name} within {timeout:g} s"
+    except PlaygroundError as exc:
+        why = f"could not list {name}'s models: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - a provider's failure is a notice, never the page's
+        why = f"could not list {name}'s models ({type(exc).__name__})"
+    else:
+        return [ModelInfo(f"{name}:{n}", name, True, f"listed by {config.base_url}") for n in names]
+    return [ModelInfo(f"{name}:*", name, False, why)]
+
+
+async def hosted_models(runtime: Runtime) -> list[ModelInfo]:
+    """Every configured provider's list, asked for at once (Ollama's too)."""
+    asks = [provider_models(runtime, name) for name in _LISTED if _listable(runtime, name)]
+    found = await asyncio.gather(ollama_models(runtime, LIST_TIMEOUT_S), *asks)
+    return [m for models in found for m in models]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the picker offers, and the providers whose list could not be had (with why)."""
+
+    models: list[ModelInfo]
+    at: float  # time.monotonic() when it was made
+
+    @property
+    def ids(self) -> list[str]:
+        return usable_ids(self.models)
+
+    @property
+    def failures(self) -> list[ModelInfo]:
+        """Providers that were asked and did not answer with a list (an unreachable default Ollama
+        is not one: nobody configured it)."""
+        return [m for m in self.models if m.id.endswith(":*") and not m.usable and m.source not in ("key", "ollama")]
+
+
+_catalogs: weakref.WeakKeyDictionary[Runtime, Catalog] = weakref.WeakKeyDictionary()
+_pending: weakref.WeakKeyDictionary[Runtime, asyncio.Future[Catalog]] = weakref.WeakKeyDictionary()
+
+
+async def catalog(runtime: Runtime, *, refresh: bool = False) -> Catalog:
+    """``discover``'s answer, kept for ``CATALOG_TTL_S`` per runtime; pages loading at once share one
+    discovery; ``refresh`` asks again now."""
+    kept = _catalogs.get(runtime)
+    if kept is not None and not refresh and time.monotonic() - kept.at < CATALOG_TTL_S:
+        return kept
+    pending = _pending.get(runtime)
+    if pending is None or pending.done():
+        pending = asyncio.ensure_future(_make_catalog(runtime))
+        _pending[runtime] = pending
+    return await asyncio.shield(pending)
+
+
+async def _make_catalog(runtime: Runtime) -> Catalog:
+    made = Catalog(await discover(runtime), time.monotonic())
+    _catalogs[runtime] = made
+    return made
 
 
 def _found(runtime: Runtime, model_id: str, source: str, path: Path) -> ModelInfo:
@@ -109,7 +193,7 @@ def gguf_files(runtime: Runtime) -> list[ModelInfo]:
 async def discover(runtime: Runtime, *, network: bool = True) -> list[ModelInfo]:
     found = embedded(runtime) + configured(runtime) + gguf_files(runtime)
     if network:
-        found += await ollama_models(runtime)
+        found += await hosted_models(runtime)
     return found + keyed_providers(runtime)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.base import (
+    Answered,
     EngineInfo,
     Finish,
     Loading,
@@ -74,6 +75,7 @@ class LaneState:
     shared_with: list[str] = field(default_factory=list)
     waited_for: list[str] = field(default_factory=list)
     cost_usd: float | None = None
+    answered: str | None = None  # the model the answer names (backends.base.Answered)
 
     @property
     def text(self) -> str:
@@ -133,6 +135,8 @@ class LaneState:
             self.server_metrics.update(redact_value(event.values))
         elif isinstance(event, Retry):
             self.retries.append(self._attempt(t, event))
+        elif isinstance(event, Answered):
+            self.answered = redact(" ".join(event.model.split()))[:_NAME_MAX] or None
         elif isinstance(event, EngineInfo):
             if event.threads is not None:
                 self.threads = event.threads
@@ -163,6 +167,14 @@ class LaneState:
             else:
                 self.error = {"type": "internal", "message": redact(f"{type(exc).__name__}: {exc}")}
 
+    @property
+    def answered_by(self) -> str | None:
+        """The model that answered when the answer names another than the one asked for — a
+        server that ignores the name (``openai:nope``); None when it is the same one."""
+        if self.answered is None or _same_model(self.answered, self.provider_model or self.model):
+            return None
+        return self.answered
+
     def show_end(self) -> None:
         """Let ``status`` say how the lane ended (its record is saved)."""
         if self.ended is not None:
@@ -172,8 +184,11 @@ class LaneState:
         """What a live view draws under a lane (status, error, metrics): the record without the
         text and the timeline, which grow with every chunk and are not needed to redraw figures."""
         shown = self.ended is not None and self.status == self.ended
-        return {"status": self.status if shown else "running", "error": self.error if shown else None,
-                "metrics": metrics.compute(self)}
+        out = {"status": self.status if shown else "running", "error": self.error if shown else None,
+               "metrics": metrics.compute(self)}
+        if self.answered_by is not None:
+            out["answered_by"] = self.answered_by
+        return out
 
     def record(self) -> dict[str, Any]:
         """The output record (``playground.session/1``, docs/architecture.md#the-session-document)."""
@@ -193,6 +208,8 @@ class LaneState:
             "server_metrics": dict(self.server_metrics),
             "timeline": timeline,
         }
+        if self.answered_by is not None:
+            out["answered_by"] = self.answered_by
         if self.reasoning:
             out["reasoning"] = mask("".join(self.reasoning))
         if self.retries:
@@ -204,6 +221,17 @@ class LaneState:
         if self.history_from is not None:
             out["history_from"] = self.history_from
         return out
+
+
+_NAME_MAX = 200  # a model name longer than this is a server's noise, not a name
+
+
+def _same_model(answered: str, asked: str) -> bool:
+    """Whether the name an answer gives is the model asked for, written as its provider writes
+    it: Gemini's ``models/`` prefix, Ollama's ``:latest`` tag and letter case do not count."""
+    def norm(name: str) -> str:
+        return name.strip().lower().removeprefix("models/").removesuffix(":latest")
+    return norm(answered) == norm(asked)
 
 
 def _count(value: object) -> bool:

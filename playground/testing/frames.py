@@ -44,6 +44,7 @@ class Reply:
     raw: Sequence[bytes] | None = None  # send exactly these bytes, one write each (`delay` before each),
     #                                     instead of the rendered stream: wire quirks, split UTF-8, CRLF
     media_type: str | None = None  # the 200 answer's content-type (None: the protocol's own)
+    answer_model: str | None = None  # the model the answer names (None: the one asked for)
 
     @classmethod
     def paced(cls, chunks: int = 200, seconds: float = 1.0, text: str = "tok ", **fields: Any) -> Reply:
@@ -178,11 +179,12 @@ _GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_F
 class GeminiWire(Wire):
     default_finish = "STOP"
 
-    def _frame(self, parts: list[dict[str, Any]], reply: Reply, count: int, finish: str | None = None) -> bytes:
+    def _frame(self, parts: list[dict[str, Any]], reply: Reply, count: int, model: str,
+               finish: str | None = None) -> bytes:
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if finish:
             candidate["finishReason"] = finish
-        frame: dict[str, Any] = {"candidates": [candidate], "modelVersion": "scripted"}
+        frame: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
         if reply.usage:
             frame["usageMetadata"] = {"promptTokenCount": reply.input_tokens, "candidatesTokenCount": count,
                                       "totalTokenCount": reply.input_tokens + count}
@@ -190,13 +192,13 @@ class GeminiWire(Wire):
 
     def delta(self, text: str, reasoning: bool, index: int, reply: Reply, model: str) -> bytes:
         part = {"text": text, "thought": True} if reasoning else {"text": text}
-        return self._frame([part], reply, min(index + 1, reply.output_count))
+        return self._frame([part], reply, min(index + 1, reply.output_count), model)
 
     def tail(self, reply: Reply, model: str, request: Any) -> list[bytes]:
         finish = self.finish(reply)
         if not finish or not reply.done:
             return []
-        return [self._frame([{"text": ""}], reply, reply.output_count, finish)]
+        return [self._frame([{"text": ""}], reply, reply.output_count, model, finish)]
 
     def blocked(self, reply: Reply) -> bytes:
         return sse({"promptFeedback": {"blockReason": reply.blocked},

@@ -4,9 +4,13 @@
 its own event loop — and answers, on one port, all four protocols by path:
 
     POST /v1/chat/completions, GET /v1/models          openai (base_url("openai") ends in /v1)
-    POST /v1/messages                                  anthropic
+    POST /v1/messages, GET /v1/models + anthropic-version   anthropic
     POST /v1beta/models/{m}:streamGenerateContent      gemini (alt=sse)
+    GET /v1beta/models                                 gemini (``models`` and one embedding model)
     POST /api/chat, GET /api/tags                      ollama
+
+The model lists name ``models``; ``Reply(answer_model=...)`` makes an answer name another model
+than the one asked for (a server that ignores the name).
 
 Each request takes the next ``Reply`` from the queue (``script(...)``), or, when the queue is
 empty, the reply set for its model (``by_model``: concurrent lanes each get their own whatever
@@ -54,10 +58,14 @@ class _Cut(Exception):
     """Raised inside the app to make uvicorn drop the connection mid-stream."""
 
 
-def _route(method: str, path: str) -> tuple[str, str, str | None] | None:
+def _route(method: str, path: str, headers: dict[str, str]) -> tuple[str, str, str | None] | None:
     """(protocol, action, model in the path) for a request line, or None."""
     if method == "POST" and path.endswith("/chat/completions"):
         return "openai", "chat", None
+    if method == "GET" and path.endswith("/v1beta/models"):
+        return "gemini", "models", None
+    if method == "GET" and path.endswith("/v1/models") and "anthropic-version" in headers:
+        return "anthropic", "models", None
     if method == "GET" and path.endswith("/models"):
         return "openai", "models", None
     if method == "POST" and path.endswith("/v1/messages"):
@@ -143,7 +151,8 @@ class ScriptedServer:
             raw += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        route = _route(scope["method"], scope["path"])
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        route = _route(scope["method"], scope["path"], headers)
         if route is None:
             await _send_json(send, 404, {"error": f"no such path: {scope['path']}"})
             return
@@ -155,7 +164,7 @@ class ScriptedServer:
         record = Recorded(
             protocol=protocol, method=scope["method"], path=scope["path"],
             query=scope.get("query_string", b"").decode(),
-            headers={k.decode().lower(): v.decode() for k, v in scope["headers"]}, body=body,
+            headers=headers, body=body,
             model=path_model or (body.get("model") if isinstance(body, dict) else None))
         self.requests.append(record)
         reply = self._queue.popleft() if self._queue else self.by_model.get(record.model or "", self.default)
@@ -167,8 +176,7 @@ class ScriptedServer:
                              reply.headers)
             record.completed = True
         elif action == "models":
-            await _send_json(send, 200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]}
-                             if protocol == "openai" else {"models": [{"name": m, "model": m} for m in self.models]})
+            await _send_json(send, 200, model_list(protocol, self.models))
             record.completed = True
         else:
             await self._stream(send, receive, wire, reply, record)
@@ -190,8 +198,24 @@ class ScriptedServer:
             hung_up.cancel()
 
 
+def model_list(protocol: str, models: list[str]) -> dict[str, Any]:
+    """A model listing in the protocol's shape (docs/protocols.md, "Model lists")."""
+    if protocol == "openai":
+        return {"object": "list", "data": [{"id": m, "object": "model", "created": 1, "owned_by": "scripted"}
+                                           for m in models]}
+    if protocol == "anthropic":
+        return {"data": [{"type": "model", "id": m, "display_name": m, "created_at": "2026-01-01T00:00:00Z"}
+                         for m in models], "has_more": False,
+                "first_id": models[0] if models else None, "last_id": models[-1] if models else None}
+    if protocol == "gemini":  # an embedding model too: it cannot generateContent, a picker leaves it out
+        return {"models": [{"name": f"models/{m}", "displayName": m,
+                            "supportedGenerationMethods": ["generateContent", "countTokens"]} for m in models]
+                + [{"name": "models/scripted-embedding", "supportedGenerationMethods": ["embedContent"]}]}
+    return {"models": [{"name": m, "model": m, "size": 1, "digest": "0" * 64} for m in models]}
+
+
 async def _frames(wire: Wire, reply: Reply, record: Recorded) -> AsyncIterator[bytes]:
-    model = record.model or "scripted"
+    model = reply.answer_model or record.model or "scripted"
     if reply.first_delay:
         await asyncio.sleep(reply.first_delay)
     if reply.raw is not None:

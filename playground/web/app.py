@@ -57,11 +57,12 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
             settings_tab.build(ctx, compare.session)
 
         async def on_load(picked: list[str], pool: list[str]) -> dict[Any, Any]:
-            found = discovery.usable_ids(await discovery.discover(ctx.runtime))
-            return {compare.models: gr.update(choices=sorted(set(found + list(picked or [])))),
-                    compare.arena.pool: gr.update(choices=sorted(set(found + list(pool or []))))}
+            return await compare_tab.picker_choices(ctx, compare, picked, pool)
 
+        # the providers' model lists come after the page is up (kept a while: ``discovery.catalog``);
+        # no concurrency limit, so one page waiting on a slow provider never queues another's load
         pickers = [compare.models, compare.arena.pool]
-        demo.load(on_load, pickers, pickers, api_visibility="private")
+        demo.load(on_load, pickers, [*pickers, compare.models_note], api_visibility="private",
+                  concurrency_limit=None, show_progress="hidden")
         public_api.register(ctx)
     return demo

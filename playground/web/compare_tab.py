@@ -10,10 +10,12 @@ from typing import Any
 import gradio as gr
 
 from playground.arena.blind import blind_names
+from playground.engine import discovery
 from playground.session.history import session_models
 from playground.web import actions, arena_ui, blind_runs
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
+from playground.web.escape import md
 from playground.web.render import blank, render_lanes
 from playground.web.theme import SAME_TOGGLE
 from playground.web.views import CompareView, LaneView, PageOutputs
@@ -28,15 +30,18 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
     with gr.Tab("Compare", id="compare"):
         view_state = gr.State(arena_ui.initial_view(chosen))
         session = gr.State(None)
-        with gr.Row():
+        with gr.Row(equal_height=True):
+            # no max_choices: Gradio would silently refuse a 9th model; on_models says so instead
             models = gr.Dropdown(choices=sorted(set(choices + chosen)), value=chosen, multiselect=True,
-                                 allow_custom_value=True, max_choices=actions.MAX_LANES, scale=5,
+                                 allow_custom_value=True, scale=5,
                                  label="Models (pick, or type provider:model and press Enter)", elem_id="models")
+            refresh = gr.Button("↻ refresh list", elem_id="refresh-models", size="sm", scale=0, min_width=90)
             same = gr.Checkbox(value=True, label="same params for all", scale=1, elem_id="same-params",
                                interactive=True)
             # shown once a session has turns: what a model added to it is sent for the turns it missed
             join_from = gr.Dropdown(choices=[NO_JOIN], value="", label="new models see answers of", scale=2,
                                     visible=False, interactive=True, elem_id="join-from")
+        models_note = gr.Markdown("", elem_id="models-note", latex_delimiters=[])
         arena = arena_ui.controls(sorted(choices))
         with gr.Accordion("System prompt", open=False):
             system = gr.Textbox(show_label=False, lines=2, placeholder="optional system prompt",
@@ -85,9 +90,22 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
         same=same, system=system, prompt=prompt, run=run_btn, stop=stop_btn, new=new_btn, temperature=temp,
         max_tokens=max_tokens, seed=seed, repeat=repeat, warmup=warmup, export_html=export_html, speed=speed,
         replay=replay_btn, rerun=rerun_btn, diff_a=diff_a, diff_b=diff_b, diff_run=diff_btn, diff_out=diff_out,
-        arena=arena, judge=judge, join_from=join_from)
+        arena=arena, judge=judge, join_from=join_from, refresh=refresh, models_note=models_note)
     _wire(ctx, view)
     return view
+
+
+async def picker_choices(ctx: Context, view: CompareView, picked: list[str] | None, pool: list[str] | None,
+                         refresh: bool = False) -> dict[Any, Any]:
+    """The picker's and the battle pool's choices from what the providers serve (``discovery.catalog``:
+    kept a while, asked again on ``refresh``), the ids already chosen kept; a notice per provider
+    whose list could not be had."""
+    found = await discovery.catalog(ctx.runtime, refresh=refresh)
+    failed = [m.why for m in found.failures]
+    note = ("⚠ " + md("; ".join(failed)) + " — its models can still be typed") if failed else ""
+    return {view.models: gr.update(choices=sorted(set(found.ids + list(picked or [])))),
+            view.arena.pool: gr.update(choices=sorted(set(found.ids + list(pool or [])))),
+            view.models_note: note}
 
 
 def _wire(ctx: Context, view: CompareView) -> None:
@@ -96,15 +114,27 @@ def _wire(ctx: Context, view: CompareView) -> None:
     arena_ui.wire(view.arena, view.models, view.view_state, page.session)
 
     def on_models(chosen: list[str], doc: dict[str, Any] | None, v: LaneView) -> Any:
-        chosen = list(chosen or [])[:actions.MAX_LANES]
+        chosen = list(chosen or [])
+        out: dict[Any, Any] = {}
+        if len(chosen) > actions.MAX_LANES:  # said, not silently dropped
+            left = chosen[actions.MAX_LANES:]
+            chosen = chosen[:actions.MAX_LANES]
+            out = {view.models: chosen, view.models_note: f"at most {actions.MAX_LANES} models at once: "
+                   f"{md(', '.join(left))} left out — remove one first"}
         if chosen == v.models:
-            return gr.skip()
+            return out or gr.skip()
         if blind_runs.arena_on(v):  # a blind session's lanes are fixed: the next run starts a new one
-            return {view.view_state: v.but(models=chosen, doc=None), page.session: None}
-        return {view.view_state: v.but(models=chosen, doc=doc)}
+            return out | {view.view_state: v.but(models=chosen, doc=None), page.session: None}
+        return out | {view.view_state: v.but(models=chosen, doc=doc)}
 
-    view.models.change(on_models, [view.models, page.session, view.view_state], [view.view_state, page.session],
-                       api_visibility="private")
+    view.models.change(on_models, [view.models, page.session, view.view_state],
+                       [view.view_state, page.session, view.models, view.models_note], api_visibility="private")
+
+    async def on_refresh(picked: list[str], pool: list[str]) -> dict[Any, Any]:
+        return await picker_choices(ctx, view, picked, pool, refresh=True)
+
+    view.refresh.click(on_refresh, [view.models, view.arena.pool], [view.models, view.arena.pool, view.models_note],
+                       api_visibility="private", concurrency_limit=None, show_progress="minimal")
     view.same.change(None, view.same, None, js=SAME_TOGGLE)
 
     def join_choices(doc: dict[str, Any] | None, v: LaneView) -> dict[Any, Any]:

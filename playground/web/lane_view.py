@@ -83,6 +83,8 @@ def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
     error = record.get("error")
     if blind:
         return parts[0] + ('<div class="lane-error">⚠ the error is shown after the vote</div>' if error else "")
+    if record.get("answered_by"):  # a server that ignored the model name: say who answered
+        parts.insert(0, f'<div class="answered-by">answered by {esc(record["answered_by"])}</div>')
     notes = figures.notes(m)
     if notes:
         parts.append(f'<div class="notes">{esc(" · ".join(notes))}</div>')

@@ -16,6 +16,7 @@ CSS = """
 .fig.best { color: #15803d; font-weight: 600; }
 .notes { font-size: 12px; color: var(--body-text-color-subdued); margin-top: 2px; }
 .lane-error { color: #b91c1c; font-size: 13px; margin-top: 4px; }
+.answered-by { font-size: 12.5px; color: #92400e; overflow-wrap: anywhere; }
 .badge { border-radius: 10px; padding: 1px 8px; font-size: 12px; font-weight: 600; background: #e5e7eb;
          color: #111827; }
 .st-streaming, .st-running, .st-replaying { background: #dbeafe; color: #1e3a8a; }
@@ -59,6 +60,22 @@ JS = """
     }
   }, true);
   document.body.classList.add('same-params');
+  // Run's events are wired with the lanes (@gr.render): a click before they are drawn had no
+  // handler and was lost. Such a click is held, and given again once the lanes are there.
+  let held = false;
+  document.addEventListener('click', (e) => {
+    const run = e.target.closest && e.target.closest('#run');
+    if (!run || held || document.querySelector('#lane-0')) return;
+    e.preventDefault(); e.stopImmediatePropagation();
+    held = true; run.setAttribute('aria-busy', 'true');
+    const start = Date.now();
+    const wait = setInterval(() => {
+      if (!document.querySelector('#lane-0') && Date.now() - start < 30000) return;
+      clearInterval(wait); run.removeAttribute('aria-busy');
+      if (document.querySelector('#lane-0')) run.click();
+      held = false;
+    }, 50);
+  }, true);
 }
 """
 

@@ -114,6 +114,8 @@ class CompareView:
     arena: ArenaControls
     judge: JudgePanel
     join_from: Any = None  # "new models see answers of": none, or a model of the session
+    refresh: Any = None  # the picker's "refresh the model lists" button
+    models_note: Any = None  # the picker's notices (a provider not listed, a 9th model left out)
 
     @property
     def session(self) -> Any:
