@@ -15,7 +15,8 @@ Results are the matching sessions, newest first, with one snippet each (matches 
 
 Plan, so that a common word is as fast as a rare one: a term found in few rows (≤ CAP) narrows
 the sessions to those few; otherwise the newest sessions are walked and each is checked for the
-terms, which stops as soon as `limit` are found. Snippets are cut in Python from a window of text
+terms, which stops as soon as `limit` are found (PostgreSQL; on SQLite a prefix costs a merge of
+every word it stands for per MATCH, so each term's rows are collected once instead). Snippets are cut in Python from a window of text
 around the match, the same way for both databases.
 
 User input never reaches a query parser raw: terms are runs of word characters only; each is
@@ -149,11 +150,14 @@ def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
         return SESSIONS.c.id.is_(None)  # a term that occurs nowhere: no session matches
     rarest = counts.index(min(counts))
     narrow = counts[rarest] <= CAP
+    # FTS5 merges every word a prefix stands for each time a MATCH runs, so on SQLite each term's
+    # rows are found once (an IN list) rather than once per session walked
+    once = conn.dialect.name == "sqlite"
     clauses = []
     for i, (value, title) in enumerate(zip(values, titled, strict=True)):
         if value is None:  # only a stop word to PostgreSQL's index: the title alone can hold it
             clauses.append(title)
-        elif i == rarest and narrow:  # few rows: start from their sessions
+        elif (i == rarest and narrow) or once:  # few rows: start from their sessions
             sessions = text(sql["sessions"].format(p=f"s{i}")).bindparams(**{f"s{i}": value})
             clauses.append(or_(SESSIONS.c.id.in_(sessions.columns(OUTPUTS.c.session_id)), title))
         else:
