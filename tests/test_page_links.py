@@ -126,9 +126,13 @@ def test_a_link_to_no_saved_session_says_so_and_the_page_stays_usable(page, web,
 
 def test_search_as_you_type_finds_a_word_by_its_start(page, web) -> None:
     web.ctx.store.import_document(_doc("01J0000000000000000000M00N", "Moon landing questions", "Neil Armstrong."))
+    web.ctx.store.import_document(_doc("01J0000000000000000000TEA1", "Green tea timing", "Two minutes."))
     history(page)
+    tea = page.locator("#history").get_by_role("gridcell", name=re.compile("Green tea timing"))
+    expect(tea.first).to_be_visible()  # every session listed before a search
     box = page.locator("#history-search textarea, #history-search input").first
     box.press_sequentially("Moo", delay=60)  # no Enter: it searches once typing pauses
+    expect(tea).to_have_count(0)
     expect(page.locator("#history").get_by_role("gridcell", name=re.compile("Moon landing"))).to_be_visible()
     expect(page.locator("#history-empty")).to_have_text(re.compile(r"^\s*$"))
     box.press_sequentially("qx", delay=60)
