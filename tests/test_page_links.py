@@ -90,6 +90,8 @@ def test_the_address_follows_the_session_a_reload_keeps_it_and_replay_works(page
     run(page, "What makes a great espresso?")
     sid = shown_id(page)
     assert sid == web.ctx.store.list_sessions(limit=1)[0]["id"]
+    expect(page.locator("#notice")).to_contain_text("saved “What makes a great espresso?”")  # a title, not an id
+    assert sid not in page.locator("#notice").inner_text()
 
     page.get_by_role("button", name="Copy link").click()  # copies the whole address
     assert page.evaluate("navigator.clipboard.readText()") == page.url
