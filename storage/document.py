@@ -237,8 +237,18 @@ class Session(BaseModel):
         return self.turns[-1] if self.turns else None
 
     def models(self) -> list[str]:
-        """The models of the session, in lane order (from its first turn)."""
-        return [runs[0].model for runs in self.turns[0].lanes()] if self.turns else []
+        """Every model of the session, in the order they first appear over its turns (a model with
+        two lanes in one turn, twice): the lanes a reopened session shows, a new turn's default."""
+        keys: list[tuple[str, int]] = []
+        for turn in self.turns:
+            seen: dict[str, int] = {}
+            for runs in turn.lanes():
+                model = runs[0].model
+                key = (model, seen.get(model, 0))
+                seen[model] = key[1] + 1
+                if key not in keys:
+                    keys.append(key)
+        return [m for m, _ in keys]
 
 
 # -- the rules on plain outputs too ------------------------------------------------------------

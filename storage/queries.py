@@ -8,6 +8,7 @@ reported with `errors.skipped` and left out of a list or the stats, never fatal 
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from datetime import datetime
@@ -58,6 +59,27 @@ def load_document(conn: Connection, session_id: str) -> dict[str, Any]:
         {"prompt": t.prompt, "created_at": to_iso(t.created_at), "outputs": outputs[t.id]} for t in turns
     ]
     return doc
+
+
+def content_key(doc: dict[str, Any]) -> str:
+    """What makes two session documents the same session's content, as one string: the title, the
+    system prompt, and per turn its prompt and each lane's model, label, status and answer. Times,
+    figures and timelines are left out (an export carries them rounded as stored); NUL becomes
+    U+FFFD as PostgreSQL stores it."""
+    content = [doc.get("title"), doc.get("system"),
+               [[t.get("prompt"), [[o.get("model"), o.get("label"), o.get("status"), o.get("text")]
+                                   for o in t.get("outputs") or []]] for t in doc.get("turns") or []]]
+    return json.dumps(content, ensure_ascii=False).replace("\\u0000", "\ufffd")
+
+
+def same_session(conn: Connection, doc: dict[str, Any]) -> bool:
+    """Whether the session with ``doc``'s id is stored here already with the same content
+    (``content_key``): importing that document again would only duplicate it."""
+    try:
+        stored = load_document(conn, doc["id"])
+    except NotFound:
+        return False
+    return content_key(stored) == content_key(doc)
 
 
 def filtered(

@@ -1,19 +1,28 @@
-"""Full-text search over prompts and answers: SQLite FTS5, or PostgreSQL text search.
+"""Search over prompts, answers and titles: SQLite FTS5, or PostgreSQL text search.
 
 Both index every turn's prompt and every output's text with English stemming (SQLite: the
 `porter` tokenizer; PostgreSQL: the `english` configuration): SQLite inside the writing
 transaction (triggers, migration 2), PostgreSQL prompts likewise (a generated column) and answers
 just after the save (storage/indexer.py; an answer not indexed yet is matched from its text). A query is words and "quoted
-phrases"; a session matches when each of them occurs somewhere in it (a prompt or an answer).
+phrases"; a session matches when each of them occurs somewhere in it. A term matches as you type it:
+- as the start of a word in a prompt or an answer, through the index ("Moo" finds "Moon", "steeping"
+  finds "steep"; the last word of a phrase is a prefix too). The index holds stems, so a prefix
+  longer than a word's stem but shorter than the word ("runn" for "running") does not match;
+- anywhere inside the session's title (its first prompt's first words): "oon" finds "Moon landing".
+  Titles are short, so this scan stays cheap; a substring inside answers is not searched, as that
+  would read every answer of every session (docs/benchmarks.md has the figures).
 Results are the matching sessions, newest first, with one snippet each (matches between ** marks).
 
 Plan, so that a common word is as fast as a rare one: a term found in few rows (≤ CAP) narrows
 the sessions to those few; otherwise the newest sessions are walked and each is checked for the
-terms, which stops as soon as `limit` are found. Snippets are cut in Python from a window of text
+terms, which stops as soon as `limit` are found (PostgreSQL; on SQLite a prefix costs a merge of
+every word it stands for per MATCH, so each term's rows are collected once instead). Snippets are cut in Python from a window of text
 around the match, the same way for both databases.
 
-User input never reaches a query parser raw: each term is quoted for FTS5, and handed to
-`phraseto_tsquery` on PostgreSQL, so `c++`, `-v` or a stray quote can never be a syntax error.
+User input never reaches a query parser raw: terms are runs of word characters only; each is
+quoted for FTS5, quoted as lexemes for PostgreSQL's `to_tsquery`, and escaped for LIKE (``%``,
+``_`` and the escape character), so `c++`, `-v`, `%`, a stray quote or `NEAR(` can never be a syntax
+error or a wildcard.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, text
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, text
 
 from storage.indexer import VECTOR
 from storage.tables import OUTPUTS, SESSIONS, TURNS
@@ -51,19 +60,37 @@ def terms(query: str) -> list[str]:
 
 
 def fts5_query(query: str) -> str | None:
-    """An FTS5 query that ANDs the words and phrases of `query`; None when it has none."""
+    """An FTS5 query that ANDs the words and phrases of `query` (each a prefix); None when it has none."""
     return " ".join(_fts5_term(t) for t in terms(query)) or None
 
 
 def _fts5_term(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
+    """A quoted FTS5 string whose last token is a prefix (``"moo"*`` matches "moon")."""
+    return '"' + term.replace('"', '""') + '"*'
+
+
+def pg_tsquery(term: str) -> str:
+    """The ``to_tsquery`` text of one term: its words in a row, the last a prefix. A term is word
+    characters and spaces only (``terms``), so quoting each word makes it a lexeme, never syntax."""
+    words = [w.replace("'", "''").replace("\\", "\\\\") for w in term.split()]
+    return " <-> ".join(f"'{w}'" for w in words) + ":*"
+
+
+def like_pattern(term: str) -> str:
+    """A LIKE pattern that finds ``term`` anywhere, its ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _in_title(term: str) -> ColumnElement[bool]:
+    return SESSIONS.c.title.ilike(like_pattern(term), escape="\\")
 
 
 # PostgreSQL indexes an answer just after its save (storage/indexer.py): until then its `search`
 # is NULL and the answer is matched from its text (the partial index ix_outputs_unindexed finds it).
 _PG_OUTPUT_MATCH = (
-    "(o.search @@ phraseto_tsquery('english', :{p}) OR (o.search IS NULL AND "
-    + VECTOR.format(col="o.text") + " @@ phraseto_tsquery('english', :{p})))"
+    "(o.search @@ to_tsquery('english', :{p}) OR (o.search IS NULL AND "
+    + VECTOR.format(col="o.text") + " @@ to_tsquery('english', :{p})))"
 )
 # Per dialect: how many rows hold a term (counting stops past CAP), the sessions of those rows,
 # and a per-session test. The per-session test is written so that neither database can turn it
@@ -86,13 +113,13 @@ _SQL = {
         "count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs o "
                  f"WHERE {_PG_OUTPUT_MATCH.format(p='m')} LIMIT :cap) AS a) "
                  "+ (SELECT count(*) FROM (SELECT 1 FROM turns "
-                 "WHERE search @@ phraseto_tsquery('english', :m) LIMIT :cap) AS b)",
+                 "WHERE search @@ to_tsquery('english', :m) LIMIT :cap) AS b)",
         "sessions": f"SELECT o.session_id FROM outputs o WHERE {_PG_OUTPUT_MATCH} "
-                    "UNION SELECT t.session_id FROM turns t WHERE t.search @@ phraseto_tsquery('english', :{p})",
+                    "UNION SELECT t.session_id FROM turns t WHERE t.search @@ to_tsquery('english', :{p})",
         "test": "(COALESCE((SELECT bool_or(COALESCE(o.search, "
-                f"{VECTOR.format(col='o.text')}) @@ phraseto_tsquery('english', :{{p}})) FROM outputs o "
+                f"{VECTOR.format(col='o.text')}) @@ to_tsquery('english', :{{p}})) FROM outputs o "
                 "WHERE o.session_id = sessions.id), false) "
-                "OR COALESCE((SELECT bool_or(t.search @@ phraseto_tsquery('english', :{p})) FROM turns t "
+                "OR COALESCE((SELECT bool_or(t.search @@ to_tsquery('english', :{p})) FROM turns t "
                 "WHERE t.session_id = sessions.id), false))",
     },
 }
@@ -104,26 +131,37 @@ def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
     sql = _SQL["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
     if conn.dialect.name == "sqlite":
         values = [_fts5_term(t) for t in found]
-    else:  # a stop word makes an empty tsquery, which matches nothing: drop those terms
+    else:  # a stop word makes an empty tsquery, which matches nothing in the index
+        values = [pg_tsquery(t) for t in found]
         if found:
-            probe = ", ".join(f"numnode(phraseto_tsquery('english', :t{i}))" for i in range(len(found)))
-            sizes = conn.execute(text(f"SELECT {probe}"), {f"t{i}": t for i, t in enumerate(found)}).one()
-            found = [t for t, size in zip(found, sizes, strict=True) if size]
-        values = found
-    if not values:
+            probe = ", ".join(f"numnode(to_tsquery('english', :t{i}))" for i in range(len(found)))
+            sizes = conn.execute(text(f"SELECT {probe}"), {f"t{i}": v for i, v in enumerate(values)}).one()
+            values = [v if size else None for v, size in zip(values, sizes, strict=True)]
+    if not found:
         return None
-    counts = [conn.execute(text(sql["count"]), {"m": v, "cap": CAP + 1}).scalar_one() for v in values]
+    titled = [_in_title(t) for t in found]
+    counts = [
+        (conn.execute(text(sql["count"]), {"m": v, "cap": CAP + 1}).scalar_one() if v is not None else 0)
+        + conn.execute(select(func.count()).select_from(
+            select(SESSIONS.c.id).where(title).limit(CAP + 1).subquery())).scalar_one()
+        for v, title in zip(values, titled, strict=True)
+    ]
     if min(counts) == 0:
         return SESSIONS.c.id.is_(None)  # a term that occurs nowhere: no session matches
     rarest = counts.index(min(counts))
     narrow = counts[rarest] <= CAP
+    # FTS5 merges every word a prefix stands for each time a MATCH runs, so on SQLite each term's
+    # rows are found once (an IN list) rather than once per session walked
+    once = conn.dialect.name == "sqlite"
     clauses = []
-    for i, value in enumerate(values):
-        if i == rarest and narrow:  # few rows: start from their sessions
+    for i, (value, title) in enumerate(zip(values, titled, strict=True)):
+        if value is None:  # only a stop word to PostgreSQL's index: the title alone can hold it
+            clauses.append(title)
+        elif (i == rarest and narrow) or once:  # few rows: start from their sessions
             sessions = text(sql["sessions"].format(p=f"s{i}")).bindparams(**{f"s{i}": value})
-            clauses.append(SESSIONS.c.id.in_(sessions.columns(OUTPUTS.c.session_id)))
+            clauses.append(or_(SESSIONS.c.id.in_(sessions.columns(OUTPUTS.c.session_id)), title))
         else:
-            clauses.append(text(sql["test"].format(p=f"s{i}")).bindparams(**{f"s{i}": value}))
+            clauses.append(or_(title, text(sql["test"].format(p=f"s{i}")).bindparams(**{f"s{i}": value})))
     return and_(*clauses)
 
 

@@ -210,6 +210,17 @@ class Store:
         The document may come as JSON text or as an HTML export (its embedded document is taken).
         The document's id is kept unless a session has it already; then the copy gets a new one.
         """
+        return self._import(doc_or_text, reuse=False)[0]
+
+    def import_or_open(self, doc_or_text: str | bytes | dict[str, Any]) -> tuple[str, bool]:
+        """Like `import_document`, but a document that is here already is not copied: returns
+        (its id, False). "Here already" means a session with the same id and the same content
+        (`queries.content_key`: title, system prompt, prompts, each lane's model, label, status and
+        answer). A session with that id but other content (it went on after the export, or the file
+        was edited) is kept, and the file is imported beside it under a new id: (new id, True)."""
+        return self._import(doc_or_text, reuse=True)
+
+    def _import(self, doc_or_text: str | bytes | dict[str, Any], *, reuse: bool) -> tuple[str, bool]:
         doc = parse(embedded_document(doc_or_text))
         validate(doc)
         created = to_datetime(doc["created_at"])
@@ -217,6 +228,8 @@ class Store:
         with translated("import the session"), transaction(self.engine, write=True) as conn:
             sid = doc["id"]
             if conn.execute(select(SESSIONS.c.id).where(SESSIONS.c.id == sid)).first():
+                if reuse and queries.same_session(conn, doc):
+                    return sid, False
                 sid = str(ULID())
             conn.execute(insert(SESSIONS).values(pg_safe(conn, {
                 "id": sid, "title": doc["title"], "system": doc["system"], "created_at": created,
@@ -230,7 +243,7 @@ class Store:
                             pending)
         self.specs.remember(pending)
         self.indexing.saved()
-        return sid
+        return sid, True
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -256,7 +269,8 @@ class Store:
         self, query: str, *, model: str | None = None, since: datetime | str | None = None,
         until: datetime | str | None = None, limit: int = 50,
     ) -> list[dict[str, Any]]:
-        """Sessions whose prompts or answers contain all the words of `query`, newest first."""
+        """Sessions holding every term of `query` (a word's start in a prompt or an answer, or any
+        part of the title: storage/search.py), newest first."""
         stmt = queries.filtered(select(SESSIONS.c.id), model=model, since=to_datetime(since, "since"),
                                 until=to_datetime(until, "until"))
         with translated("search"), transaction(self.engine, write=False) as conn:

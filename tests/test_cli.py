@@ -132,6 +132,7 @@ def test_sessions_export_import_rerun(env, tmp_path):
     imported = run(env, "sessions", "import", str(path))
     assert imported.returncode == 0
     new_id = imported.stdout.strip()
+    assert new_id == first["id"] and "saved already" in imported.stderr  # the same session: not copied
     again = json.loads(run(env, "sessions", "export", new_id).stdout)
     assert again["turns"] == first["turns"]
     md = run(env, "sessions", "export", first["id"], "--format", "md").stdout

@@ -139,3 +139,17 @@ def test_published_vote_schema_is_the_arenas():
 
     schema = json.loads((Path(__file__).parent.parent / "docs" / "session.schema.json").read_text())
     assert VOTE_JSON_SCHEMA == {"$ref": "#/$defs/Vote", "$defs": schema["$defs"]}
+
+
+def test_importing_a_session_already_here_opens_it(store: Store, output) -> None:
+    sid = _full_session(store, output)
+    exported = json.dumps(store.export_document(sid), ensure_ascii=False)
+    assert store.import_or_open(exported) == (sid, False)  # the same session: nothing written
+    assert store.import_or_open(json.loads(exported)) == (sid, False)
+    before = len(store.list_sessions())  # the session and the one it re-ran
+    store.start_turn(sid, prompt="one more", outputs=[output("and more")])  # it went on after the export
+    copy, created = store.import_or_open(exported)
+    assert created and copy != sid and len(store.list_sessions()) == before + 1  # the file beside it
+    store.delete_session(sid)
+    store.delete_session(copy)
+    assert store.import_or_open(exported) == (sid, True)  # gone: imported again under its own id

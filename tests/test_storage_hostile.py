@@ -142,7 +142,7 @@ def test_the_page_refuses_them_with_one_line(tmp_path: Path, finding) -> None:
         path = tmp_path / "bad.json"
         path.write_text(mangle(_export_text(store)), encoding="utf-8")
         before = _rows(store)
-        message = history.import_file(ctx, str(path))
+        message = history.import_file(ctx, str(path)).message
         # the page shows it as Markdown, every punctuation mark escaped (playground.web.escape.md)
         message = re.sub(r"\\(.)", r"\1", message)
         assert message.startswith("⚠ import rejected: ") and reason in message and "\n" not in message

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from storage import Store
-from storage.search import fts5_query
+from storage.search import fts5_query, terms
 
 
 @pytest.fixture
@@ -75,5 +78,60 @@ def test_the_index_follows_flushes_and_deletes(store: Store, output) -> None:
 
 
 def test_fts5_query_quotes_every_term() -> None:
-    assert fts5_query('c++ "fruity notes" NEAR') == '"c" "fruity notes" "NEAR"'
+    assert fts5_query('c++ "fruity notes" NEAR') == '"c"* "fruity notes"* "NEAR"*'
     assert fts5_query("-- ; *") is None
+
+
+# ---- as you type: prefixes of words, substrings of titles ------------------------------------------
+
+
+def test_a_word_is_found_by_its_first_letters(store: Store, searchable, output) -> None:
+    sid = store.create_session(title="Moon landing questions", system=None)
+    store.start_turn(sid, prompt="Who walked on the Moon first?", outputs=[output("Neil Armstrong, in 1969.")])
+    assert _titles(store.search("Moo")) == ["Moon landing questions"]
+    assert _titles(store.search("moo")) == ["Moon landing questions"]  # any case
+    assert _titles(store.search("Armstr")) == ["Moon landing questions"]  # in an answer
+    assert _titles(store.search("espr")) == ["coffee", "espresso"]
+    assert _titles(store.search("espr crem")) == ["espresso"]  # every term a prefix
+    assert _titles(store.search('"fruity no"')) == ["coffee"]  # a phrase's last word too
+    assert store.search("Moox") == []
+
+
+def test_a_title_is_found_by_any_part_of_it(store: Store, searchable) -> None:
+    store.create_session(title="Moon landing questions", system=None)
+    assert _titles(store.search("oon")) == ["Moon landing questions"]  # inside a word
+    assert _titles(store.search("andi")) == ["Moon landing questions"]
+    assert _titles(store.search("spress")) == ["espresso"]  # the title, not the prompt of "coffee"
+    assert store.search("rema") == []  # mid-word in answers ("Crema") is not searched: storage/search.py
+
+
+def test_wildcards_and_query_syntax_are_taken_literally(store: Store) -> None:
+    for title in ("100% pure", "under_score", "undersore", "plain", "back\\slash", 'say "hi"', "it's"):
+        store.create_session(title=title, system=None)
+    assert _titles(store.search("_")) == ["under_score"]  # not LIKE's any-one-character
+    assert _titles(store.search("under_")) == ["under_score"]
+    assert store.search("%") == []  # no word in it: nothing, never everything
+    assert _titles(store.search("100")) == ["100% pure"]
+    assert _titles(store.search("slash")) == ["back\\slash"]
+    assert _titles(store.search("hi")) == ['say "hi"']
+    for odd in ("NEAR(a b)", "a OR b", "a:*", "!a & b", "'a' <-> 'b'", "\\", "*", "\"", "^x", "a|b"):
+        store.search(odd)  # never a syntax error
+
+
+TITLES = ["Moon landing", "moonlight sonata", "100% sure", "a_b c", "axb_c", "it's \"quoted\"", "NEAR OR AND",
+          "back\\slash", "%_%", "plain text"]
+HOSTILE = st.text(alphabet=st.sampled_from(list(string.ascii_letters[:12] + "moonMOONNEARORAND%_'\"\\*:^()&|!<>- ")),
+                  max_size=24)
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(query=HOSTILE)
+def test_hostile_queries_find_exactly_the_titles_holding_every_term(store: Store, query: str) -> None:
+    if not store.list_sessions():
+        for title in TITLES:
+            store.create_session(title=title, system=None)  # no turns: only the titles can match
+    found = sorted(_titles(store.search(query, limit=100)))
+    words = terms(query)
+    expected = sorted(t for t in TITLES if words and all(w.lower() in t.lower() for w in words))
+    assert found == expected, (query, words)

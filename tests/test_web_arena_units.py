@@ -96,7 +96,7 @@ def test_history_row_of_a_hidden_session_names_no_model(ctx: Context) -> None:
     ctx.store.start_turn(sid, prompt="q", outputs=[out, {**out, "model": "h:hidden-two"}])
     table, ids = history.rows(ctx)
     assert ids == [sid] and table.iloc[0]["models"] == blind_runs.HIDDEN_MODELS
-    assert history.model_choices(ctx) == []
+    assert history.model_choices(ctx) == [history.ALL_MODELS]  # "all models" only
     assert history.rows(ctx, model="h:hidden-one")[1] == []  # a filter by model would name it
     ctx.store.set_votes(sid, [make_vote(0, [0, 1], ["h:hidden-one", "h:hidden-two"], "tie")])
     assert "h:hidden-one" in history.rows(ctx)[0].iloc[0]["models"]

@@ -239,7 +239,7 @@ def test_rerun_with_another_model_diff_markdown_import_delete_stats_settings(pag
     good = _recorded_doc() | {"id": "01J0000000000000000000CAFE", "title": "imported latte"}
     (tmp_path / "good.json").write_text(json.dumps(good), encoding="utf-8")
     (tmp_path / "bad.json").write_text(json.dumps({**good, "schema": "playground.session/9"}), encoding="utf-8")
-    for name, said in (("bad.json", "import rejected"), ("good.json", "imported as session 01J0000000000000000000CAFE")):
+    for name, said in (("bad.json", "import rejected"), ("good.json", "imported “imported latte”")):
         with page.expect_file_chooser() as chooser:
             page.locator("#import-json").click()
         chooser.value.set_files(str(tmp_path / name))
@@ -253,7 +253,8 @@ def test_rerun_with_another_model_diff_markdown_import_delete_stats_settings(pag
     expect(page.locator("#lane-0")).to_contain_text("Espresso needs fresh beans")
     page.get_by_role("tab", name="History").click()
     page.locator("#delete").click()
-    expect(page.locator("#history-msg")).to_contain_text("deleted session 01J0000000000000000000CAFE")
+    page.locator("#delete-confirm").click()
+    expect(page.locator("#history-msg")).to_contain_text("deleted “imported latte”")
     expect(page.locator("#history").get_by_role("gridcell", name=re.compile("imported latte"))).to_have_count(0)
     assert all(s["id"] != "01J0000000000000000000CAFE" for s in web.ctx.store.list_sessions(limit=100))
 

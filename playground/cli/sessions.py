@@ -102,7 +102,9 @@ def run_sessions(settings: Settings, args: argparse.Namespace) -> int:
         elif args.action == "export":
             _export(store, args)
         elif args.action == "import":
-            new_id = store.import_document(_read_file(args.file))
+            new_id, created = store.import_or_open(_read_file(args.file))
+            if not created:  # same id and content as a saved session: no second copy
+                print(f"session {new_id} is saved already: not copied", file=sys.stderr)
             print(new_id)
         elif args.action == "delete":
             store.delete_session(args.id)

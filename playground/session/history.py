@@ -124,13 +124,9 @@ def model_output(lanes: Sequence[dict[str, Any]], model: str, n: int = 0) -> dic
 
 def session_models(doc: Document) -> list[str]:
     """Every model of a session, in the order they first appear over its turns (a model with two
-    lanes in one turn, twice): the lanes a reopened session shows and a new turn runs by default."""
-    keys: list[tuple[str, int]] = []
-    for turn in _plain(doc).get("turns") or []:
-        for key in lane_keys([o["model"] for o in turn_lanes(turn)]):
-            if key not in keys:
-                keys.append(key)
-    return [m for m, _ in keys]
+    lanes in one turn, twice): the lanes a reopened session shows and a new turn runs by default
+    (``Session.models``, the one home of that rule)."""
+    return (doc if isinstance(doc, Session) else Session.of(doc)).models()
 
 
 def check_join_from(doc: Document, join_from: str | None) -> None:

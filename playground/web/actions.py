@@ -89,7 +89,7 @@ async def finish(ctx: Context, job: Job) -> Frame:
     if job.blind:  # no export files yet: they would name the models
         names = blind_names(len(outputs))
         return Frame(session=doc, race=lane_view.race_frame(outputs, names), export_json=None, export_md=None,
-                     notice=f"session {md(session.id)} saved — vote to reveal the models")
+                     notice=f"saved {history.quoted(session.title)} — vote to reveal the models")
     try:
         json_path, md_path = await asyncio.to_thread(history.write_exports, ctx, session.id)
     except Exception as exc:  # noqa: BLE001 - the page still shows the answers
@@ -97,7 +97,7 @@ async def finish(ctx: Context, job: Job) -> Frame:
     lanes_now = job.lanes()
     last_round = outputs[-len(lanes_now):] if lanes_now else outputs
     failed = sum(o.status != "ok" for o in outputs)
-    notice = f"session {md(session.id)} saved" + (f" — {failed} run(s) did not finish" if failed else "")
+    notice = f"saved {history.quoted(session.title)}" + (f" — {failed} run(s) did not finish" if failed else "")
     if len(last_round) < len(outputs):  # repeat runs: the figures of every counted run, per lane
         notice += "\n\n" + lane_view.repeat_markdown(outputs)
     return Frame(session=doc, race=lane_view.race_frame(last_round), export_json=json_path, export_md=md_path,

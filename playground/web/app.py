@@ -18,7 +18,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from playground.engine import discovery
-from playground.web import arena_tab, compare_tab, history_tab, public_api, settings_tab, stats
+from playground.web import arena_tab, compare_tab, history_tab, links, public_api, settings_tab, stats
 from playground.web.context import Context
 from playground.web.escape import esc
 from playground.web.limits import BodyLimit
@@ -49,12 +49,14 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
             gr.HTML('<span id="page-title">Playground</span>')
             gr.HTML(f'<div class="notes" style="text-align:right">db: '
                     f'{esc(settings_tab.database_url(ctx))}</div>')
+            copy = links.copy_button()
         with gr.Tabs(selected="compare") as tabs:
             compare = compare_tab.build(ctx, chosen, choices)
             history_tab.build(ctx, compare, tabs)
             arena_tab.build(ctx)
             stats.build(ctx)
             settings_tab.build(ctx, compare.session)
+        links.wire(ctx, demo, compare, copy)  # the address follows the session shown; a link opens it
 
         async def on_load(picked: list[str], pool: list[str]) -> dict[Any, Any]:
             return await compare_tab.picker_choices(ctx, compare, picked, pool)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,24 +87,59 @@ def write_html(ctx: Context, doc: dict[str, Any] | None) -> str | None:
     return str(path)
 
 
-def import_file(ctx: Context, path: str | Path | None) -> str:
-    """Import a ``playground.session/1`` JSON file or an HTML export; a one-line message either way."""
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: its one-line message, and the session it names (``created`` False: the
+    file's session was saved here already, so it is opened instead of copied)."""
+
+    message: str
+    session_id: str | None = None
+    created: bool = False
+
+
+def import_file(ctx: Context, path: str | Path | None) -> Imported:
+    """Import a ``playground.session/1`` JSON file or an HTML export, unless the same session is
+    saved already (``Store.import_or_open``: same id and content); a one-line message either way."""
     from storage.errors import StorageError
 
     if not path:
-        return ""
+        return Imported("")
     try:
         data = Path(path).read_bytes()
-        sid = ctx.store.import_document(data)
+        sid, created = ctx.store.import_or_open(data)
+        title = ctx.store.get_session(sid)["title"]
     except (StorageError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"⚠ import rejected: {md(first)}"  # the reason may quote the file
-    return f"imported as session {md(sid)}"
+        return Imported(f"⚠ import rejected: {md(first)}")  # the reason may quote the file
+    if not created:
+        return Imported(f"{quoted(title)} is saved here already: opened it (no copy made)", sid, False)
+    return Imported(f"imported {quoted(title)}", sid, True)
 
 
-def model_choices(ctx: Context) -> list[str]:
+def quoted(title: str | None, limit: int = 60) -> str:
+    """A session's title for a notice (Markdown, escaped), cut to ``limit`` characters."""
+    title = " ".join((title or "untitled").split())
+    return f"“{md(title if len(title) <= limit else title[:limit - 1] + '…')}”"
+
+
+def empty_message(query: str, model: str | None, shown: int) -> str:
+    """What the table's empty state says (nothing when it has rows)."""
+    if shown:
+        return ""
+    if query and query.strip():
+        return f"No saved session matches {quoted(query.strip())}{' for this model' if model else ''}."
+    if model:
+        return "No saved session used this model."
+    return "No saved sessions yet: run a prompt on Compare, or import a file."
+
+
+ALL_MODELS = ("all models", "")
+
+
+def model_choices(ctx: Context) -> list[tuple[str, str]]:
+    """The model filter's entries: "all models" (value "") first, then each model used."""
     seen: list[str] = []
     for row in blind_runs.visible_stats(ctx):
         if row["model"] not in seen:
             seen.append(row["model"])
-    return sorted(seen)
+    return [ALL_MODELS, *((m, m) for m in sorted(seen))]
