@@ -126,6 +126,8 @@ def session_models(doc: Document) -> list[str]:
     """Every model of a session, in the order they first appear over its turns (a model with two
     lanes in one turn, twice): the lanes a reopened session shows and a new turn runs by default
     (``Session.models``, the one home of that rule)."""
+    if not doc:
+        return []
     return (doc if isinstance(doc, Session) else Session.of(doc)).models()
 
 
