@@ -75,7 +75,7 @@ def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, bl
     # the chart, the export buttons and the notice are cleared until the run ends (blind: the chart
     # keeps its first lanes' colours, so revealed names would stay; the exports would name the models)
     if not keep:  # keep: a replay's session
-        frame.race, frame.export_json, frame.export_md, frame.notice = None, None, None, ""
+        frame.race, frame.export_json, frame.export_md, frame.notice = lane_view.race_frame([]), None, None, ""
     return frame
 
 

@@ -22,7 +22,7 @@ from playground.web import arena_tab, compare_tab, history_tab, links, public_ap
 from playground.web.context import Context
 from playground.web.escape import esc
 from playground.web.limits import BodyLimit
-from playground.web.theme import CSS, JS
+from playground.web.theme import CSS, JS, theme
 
 DEFAULT_MODELS = ["gguf:smollm2", "hf:smollm2"]
 
@@ -34,7 +34,7 @@ def launch_options(ctx: Context) -> dict[str, Any]:
     (``escape.toast``), reach a toast; anything else is logged by the server, its text never shown."""
     ctx.exports.mkdir(parents=True, exist_ok=True)
     limit = ctx.settings.limits.upload_bytes  # a file, and any request body (see web/limits.py)
-    return {"css": CSS, "js": JS, "theme": gr.themes.Soft(), "run_history": False,
+    return {"css": CSS, "js": JS, "theme": theme(), "run_history": False,
             "footer_links": ["api"], "allowed_paths": [str(ctx.exports)], "show_error": False,
             "max_file_size": limit,
             "app_kwargs": {"middleware": [Middleware(BodyLimit, max_bytes=limit)]}}
@@ -45,8 +45,8 @@ def build_app(ctx: Context, default_models: list[str] | None = None) -> gr.Block
     choices = discovery.usable_ids(local)
     chosen = list(default_models or DEFAULT_MODELS)
     with gr.Blocks(title="Playground") as demo:
-        with gr.Row():
-            gr.HTML('<span id="page-title">Playground</span>')
+        with gr.Row(elem_classes=["page-head"]):
+            gr.HTML('<h1 id="page-title">Playground</h1>')
             gr.HTML(f'<div class="notes" style="text-align:right">db: '
                     f'{esc(settings_tab.database_url(ctx))}</div>')
             copy = links.copy_button()

@@ -12,7 +12,7 @@ import gradio as gr
 from playground.arena.blind import blind_names
 from playground.engine import discovery
 from playground.session.history import session_models
-from playground.web import actions, arena_ui, blind_runs
+from playground.web import actions, arena_ui, blind_runs, lane_view
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
 from playground.web.escape import md
@@ -33,7 +33,7 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
         with gr.Row(equal_height=True):
             # no max_choices: Gradio would silently refuse a 9th model; on_models says so instead
             models = gr.Dropdown(choices=sorted(set(choices + chosen)), value=chosen, multiselect=True,
-                                 allow_custom_value=True, scale=5,
+                                 allow_custom_value=True, scale=5, min_width=300,
                                  label="Models (pick, or type provider:model and press Enter)", elem_id="models")
             refresh = gr.Button("↻ refresh list", elem_id="refresh-models", size="sm", scale=0, min_width=90)
             same = gr.Checkbox(value=True, label="same params for all", scale=1, elem_id="same-params",
@@ -43,41 +43,50 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
                                     visible=False, interactive=True, elem_id="join-from")
         models_note = gr.Markdown("", elem_id="models-note", latex_delimiters=[])
         arena = arena_ui.controls(sorted(choices))
-        with gr.Accordion("System prompt", open=False):
-            system = gr.Textbox(show_label=False, lines=2, placeholder="optional system prompt",
-                                elem_id="system", interactive=True)
-        prompt = gr.Textbox(show_label=False, lines=3, elem_id="prompt", autofocus=True, interactive=True,
-                            placeholder="Ask every model at once… (Ctrl/Cmd+Enter runs)")
-        with gr.Row(equal_height=True):
-            run_btn = gr.Button("Run ⌘↵", variant="primary", elem_id="run", scale=1)
-            stop_btn = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop", scale=1)
-            new_btn = gr.Button("New session", elem_id="new-session", scale=1)
+        # a long prompt scrolls inside its box (max_lines, and theme.py's max-height), so Run stays in view
+        prompt = gr.Textbox(label="Prompt", show_label=False, lines=2, max_lines=6, elem_id="prompt", autofocus=True,
+                            interactive=True, placeholder="Ask every model at once… (Ctrl/Cmd+Enter runs)")
+        # one row that wraps by width: the buttons, then the sampling parameters (theme.py: .controls)
+        with gr.Row(equal_height=True, elem_classes=["controls"]):
+            # the shortcut's glyph after "Run" is the platform's own (theme.py: #run::after)
+            run_btn = gr.Button("Run", variant="primary", elem_id="run", scale=0, min_width=140)
+            stop_btn = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop", scale=0, min_width=90)
+            new_btn = gr.Button("New session", elem_id="new-session", scale=0, min_width=120)
             temp = gr.Textbox(blank(d.temperature), label="temperature", placeholder="default",
-                              scale=1, interactive=True, elem_id="temperature")
-            max_tokens = gr.Number(d.max_tokens, label="max tokens", precision=0, minimum=1, scale=1,
-                                   interactive=True)
-            seed = gr.Textbox(blank(d.seed), label="seed", placeholder="none", scale=1,
+                              scale=1, min_width=100, interactive=True, elem_id="temperature")
+            max_tokens = gr.Number(d.max_tokens, label="max tokens", precision=0, minimum=1, scale=1, min_width=100,
+                                   interactive=True, elem_id="max-tokens")
+            seed = gr.Textbox(blank(d.seed), label="seed", placeholder="none", scale=1, min_width=100,
                               interactive=True, elem_id="seed")
-            repeat = gr.Number(1, label="repeat", precision=0, minimum=1, maximum=50, scale=1,
+            repeat = gr.Number(1, label="repeat", precision=0, minimum=1, maximum=50, scale=1, min_width=100,
                                interactive=True, elem_id="repeat")
-            warmup = gr.Checkbox(False, label="uncounted warm-up run first", scale=1,
+            warmup = gr.Checkbox(False, label="uncounted warm-up run first", scale=1, min_width=150,
                                  interactive=True, elem_id="warmup")
+            with gr.Column(scale=2, min_width=200), gr.Accordion("System prompt", open=False, elem_id="system-box"):
+                system = gr.Textbox(label="System prompt", show_label=False, lines=2, max_lines=6,
+                                    placeholder="optional system prompt", elem_id="system", interactive=True)
         notice = gr.Markdown("", elem_id="notice", latex_delimiters=[])  # text, never math
 
         @gr.render(inputs=[view_state])
         def lanes(v: LaneView) -> None:
             render_lanes(ctx, v, view)  # runs when the page loads: ``view`` is made below by then
 
-        race = gr.LinePlot(x="seconds", y="characters", color="lane", height=220, elem_id="race",
-                           label="The race: characters streamed over time, from each lane's start")
+        # never None once on the page: Gradio 6.31's plot leaves a ResizeObserver behind that reads the
+        # removed chart's width when its value goes to None ("Cannot read properties of null")
+        race = gr.LinePlot(lane_view.race_frame([]), x="seconds", y="characters", color="lane", height=220,
+                           elem_id="race", label="The race: characters streamed over time, from each lane's start")
         with gr.Row(elem_classes=["toolbar"]):
-            export_json = gr.DownloadButton("Export JSON", elem_id="export-json", value=None, size="sm")
-            export_md = gr.DownloadButton("Export Markdown", elem_id="export-md", value=None, size="sm")
-            export_html = gr.DownloadButton("Export HTML", elem_id="export-html", value=None, size="sm")
+            # disabled until there is a session to act on (``ready`` below; render.py during a run)
+            export_json = gr.DownloadButton("Export JSON", elem_id="export-json", value=None, size="sm",
+                                            interactive=False)
+            export_md = gr.DownloadButton("Export Markdown", elem_id="export-md", value=None, size="sm",
+                                          interactive=False)
+            export_html = gr.DownloadButton("Export HTML", elem_id="export-html", value=None, size="sm",
+                                            interactive=False)
             speed = gr.Radio(list(actions.SPEEDS), value="2×", show_label=False, elem_id="speed",
                              interactive=True, scale=2, container=False)
-            replay_btn = gr.Button("Replay", elem_id="replay", size="sm")
-            rerun_btn = gr.Button("Re-run", elem_id="rerun", size="sm")
+            replay_btn = gr.Button("Replay", elem_id="replay", size="sm", interactive=False)
+            rerun_btn = gr.Button("Re-run", elem_id="rerun", size="sm", interactive=False)
         with gr.Accordion("Diff two answers", open=False):
             with gr.Row():
                 diff_a = gr.Dropdown(label="from", choices=[], elem_id="diff-a")
@@ -156,7 +165,7 @@ def _wire(ctx: Context, view: CompareView) -> None:
 
     def on_new(chosen: list[str], v: LaneView) -> dict[Any, Any]:
         return {view.view_state: v.but(models=list(chosen or []), doc=None), view.prompt: "",
-                page.session: None, page.race: None, page.export_json: None, page.export_md: None,
+                page.session: None, page.race: lane_view.race_frame([]), page.export_json: None, page.export_md: None,
                 page.notice: "new session"}
 
     view.new.click(on_new, [view.models, view.view_state], [view.view_state, view.prompt, *page.components()],
@@ -168,6 +177,17 @@ def _wire(ctx: Context, view: CompareView) -> None:
                 view.diff_b: gr.update(choices=names, value=names[1] if len(names) > 1 else None)}
 
     page.session.change(diff_choices, page.session, [view.diff_a, view.diff_b], api_visibility="private")
+
+    def ready(doc: dict[str, Any] | None) -> dict[Any, Any]:
+        """Replay, Re-run and the exports act on a session: enabled once there is one (the exports
+        not while a blind session hides its models)."""
+        shown = bool(doc and doc.get("turns"))
+        exportable = shown and not blind_runs.is_hidden(ctx, doc)
+        return {view.replay: gr.update(interactive=shown), view.rerun: gr.update(interactive=shown),
+                **{b: gr.update(interactive=exportable) for b in (page.export_json, page.export_md, view.export_html)}}
+
+    page.session.change(ready, page.session, [view.replay, view.rerun, page.export_json, page.export_md,
+                                              view.export_html], queue=False, api_visibility="private")
 
     def on_diff(doc: dict[str, Any] | None, a: str | None, b: str | None) -> str:
         found = answers(ctx, doc)

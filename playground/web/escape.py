@@ -2,7 +2,8 @@
 file names and typed input reach what Gradio renders.
 
 - ``esc``: for HTML the page builds (``gr.HTML`` values) — and for toasts, whose messages
-  Gradio renders as HTML (``toast``).
+  Gradio renders as HTML (``toast`` for a refused input, red; ``notice`` for what is not an error,
+  such as "nothing to replay yet").
 - ``md``: for ``gr.Markdown`` values (notices, messages). HTML escaping is not enough there:
   ``![](http://…)`` would still load an image. ``<``, ``>`` and ``&`` become character references
   and every other ASCII punctuation character gets a backslash — all of them, not only those
@@ -40,3 +41,9 @@ def md(text: object) -> str:
 def toast(message: str) -> gr.Error:
     """An error toast (raise it): Gradio renders a toast's message as HTML, so it is escaped."""
     return gr.Error(esc(message))
+
+
+def notice(message: str) -> None:
+    """A toast that is not an error ("nothing to replay yet"): an info toast, not a red one; the
+    handler then returns as if it had done nothing (escaped like ``toast``)."""
+    gr.Info(esc(message))

@@ -1,5 +1,5 @@
-"""The lanes of the Compare view, built by ``@gr.render`` from the list of models (four to a row,
-the last row padded so every lane has the same width), and the events that stream into them: Run,
+"""The lanes of the Compare view, built by ``@gr.render`` from the list of models (one row that the
+page's CSS wraps by width: up to four a row, one on a phone), and the events that stream into them: Run,
 Replay, Re-run and Stop (``cancels=`` the three). Each lane's initial content comes from the session
 being shown (its last turn, earlier turns collapsed), so an opened session looks as it was.
 """
@@ -18,17 +18,20 @@ from playground.session.history import LaneHistory, lane_histories
 from playground.web import actions, blind_runs, lane_view, voting
 from playground.web.compare import resend_unchanged
 from playground.web.context import Context
-from playground.web.escape import toast
-from playground.web.frame import Frame
+from playground.web.escape import notice
+from playground.web.frame import KEEP, Frame
 from playground.web.lane_view import engine_of
 from playground.web.views import CompareView, LaneOutputs, LaneView
 from storage.document import Output, Session
 
-LANES_PER_ROW = 4
 
-
-def _buttons(view: CompareView, running: bool) -> dict[Any, Any]:
-    return {view.run: gr.update(interactive=not running), view.stop: gr.update(interactive=running)}
+def _buttons(view: CompareView, running: bool, doc: dict[str, Any] | None = None) -> dict[Any, Any]:
+    """Run, Stop, Replay and Re-run as they are while something runs, or not (Replay and Re-run
+    then only with a session to act on)."""
+    has_session = bool(doc and doc.get("turns"))
+    return {view.run: gr.update(interactive=not running), view.stop: gr.update(interactive=running),
+            view.replay: gr.update(interactive=not running and has_session),
+            view.rerun: gr.update(interactive=not running and has_session)}
 
 
 def blank(value: Any) -> str:
@@ -36,7 +39,7 @@ def blank(value: Any) -> str:
 
 
 def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
-    """One column per model, four to a row; the vote bar; then the events that stream into them.
+    """One column per model (rows by width); the vote bar; then the events that stream into them.
     A blind view (``names``) shows "Model A", … in the headers and nothing that names a model."""
     chosen, names = blind_runs.lane_setup(ctx, v)
     doc = v.doc
@@ -52,36 +55,32 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
     session = Session.of(doc) if doc else None
     best = figs.best_lanes([out or {} for _, out in shown])
     texts, stats_, earlier, per_lane, heads = [], [], [], [], []
-    for start in range(0, n, LANES_PER_ROW):
-        with gr.Row(elem_classes=["lane-row"]):
-            for i in range(start, min(start + LANES_PER_ROW, n)):
-                model = chosen[i]
-                hist, raw = shown[i]
-                out = Output.model_validate(raw) if raw else None
-                p = out.params if out else {}
-                with gr.Column(scale=1, min_width=160, elem_classes=["lane"]):
-                    head = lane_view.header_html(names[i], "") if names else lane_view.header_html(model, engine_of(ctx, model))
-                    heads.append(gr.HTML(head, elem_id=f"head-{i}", js_on_load=None))
-                    with gr.Accordion("params", open=False, elem_classes=["lane-params"]):
-                        per_lane.append([
-                            gr.Textbox(blank(p.get("temperature", ctx.settings.defaults.temperature)),
-                                       label="temperature", placeholder="default", interactive=True),
-                            gr.Number(p.get("max_tokens", ctx.settings.defaults.max_tokens), label="max tokens",
-                                      precision=0, interactive=True),
-                            gr.Textbox(blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
-                                       placeholder="none", interactive=True)])
-                    earlier.append(gr.HTML(lane_view.history_html(hist, session.last_turn.prompt if out and session and session.last_turn else None, not hide,
-                                                                  named=names is None),
-                                           elem_id=f"earlier-{i}", js_on_load=None))
-                    texts.append(gr.HTML(lane_view.answer_html(out.text if out else ""), elem_id=f"lane-{i}",
-                                         elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
-                    stats_.append(gr.HTML(lane_view.stats_html(
-                        out.model_dump(include={"status", "error", "metrics"}) if out else {},
-                        status=out.status if out else "waiting",
-                                                          lane=i, best=best, blind=names is not None, hide=hide),
-                                          elem_id=f"stats-{i}", js_on_load=None))
-            for _ in range(min(n, LANES_PER_ROW) - (min(start + LANES_PER_ROW, n) - start)):
-                gr.Column(scale=1, min_width=160)  # keeps a short last row's lanes the same width
+    with gr.Row(elem_classes=["lane-row"]):  # one row; theme.py's CSS wraps it by width
+        for i in range(n):
+            model = chosen[i]
+            hist, raw = shown[i]
+            out = Output.model_validate(raw) if raw else None
+            p = out.params if out else {}
+            asked = session.last_turn.prompt if out and session and session.last_turn else None
+            with gr.Column(scale=1, min_width=280, elem_classes=["lane"]):
+                head = lane_view.header_html(names[i], "") if names else lane_view.header_html(model, engine_of(ctx, model))
+                heads.append(gr.HTML(head, elem_id=f"head-{i}", js_on_load=None))
+                with gr.Accordion("params", open=False, elem_classes=["lane-params"]):
+                    per_lane.append([
+                        gr.Textbox(blank(p.get("temperature", ctx.settings.defaults.temperature)),
+                                   label="temperature", placeholder="default", interactive=True),
+                        gr.Number(p.get("max_tokens", ctx.settings.defaults.max_tokens), label="max tokens",
+                                  precision=0, interactive=True),
+                        gr.Textbox(blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
+                                   placeholder="none", interactive=True)])
+                earlier.append(gr.HTML(lane_view.history_html(hist, asked, not hide, named=names is None),
+                                       elem_id=f"earlier-{i}", js_on_load=None))
+                texts.append(gr.HTML(lane_view.answer_html(out.text if out else ""), elem_id=f"lane-{i}",
+                                     elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
+                stats_.append(gr.HTML(lane_view.stats_html(
+                    out.model_dump(include={"status", "error", "metrics"}) if out else {},
+                    status=out.status if out else "waiting", lane=i, best=best, blind=names is not None, hide=hide),
+                                      elem_id=f"stats-{i}", js_on_load=None))
     status = voting.vote_bar(ctx, v, n, view)
     _wire(ctx, v, chosen, names, view, LaneOutputs(heads, texts, stats_, earlier, per_lane), status)
 
@@ -132,42 +131,63 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
             async for update in updates:
                 yield update
 
-    def named(doc: Any) -> list[str]:
+    def named(doc: Any, what: str) -> list[str] | None:
+        """The lanes a replay or re-run of ``doc`` shows; None, with a notice that says why, when it cannot
+        act (not an error: the page stays as it was)."""
+        if not doc or not doc.get("turns"):
+            notice(f"nothing to {what} yet: run a comparison or open a session from History first")
+            return None
         if blind_runs.is_hidden(ctx, doc):
-            raise toast("vote first: a replay or re-run would show which model is which")
-        session = Session.of(doc) if doc else None
+            notice(f"vote first: a {what} would show which model is which")
+            return None
+        session = Session.of(doc)
         return session.models() if blind_runs.is_blind(session) else chosen
 
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
-        frames = actions.replay(ctx, request.session_hash, named(doc), doc, speed)
+        if (models := named(doc, "replay")) is None:
+            return
+        frames = actions.replay(ctx, request.session_hash, models, doc, speed)
         async with aclosing(_updates(frames, other_lanes, view)) as updates:
             async for update in updates:
                 yield update
 
     async def on_rerun(doc: Any, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
-        frames = actions.rerun(ctx, request.session_hash, named(doc), doc)
+        if (models := named(doc, "re-run")) is None:
+            return
+        frames = actions.rerun(ctx, request.session_hash, models, doc)
         async with aclosing(_updates(frames, other_lanes, view)) as updates:
             async for update in updates:
                 yield update
 
     async def on_stop(request: gr.Request) -> dict[Any, Any]:
         frame = await actions.stop(ctx, request.session_hash, n)
-        return frame.updates(stop_lanes, view.page) | _buttons(view, running=False)
+        buttons_now = _buttons(view, running=False, doc=None if frame.session is KEEP else frame.session)
+        if frame.session is KEEP:  # nothing was running: Replay and Re-run stay as they are
+            buttons_now = {k: u for k, u in buttons_now.items() if k in (view.run, view.stop)}
+        return frame.updates(stop_lanes, view.page) | buttons_now
 
     def outputs(lanes_out: LaneOutputs) -> list[Any]:
         return [*lanes_out.heads, *lanes_out.texts, *lanes_out.stats, *lanes_out.earlier, *page]
 
     streaming = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
-    buttons = [view.run, view.stop]
+    buttons = [view.run, view.stop, view.replay, view.rerun]
+    quick = dict(queue=False, api_visibility="private")
+
+    def idle(doc: Any) -> dict[Any, Any]:
+        return _buttons(view, running=False, doc=doc)
+
     events = []
     for button, fn, inputs, lanes_out in ((view.run, on_run, run_inputs, run_lanes),
                                           (view.replay, on_replay, [view.session, view.speed], other_lanes),
                                           (view.rerun, on_rerun, [view.session], other_lanes)):
-        ev = button.click(lambda: _buttons(view, running=True), None, buttons, queue=False,
-                          api_visibility="private").then(fn, inputs, outputs(lanes_out), **streaming)
-        ev.then(lambda: _buttons(view, running=False), None, buttons, queue=False, api_visibility="private")
+        ev = button.click(lambda: _buttons(view, running=True), None, buttons, **quick).then(
+            fn, inputs, outputs(lanes_out), **streaming)
+        # the buttons come back whichever way the action ends: Gradio 6.31's page runs a ``.then``
+        # step only after a success, so a refused action (a raised gr.Error) needs ``.failure``
+        ev.success(idle, view.session, buttons, **quick)
+        ev.failure(idle, view.session, buttons, **quick)
         events.append(ev)
         voting.after_run(ctx, ev, view, status, judging=fn is on_run)
-    stopped = view.stop.click(on_stop, None, [*outputs(stop_lanes), *buttons], cancels=events, api_visibility="private",
-                              concurrency_limit=None)
+    stopped = view.stop.click(on_stop, None, [*outputs(stop_lanes), *buttons], cancels=events,
+                              api_visibility="private", concurrency_limit=None)
     stopped.then(lambda doc: voting.status_value(ctx, doc), view.session, status, api_visibility="private")

@@ -1,12 +1,39 @@
-"""The page's CSS and start-up JavaScript (Gradio 6 takes both in ``launch()``)."""
+"""The page's look and its start-up JavaScript (Gradio 6 takes theme, CSS and JS in ``launch()``).
+
+- ``theme()``: Gradio's Soft theme with its grey and indigo text darkened to a contrast of 4.5:1 or
+  more (WCAG AA: the Soft theme's subdued text was ~2.4:1 on white).
+- ``CSS``: the lanes wrap into rows by width (up to four a row, one on a phone, none narrower than
+  280 px); the controls wrap in one row; a long prompt scrolls inside its box; focus is visible.
+- ``JS``: Ctrl/Cmd+Enter runs, Esc stops, the shortcut shown is the platform's, and the labels
+  Gradio leaves out (a model chip's "Remove …", a scrolling answer's keyboard focus) are added.
+"""
+
+import gradio as gr
+
+
+def theme() -> gr.themes.Base:
+    """Soft, with text dark enough to read (axe-core's color-contrast rule, checked in the tests)."""
+    return gr.themes.Soft().set(
+        body_text_color_subdued="*neutral_600",
+        block_label_text_color="*primary_700", block_title_text_color="*primary_700",
+        button_primary_background_fill="*primary_600", button_primary_background_fill_hover="*primary_700",
+        button_cancel_text_color="*error_700", button_cancel_text_color_hover="*error_700",
+        input_placeholder_color="*neutral_500", color_accent="*primary_600",
+        checkbox_label_background_fill_selected="*primary_600",
+    )
+
 
 CSS = """
-.lane-row { gap: 10px !important; flex-wrap: nowrap !important; }
-.lane { gap: 4px !important; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px !important;
-        min-width: 0 !important; }
+/* the lanes: one flex row that wraps by width, up to four a row, none narrower than 280 px */
+.lane-row { gap: 10px !important; flex-wrap: wrap !important; }
+.lane-row > .lane { flex: 1 1 max(280px, calc(25% - 10px)) !important; min-width: min(280px, 100%) !important; }
+.lane { gap: 4px !important; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px !important; }
+.lane .html-container { padding: 2px 4px !important; }  /* Gradio's 10px 12px a block, four blocks a lane */
 .lane-head { font-weight: 600; font-size: 14px; overflow-wrap: anywhere; }
 .lane-engine { font-weight: 400; color: var(--body-text-color-subdued); }
-.lane-answer { white-space: pre-wrap; overflow-wrap: anywhere; min-height: 140px; max-height: 420px;
+/* an answer scrolls inside its lane, short enough that the lanes' figures stay on screen while streaming */
+.lane-answer { white-space: pre-wrap; overflow-wrap: anywhere; min-height: 120px;
+               max-height: clamp(160px, calc(100vh - 700px), 420px);
                overflow-y: auto; font-size: 14px; line-height: 1.45; padding: 6px 2px; }
 .block.lane-answer { white-space: normal; }  /* the wrapper's own blank text nodes: no empty line on top */
 .figs { display: flex; flex-wrap: wrap; gap: 3px 10px; font-size: 12.5px; align-items: center;
@@ -36,7 +63,26 @@ body.same-params .lane-params { display: none !important; }
 .diff del { background: #fee2e2; }
 .status-table th { text-align: left; padding-right: 16px; }
 .toolbar { align-items: center; }
-#page-title { font-size: 20px; font-weight: 700; }
+#page-title { font-size: 20px; font-weight: 700; margin: 0; }
+.notes { overflow-wrap: anywhere; }
+/* the controls: the buttons, then the sampling parameters, wrapping by width */
+.controls { flex-wrap: wrap !important; gap: 8px !important; }
+.controls > button { align-self: stretch; white-space: nowrap; flex-wrap: nowrap !important; }
+#run::after { content: "Ctrl+↵"; margin-left: .4em; }  /* the JS marks a Mac's page: ⌘ there */
+body.mac #run::after { content: "⌘↵"; }
+.controls .block, .controls + .block { padding-top: 6px !important; padding-bottom: 6px !important; }
+.page-head { align-items: center; }
+.page-head .block { padding: 0 !important; }
+/* a long prompt scrolls inside the box: Run stays in view */
+#prompt textarea, #system textarea { max-height: 9.5em; overflow-y: auto !important; }
+/* focus visible on every control (Gradio's own ring on text boxes is a faint shadow) */
+#prompt textarea:focus-visible, #system textarea:focus-visible, .gradio-container :is(button, input, textarea,
+  select, [tabindex]):focus-visible { outline: 2px solid #4338ca !important; outline-offset: 1px; }
+@media (max-width: 640px) {
+  #blind, #battle, #hide-figures, #same-params { min-width: 100% !important; }  /* one a line, not squeezed */
+  .controls > button { min-width: 0 !important; flex: 1 1 auto !important; }  /* Run, Stop, New: one line */
+  .controls > .block { min-width: 28% !important; }
+}
 .vote-bar { align-items: center; }
 .vote-status { font-size: 13.5px; }
 .reveal { margin-top: 4px; }
@@ -49,14 +95,23 @@ body.same-params .lane-params { display: none !important; }
 .lb-model { overflow-wrap: anywhere; max-width: 280px; }
 """
 
-# Ctrl/Cmd+Enter in the prompt box runs; "same for all" hides the per-lane parameters.
+# Ctrl/Cmd+Enter in the prompt box runs; Esc stops a run; "same for all" hides the per-lane parameters.
+# A Mac gets body.mac (the ⌘ glyph after "Run"). Gradio names a model chip's remove button by the
+# chip's index ("Remove 0") and leaves a scrolling answer out of the tab order: both are put right
+# after each change of the page (batched to one pass a frame).
 JS = """
 () => {
+  const mac = /Mac|iPhone|iPad/.test(navigator.userAgentData?.platform || navigator.platform || '');
+  document.body.classList.add('same-params');
+  if (mac) document.body.classList.add('mac');
   document.addEventListener('keydown', (e) => {  // capture: before the textbox's own handler
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && e.target.closest('#prompt')) {
       e.preventDefault();
       const run = document.querySelector('#run');
       if (run && !run.disabled) run.click();
+    } else if (e.key === 'Escape' && !e.target.closest('[aria-expanded="true"]')) {
+      const stop = document.querySelector('#stop');
+      if (stop && !stop.disabled) { e.preventDefault(); stop.click(); }
     }
   }, true);
   document.body.classList.add('same-params');
@@ -76,6 +131,30 @@ JS = """
       held = false;
     }, 50);
   }, true);
+  let queued = false;
+  const label = () => {
+    queued = false;
+    document.querySelectorAll('.token').forEach((chip) => {
+      const remove = chip.querySelector('.token-remove');
+      const name = 'Remove ' + chip.textContent.trim();
+      if (remove && remove.getAttribute('aria-label') !== name) {
+        remove.setAttribute('aria-label', name);
+        remove.setAttribute('title', name);
+      }
+    });
+    document.querySelectorAll('.lane-answer, .turn-a').forEach((box) => {
+      if (!box.hasAttribute('tabindex')) box.tabIndex = 0;
+    });
+    // the race chart's hover marks are an unnamed svg symbol while the chart is empty
+    document.querySelectorAll('#race svg [role="graphics-symbol"]:not([aria-label])').forEach((mark) => {
+      mark.setAttribute('aria-label', 'the race chart');
+    });
+    const run = document.querySelector('#run');
+    if (run && !run.hasAttribute('aria-keyshortcuts')) run.setAttribute('aria-keyshortcuts', mac ? 'Meta+Enter' : 'Control+Enter');
+  };
+  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(label); } })
+    .observe(document.body, {childList: true, subtree: true});
+  label();
 }
 """
 
