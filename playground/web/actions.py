@@ -74,8 +74,12 @@ def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, bl
         frame.heads = {i: lane_view.header_html(name, "") for i, name in enumerate(blind_names(len(models)))}
     # the chart, the export buttons and the notice are cleared until the run ends (blind: the chart
     # keeps its first lanes' colours, so revealed names would stay; the exports would name the models)
+    # An empty table keeps the chart (None makes Gradio's chart read a removed element's width, an
+    # error in the console), but also its legend's names: a blind run takes the console error over
+    # the names of the models revealed by the previous battle's vote.
     if not keep:  # keep: a replay's session
-        frame.race, frame.export_json, frame.export_md, frame.notice = lane_view.race_frame([]), None, None, ""
+        frame.race = None if blind else lane_view.race_frame([])
+        frame.export_json, frame.export_md, frame.notice = None, None, ""
     return frame
 
 

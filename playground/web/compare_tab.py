@@ -11,7 +11,6 @@ import gradio as gr
 
 from playground.arena.blind import blind_names
 from playground.engine import discovery
-from playground.session.history import session_models
 from playground.web import actions, arena_ui, blind_runs, lane_view
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
@@ -148,7 +147,8 @@ def _wire(ctx: Context, view: CompareView) -> None:
 
     def join_choices(doc: dict[str, Any] | None, v: LaneView) -> dict[Any, Any]:
         """The models of the session shown (none for a blind one: the names may be hidden)."""
-        known = [] if not doc or blind_runs.is_blind(doc) else list(dict.fromkeys(session_models(doc)))
+        session = Session.of(doc) if doc else None
+        known = [] if session is None or blind_runs.is_blind(session) else list(dict.fromkeys(session.models()))
         return {view.join_from: gr.update(choices=[NO_JOIN, *((m, m) for m in known)], visible=bool(known),
                                           value=v.join_from if v.join_from in known else "")}
 
