@@ -49,6 +49,7 @@ class LaneState:
     prompt_chars: int = 0
     repeat: int | None = None
     warmup: bool = False
+    system: str | None = None  # this lane's own system prompt (replacing the session's), if any
 
     status: str = "waiting"  # waiting, queued, loading, running, streaming, then ok/error/cancelled
     ended: str | None = None  # the terminal status of the record, set by finish(), shown by show_end()
@@ -172,7 +173,7 @@ class LaneState:
         text and the timeline, which grow with every chunk and are not needed to redraw figures."""
         shown = self.ended is not None and self.status == self.ended
         return {"status": self.status if shown else "running", "error": self.error if shown else None,
-                "metrics": metrics.compute(self)}
+                "metrics": metrics.compute(self), "finish_reason": self.finish_reason if shown else None}
 
     def record(self) -> dict[str, Any]:
         """The output record (``playground.session/1``, docs/architecture.md#the-session-document)."""
@@ -183,7 +184,7 @@ class LaneState:
         out: dict[str, Any] = {
             "model": self.model,
             "label": self.label,
-            "params": self.params.to_record(),
+            "params": self.params.to_record() | ({"system": self.system} if self.system is not None else {}),
             "text": self.text,
             "status": self.ended or "running",
             "error": self.error,

@@ -34,6 +34,7 @@ class LaneSpec:
     repeat: int | None = None
     warmup: bool = False
     resolved: Resolved | None = None  # the id resolved and checked once for the whole run (prepare)
+    system: str | None = None  # the lane's own system prompt, recorded in its params (messages hold it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ class Run:
         self.specs = specs
         self.on_end = on_end  # awaited with a lane's index once its record is final, before it shows
         self.lanes = [LaneState(model=s.model, params=s.params or Params(), repeat=s.repeat,
-                                warmup=s.warmup,
+                                warmup=s.warmup, system=s.system,
                                 prompt_chars=sum(len(m.content) for m in s.messages))
                       for s in specs]
         self._inbox = _Inbox()
@@ -121,6 +122,14 @@ class Run:
         self._cancelled = True
         for task in self._tasks:
             task.cancel()
+
+    def cancel_lane(self, lane: int) -> bool:
+        """Stop one lane now (its text so far kept, status ``cancelled``); the others go on.
+        False when that lane is not running (never started, or already ended)."""
+        if not 0 <= lane < len(self._tasks) or self._tasks[lane].done() or self.lanes[lane].ended:
+            return False
+        self._tasks[lane].cancel()
+        return True
 
     async def _cancel_all(self) -> None:
         live = [t for t in self._tasks if not t.done()]
