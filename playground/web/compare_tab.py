@@ -99,6 +99,13 @@ def _wire(ctx: Context, view: CompareView) -> None:
     view.models.change(on_models, [view.models, page.session, view.view_state], [view.view_state, page.session],
                        api_visibility="private")
     view.same.change(None, view.same, None, js=SAME_TOGGLE)
+    shared = [view.temperature, view.max_tokens, view.seed]
+
+    def on_same(same: bool) -> list[Any]:
+        # off: each lane's own boxes count, so the shared ones are greyed out rather than ignored
+        return [gr.update(interactive=bool(same))] * len(shared)
+
+    view.same.change(on_same, view.same, shared, queue=False, api_visibility="private", show_progress="hidden")
 
     def on_new(chosen: list[str], v: LaneView) -> dict[Any, Any]:
         return {view.view_state: v.but(models=list(chosen or []), doc=None), view.prompt: "",
