@@ -88,6 +88,7 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
     (the other lanes go on)."""
     outs = LaneOutputs([], lanes.texts, lanes.stats, [], lanes.params)
     page = view.page.components()
+
     def regen_of(i: int) -> Any:
         async def on_regen(request: gr.Request, doc: Any, same: bool, t: Any, m: Any, sd: Any,
                            *own: Any) -> AsyncIterator[dict[Any, Any]]:
