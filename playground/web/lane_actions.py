@@ -9,7 +9,7 @@ earlier answers, its system prompt), with the lane's parameters as they are now 
 that lane's output in the session once the new answer ends, as a chat's "regenerate" does: the
 next turn's history is the answer on screen, and the session keeps one answer per lane per turn.
 The earlier answer is gone from the session then (export it first to keep it); a regeneration
-stopped before any text keeps the earlier answer. A turn somebody voted on is not regenerated (the
+that fails, or is stopped before any text, keeps the earlier answer (and says why). A turn somebody voted on is not regenerated (the
 vote judged the earlier answers): withdraw the vote first.
 """
 
@@ -100,8 +100,12 @@ async def regenerate(ctx: Context, key: str, doc: dict[str, Any] | None, lane: i
 
     async def final() -> Frame:
         record = run.lanes[0].record()
-        if record["status"] == "cancelled" and not record["text"]:
-            return Frame(notice=f"lane {lane + 1}: stopped before any text — the earlier answer is kept",
+        failed = record["status"] == "error" or (record["status"] == "cancelled" and not record["text"])
+        if failed:  # nothing better came: the session and the lane keep the earlier answer
+            message = (record.get("error") or {}).get("message", "")
+            why = ("was stopped before any text" if record["status"] == "cancelled"
+                   else "failed" if hidden or not message else f"failed ({message})")  # hidden: it may name the model
+            return Frame(notice=f"lane {lane + 1}: the regeneration {md(why)} — the earlier answer is kept",
                          texts={lane: lane_view.answer_html(old["text"])},
                          stats={lane: lane_view.stats_html(old, status=old["status"], lane=lane,
                                                            blind=hidden, hide=hidden and hide)})
