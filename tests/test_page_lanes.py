@@ -109,8 +109,9 @@ def test_each_lane_sends_its_own_top_p_stop_and_system(page: Any, web: SimpleNam
 
 def test_lane_values_survive_new_session_and_a_model_change(page: Any, web: SimpleNamespace) -> None:
     own_params(page)
-    page.locator("#lane-max-tokens-1 input").fill("77")
-    page.locator("#lane-max-tokens-1 input").press("Tab")
+    box = page.locator(".lane-params").nth(1).get_by_label("max tokens")  # the lane's own, by its label
+    box.fill("77")
+    box.press("Tab")
     run(page, "First question")
     expect(page.locator("#stats-1")).to_contain_text("done", timeout=20_000)
     assert chat(web.server, "scripted-b")[-1].body["max_tokens"] == 77
@@ -118,7 +119,7 @@ def test_lane_values_survive_new_session_and_a_model_change(page: Any, web: Simp
     expect(page.locator("#notice")).to_contain_text("new session")
     expect(page.locator("#lane-1")).to_be_visible()
     page.locator(".lane-params").nth(1).locator("button").first.click()
-    expect(page.locator("#lane-max-tokens-1 input")).to_have_value("77")  # not back to 256
+    expect(box).to_have_value("77")  # not back to 256
     run(page, "Second question")
     expect(page.locator("#stats-1")).to_contain_text("done", timeout=20_000)
     assert chat(web.server, "scripted-b")[-1].body["max_tokens"] == 77
@@ -127,7 +128,7 @@ def test_lane_values_survive_new_session_and_a_model_change(page: Any, web: Simp
 
 def test_a_bad_lane_value_names_the_lane(page: Any, web: SimpleNamespace) -> None:
     own_params(page)
-    page.locator("#lane-temperature-0 textarea, #lane-temperature-0 input").first.fill("abc")
+    page.locator(".lane-params").nth(0).get_by_label("temperature").fill("abc")
     run(page, "Hi")
     expect(page.get_by_text(f"{A}: temperature must be a number between 0 and 2")).to_be_visible(timeout=10_000)
     assert not chat(web.server, "scripted-a")
@@ -168,6 +169,12 @@ def test_regenerate_one_lane_replaces_its_answer_only(page: Any, web: SimpleName
     doc = latest(web)
     assert len(doc["turns"]) == 1
     assert [o["text"] for o in doc["turns"][0]["outputs"]] == ["second take", "steady lane"]
+    web.server.by_model["scripted-a"] = Reply(status=400, message="model is busy")
+    page.locator("#lane-regen-0").click()  # a failed regeneration keeps the answer it would replace
+    expect(page.locator("#notice")).to_contain_text("the earlier answer is kept", timeout=20_000)
+    expect(page.locator("#lane-0")).to_contain_text("second take")
+    assert latest(web)["turns"][0]["outputs"][0]["text"] == "second take"
+    web.server.by_model["scripted-a"] = Reply(chunks=["third"])
     run(page, "And then?")  # the follow-up's history is the regenerated answer
     expect(page.locator("#stats-0")).to_contain_text("done", timeout=20_000)
     sent = chat(web.server, "scripted-a")[-1].body["messages"]
