@@ -50,7 +50,7 @@ def page(browser: object, web: SimpleNamespace) -> Iterator[object]:
     pg = context.new_page()
     pg.add_init_script(EVENT_STREAM_TAP)  # the wire check reads the event streams
     pg.goto(web.url)
-    expect(pg.locator("#lane-1")).to_be_visible()
+    expect(pg.locator("#lane-1")).to_be_visible(timeout=30_000)  # each lane has more controls: slower on a loaded machine
     yield pg
     context.close()
 
