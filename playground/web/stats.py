@@ -95,7 +95,7 @@ def build(ctx: Context) -> None:
                                  elem_id="stats-models", interactive=True, scale=3)
             since = gr.Textbox(label="since (date)", placeholder="2026-01-31", elem_id="stats-since", scale=1)
             until = gr.Textbox(label="until (date, excluded)", elem_id="stats-until", scale=1)
-            scripted = gr.Checkbox(False, label="include the test: models (made-up answers, not measured)", elem_id="stats-scripted",
+            scripted = gr.Checkbox(False, label="include the test: models (made-up answers, not measured)", elem_id="stats-include-test",
                                    interactive=True, scale=1)
         note = gr.Markdown("", elem_id="stats-note")
         table = gr.Dataframe(headers=TABLE, interactive=False, elem_id="stats-table")
