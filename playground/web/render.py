@@ -112,8 +112,9 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
             api_visibility="private")
         ev.then(lambda: _buttons(view, running=False), None, [view.run, view.stop], queue=False,
                 api_visibility="private")
-        stop.click(stop_of(i), None, view.page.notice, concurrency_limit=None, queue=False,
-                   api_visibility="private", show_progress="hidden")
+        # queued like the page's Stop (concurrency_limit=None: never behind the run it stops)
+        stop.click(stop_of(i), None, view.page.notice, concurrency_limit=None, api_visibility="private",
+                   show_progress="hidden")
 
 
 async def _updates(frames: AsyncIterator[Frame], lanes: LaneOutputs, view: CompareView) -> AsyncIterator[dict[Any, Any]]:
