@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
-from backends.base import Params
+from backends.base import Message, Params
 from backends.errors import ConfigError
 from playground.engine.lane import LaneState
 from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
@@ -94,6 +94,7 @@ class Comparison:
         recorder: Recorder | None = None,
         resolved: Sequence[Resolved] | None = None,
         join_from: str | None = None,
+        systems: Sequence[str | None] | None = None,
     ) -> None:
         limit = runtime.settings.limits.prompt_chars
         prompt = str(check_prompt(prompt, limit))  # a plain str in the document
@@ -115,6 +116,13 @@ class Comparison:
             self.params: list[Params | None] = [params] * len(self.models)
         else:
             self.params = list(params)
+        # each lane's own system prompt (None: the session's), recorded in that lane's params
+        self.systems: list[str | None] = list(systems) if systems is not None else [None] * len(self.models)
+        if len(self.systems) != len(self.models):
+            raise ValueError("systems must hold one system prompt (or None) per model")
+        for own in self.systems:
+            if own is not None:
+                check_prompt(own, limit, "system prompt")
         # A copy: the caller's session (and its list of turns) stays as it was, like ``set_vote``'s;
         # the turns themselves are shared, never changed here. ``document`` is the session with this turn.
         self.document = ({**session, "turns": list(session["turns"])} if session is not None
@@ -133,6 +141,11 @@ class Comparison:
         if self.current is not None:
             self.current.cancel()
 
+    def cancel_lane(self, lane: int) -> bool:
+        """Stop one lane of the round running now; the other lanes go on. False when that lane
+        is not running."""
+        return self.current is not None and self.current.cancel_lane(lane)
+
     def _rounds(self) -> list[tuple[int | None, bool]]:
         counted = [(None, False)] if self.repeat == 1 else [(k, False) for k in range(1, self.repeat + 1)]
         return ([(0, True)] if self.warmup else []) + counted
@@ -140,8 +153,9 @@ class Comparison:
     def _specs(self, repeat: int | None, warmup: bool) -> list[LaneSpec]:
         system = self.document.get("system")
         return [
-            LaneSpec(model=m, messages=h.messages(system, self.prompt), params=self.params[i],
-                     repeat=repeat, warmup=warmup, resolved=self.targets[i], history_from=h.history_from)
+            LaneSpec(model=m, messages=own_system(h.messages(system, self.prompt), self.systems[i]),
+                     params=self.params[i], repeat=repeat, warmup=warmup, resolved=self.targets[i],
+                     history_from=h.history_from, system=self.systems[i])
             for i, (m, h) in enumerate(zip(self.models, self.histories, strict=True))
         ]
 
@@ -196,6 +210,15 @@ class Comparison:
     @property
     def ok(self) -> bool:
         return all(o["status"] == "ok" for o in self.turn["outputs"])
+
+
+def own_system(messages: tuple[Message, ...], system: str | None) -> tuple[Message, ...]:
+    """A lane's conversation with its own system prompt in place of the session's (None: as it
+    is; "": none at all)."""
+    if system is None:
+        return messages
+    rest = messages[1:] if messages and messages[0].role == "system" else messages
+    return (Message("system", system), *rest) if system else rest
 
 
 async def compare(

@@ -50,7 +50,7 @@ def page(browser: object, web: SimpleNamespace) -> Iterator[object]:
     pg = context.new_page()
     pg.add_init_script(EVENT_STREAM_TAP)  # the wire check reads the event streams
     pg.goto(web.url)
-    expect(pg.locator("#lane-1")).to_be_visible()
+    expect(pg.locator("#lane-1")).to_be_visible(timeout=30_000)  # each lane has more controls: slower on a loaded machine
     yield pg
     context.close()
 
@@ -253,6 +253,8 @@ def test_battle_draws_from_the_pool_and_keeps_the_pair_hidden(page: object, wire
             assert models == {BETA, GAMMA}
         page.locator("#vote-bothbad").click()
         expect(page.locator("#reveal")).to_be_visible()
+        page.locator("#new-round").click()  # a follow-up would go on in this battle: a new round draws again
+        expect(page.locator("#notice")).to_contain_text("New round")
         page.wait_for_timeout(200)
         wire.forget()  # the reveal names them, rightly; the next battle starts hidden again
 
@@ -355,7 +357,7 @@ def test_leaderboard_shows_ratings_and_the_win_rate_heat_map(page: object, web: 
     page.locator("#lb-tags input, #lb-tags textarea").first.fill("board")
     page.locator("#lb-tags input, #lb-tags textarea").first.press("Enter")
     board = page.locator("#leaderboard")
-    expect(board).to_contain_text("14 battles")
+    expect(board).to_contain_text("14 game(s) rated")
     rows = board.locator("tbody tr")
     expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text("lb:strong")
@@ -366,5 +368,5 @@ def test_leaderboard_shows_ratings_and_the_win_rate_heat_map(page: object, web: 
     expect(page.locator("#winrate td[title*='lb:strong vs lb:mid']")).to_contain_text("75%")
     expect(page.locator("#winrate td[title*='lb:mid vs lb:strong']")).to_contain_text("25%")
     page.locator("#lb-source").get_by_text("judge", exact=True).click()
-    expect(board).to_contain_text("1 battles")
+    expect(board).to_contain_text("1 game(s) rated")
     expect(rows.first).to_contain_text("lb:weak")

@@ -71,8 +71,10 @@ def test_blind_lineup_shuffles_the_picked_models_and_keeps_a_hidden_session(ctx:
                      tags=["blind"])
     models, doc = blind_runs.lineup(ctx, v, hidden, 3, "next", None)
     assert models == ["m:3", "m:1", "m:2"] and doc is hidden
-    ctx.revealed.add(hidden["id"])  # once revealed, the next blind run is a new session
-    assert blind_runs.lineup(ctx, v, hidden, 3, "next", None)[1] is not hidden
+    ctx.revealed.add(hidden["id"])  # once revealed, a follow-up still goes on in the session (issue 12)
+    assert blind_runs.lineup(ctx, v, hidden, 3, "next", None) == (["m:3", "m:1", "m:2"], hidden)
+    assert not blind_runs.runs_blind(ctx, hidden)  # ... and names its models
+    assert blind_runs.lineup(ctx, v, None, 3, "next", None)[1] is not hidden  # New round: a new session
 
 
 def test_leaderboard_filters_and_escaped_html(ctx: Context) -> None:

@@ -261,6 +261,8 @@ def test_rerun_with_another_model_diff_markdown_import_delete_stats_settings(pag
     # stats: a row per model run here; settings: which keys are set, never the key
     page.get_by_role("tab", name="Stats").click()
     expect(page.locator("#stats-table")).to_contain_text("openai:scripted")
+    expect(page.locator("#stats-table")).not_to_contain_text(other)  # scripted test: models: left out by default
+    page.locator("#stats-include-test input").check()
     expect(page.locator("#stats-table")).to_contain_text(other)
     page.get_by_role("tab", name="Settings").click()
     expect(page.locator("#status")).to_contain_text("openai (OPENAI_API_KEY)")

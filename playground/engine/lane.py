@@ -51,6 +51,7 @@ class LaneState:
     repeat: int | None = None
     warmup: bool = False
     history_from: str | None = None  # recorded as is: whose answers it was sent for turns it missed
+    system: str | None = None  # this lane's own system prompt (replacing the session's), if any
 
     status: str = "waiting"  # waiting, queued, loading, running, streaming, then ok/error/cancelled
     ended: str | None = None  # the terminal status of the record, set by finish(), shown by show_end()
@@ -185,7 +186,7 @@ class LaneState:
         text and the timeline, which grow with every chunk and are not needed to redraw figures."""
         shown = self.ended is not None and self.status == self.ended
         out = {"status": self.status if shown else "running", "error": self.error if shown else None,
-               "metrics": metrics.compute(self)}
+               "metrics": metrics.compute(self), "finish_reason": self.finish_reason if shown else None}
         if self.answered_by is not None:
             out["answered_by"] = self.answered_by
         return out
@@ -199,7 +200,7 @@ class LaneState:
         out: dict[str, Any] = {
             "model": self.model,
             "label": self.label,
-            "params": self.params.to_record(),
+            "params": self.params.to_record() | ({"system": self.system} if self.system is not None else {}),
             "text": self.text,
             "status": self.ended or "running",
             "error": self.error,

@@ -35,6 +35,7 @@ class LaneSpec:
     warmup: bool = False
     resolved: Resolved | None = None  # the id resolved and checked once for the whole run (prepare)
     history_from: str | None = None  # whose answers filled the earlier turns this model missed (session.history)
+    system: str | None = None  # the lane's own system prompt, recorded in its params (messages hold it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class Run:
         self.specs = specs
         self.on_end = on_end  # awaited with a lane's index once its record is final, before it shows
         self.lanes = [LaneState(model=s.model, params=s.params or Params(), repeat=s.repeat,
-                                warmup=s.warmup, history_from=s.history_from,
+                                warmup=s.warmup, history_from=s.history_from, system=s.system,
                                 prompt_chars=sum(len(m.content) for m in s.messages))
                       for s in specs]
         self._inbox = _Inbox()
@@ -122,6 +123,14 @@ class Run:
         self._cancelled = True
         for task in self._tasks:
             task.cancel()
+
+    def cancel_lane(self, lane: int) -> bool:
+        """Stop one lane now (its text so far kept, status ``cancelled``); the others go on.
+        False when that lane is not running (never started, or already ended)."""
+        if not 0 <= lane < len(self._tasks) or self._tasks[lane].done() or self.lanes[lane].ended:
+            return False
+        self._tasks[lane].cancel()
+        return True
 
     async def _cancel_all(self) -> None:
         live = [t for t in self._tasks if not t.done()]

@@ -5,7 +5,7 @@ lane and by name); ``render`` maps them onto the components."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -43,22 +43,11 @@ def _number(value: Any, kind: type, name: str) -> Any:
         raise toast(f"{name} must be a number, not {value!r}") from None
 
 
-def params_of(temperature: Any, max_tokens: Any, seed: Any) -> Params:
-    """Blank fields mean "the default" (the provider's, or playground.toml's)."""
-    return Params(temperature=_number(temperature, float, "temperature"),
-                  max_tokens=_number(max_tokens, int, "max tokens"), seed=_number(seed, int, "seed"))
-
-
 def repeat_of(value: Any) -> int:
     repeat = _number(value, int, "repeat") or 1
     if not 1 <= repeat <= 50:
         raise toast("repeat must be between 1 and 50")
     return repeat
-
-
-def lane_params(same: bool, shared: Sequence[Any], per_lane: Sequence[Sequence[Any]]) -> list[Params]:
-    """Every lane's parameters: the shared ones when "same for all" is on, else each lane's own."""
-    return [params_of(*(shared if same else own)) for own in per_lane]
 
 
 def _first(models: list[str], doc: dict[str, Any] | None, prompt: str | None, blind: bool = False,
@@ -123,15 +112,17 @@ async def _stream(ctx: Context, key: str, job: Job, first: Frame, n: int,
 async def run(ctx: Context, key: str, models: list[str], prompt: str, system: str | None,
               params: list[Params], doc: dict[str, Any] | None, *, blind: bool = False,
               hide: bool = False, repeat: int = 1, warmup: bool = False,
-              join_from: str | None = None) -> AsyncIterator[Frame]:
+              join_from: str | None = None, systems: list[str | None] | None = None) -> AsyncIterator[Frame]:
     """``join_from``: whose earlier answers a model new to the session is sent (None: the prompts
-    only; ignored without earlier turns, where no model joins anything)."""
+    only; ignored without earlier turns, where no model joins anything); ``systems``: each lane's
+    own system prompt (None: the session's)."""
     if not models or len(models) > MAX_LANES:
         raise toast(f"choose 1 to {MAX_LANES} models")
     join_from = join_from if doc and doc.get("turns") and not blind else None
     try:
         job = comparison_job(ctx, models, prompt, (system or "").strip() or None, params, doc,
-                             repeat=1 if blind else repeat, warmup=warmup and not blind, join_from=join_from)
+                             repeat=1 if blind else repeat, warmup=warmup and not blind, join_from=join_from,
+                             systems=systems)
     except ConfigError as exc:
         if blind and not isinstance(exc, PromptError):  # the message would name the model
             raise toast("a model of this blind run cannot be used here; run the models named "

@@ -46,8 +46,11 @@ def ratings_html(result: dict[str, Any], filters: Filters) -> str:
         rows.append(f'<tr><td>{r.rank or "—"}</td><td class="lb-model">{esc(r.model)}</td>'
                     f"<td>{r.rating:.0f}</td><td>{ci}</td><td>{r.votes}</td>"
                     f"<td>{r.wins}-{r.ties}-{r.losses}</td></tr>")
-    what = (f"{result['battles']} battles ({filters.source} votes, "
-            f"{'blind only' if filters.blind_only else 'blind and named'}, both-bad {filters.bothbad})")
+    # the header counts what the table counts: the games rated (a both-bad battle left out is no game)
+    left_out = result["battles"] - result["pairs"]
+    what = (f"{result['pairs']} game(s) rated" + (f", {left_out} both-bad battle(s) left out" if left_out else "")
+            + f" ({filters.source} votes, {'blind only' if filters.blind_only else 'blind and named'}, "
+            f"both-bad {'left out' if filters.bothbad == 'exclude' else 'counted as a tie'})")
     if not rows:
         return f'<div class="notes">No votes match: {esc(what)}. Vote in Compare (blind or battle mode).</div>'
     head = "".join(f"<th>{h}</th>" for h in ("rank", "model", "rating", "95% interval", "votes", "W-T-L"))

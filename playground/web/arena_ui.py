@@ -28,7 +28,7 @@ def controls(choices: list[str]) -> ArenaControls:
         battle = gr.Checkbox(False, label="battle: each run draws its models from a pool", elem_id="battle",
                              interactive=True, scale=2)
         hide = gr.Checkbox(True, label="hide figures until the vote", elem_id="hide-figures", interactive=True,
-                           scale=1)
+                           scale=1, visible=False)  # a blind-only option: shown with blind on
     with gr.Row(visible=False) as pool_row:
         pool = gr.Dropdown(choices=choices, value=[], multiselect=True, allow_custom_value=True, scale=5,
                            label="Battle pool (the models to draw from; the drawn ones stay hidden until you vote)",
@@ -59,7 +59,8 @@ def wire(c: ArenaControls, models: Any, view_state: Any, session: Any) -> None:
         reset = (new.blind, new.battle, new.lanes) != (v.blind, v.battle, v.lanes)
         if reset:
             new = new.but(doc=None)
-        out = {view_state: new, c.pool_row: gr.update(visible=bool(battle)), models: gr.update(visible=not battle)}
+        out = {view_state: new, c.pool_row: gr.update(visible=bool(battle)), models: gr.update(visible=not battle),
+               c.hide: gr.update(visible=new.blind)}
         if reset:
             out[session] = None
         if battle:
@@ -67,7 +68,7 @@ def wire(c: ArenaControls, models: Any, view_state: Any, session: Any) -> None:
         return out
 
     inputs = [c.blind, c.battle, c.hide, c.lanes, models, view_state]
-    outputs = [view_state, session, c.blind, c.pool_row, models]
+    outputs = [view_state, session, c.blind, c.pool_row, models, c.hide]
     for trigger in (c.blind.input, c.battle.input, c.hide.input, c.lanes.change):
         trigger(on_arena, inputs, outputs, api_visibility="private")
     # the pool is read when a battle starts; changing it only ends the current session (no re-render)
@@ -76,8 +77,9 @@ def wire(c: ArenaControls, models: Any, view_state: Any, session: Any) -> None:
 
 def opened(c: ArenaControls) -> dict[Any, Any]:
     """Updates for the controls when a saved session is opened: shown as it was, not as a battle."""
-    return {c.blind: gr.update(value=False), c.battle: gr.update(value=False), c.pool_row: gr.update(visible=False)}
+    return {c.blind: gr.update(value=False), c.battle: gr.update(value=False), c.pool_row: gr.update(visible=False),
+            c.hide: gr.update(visible=False)}
 
 
 def opened_outputs(c: ArenaControls) -> list[Any]:
-    return [c.blind, c.battle, c.pool_row]
+    return [c.blind, c.battle, c.pool_row, c.hide]

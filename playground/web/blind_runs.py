@@ -68,11 +68,13 @@ def lane_setup(ctx: Context, v: LaneView) -> tuple[list[str], list[str] | None]:
 
 def lineup(ctx: Context, v: LaneView, doc: dict[str, Any] | None, n: int, prompt: str,
            system: str | None, pool: list[str] | None = None) -> tuple[list[str], dict[str, Any]]:
-    """The models of a blind run and its session: the hidden session goes on with its models;
-    otherwise a new blind session, its models shuffled (or drawn from the pool, least-voted pairs
-    first). Errors never name a model."""
-    if is_hidden(ctx, doc):
-        models = Session.of(doc).models()
+    """The models of a blind run and its session: the blind session shown goes on with its models,
+    hidden or (after the vote) revealed, so a follow-up keeps its context until the user starts a
+    new round (New round / New session: no session shown); otherwise a new blind session, its
+    models shuffled (or drawn from the pool, least-voted pairs first). Errors never name a model."""
+    session = Session.of(doc) if doc else None
+    if is_blind(session) and session.turns:
+        models = session.models()
     elif v.battle:
         pool = list(dict.fromkeys(m.strip() for m in pool or [] if m and m.strip()))
         if len(pool) < n:
@@ -90,6 +92,12 @@ def lineup(ctx: Context, v: LaneView, doc: dict[str, Any] | None, n: int, prompt
         doc = new_document(prompt, system)
         doc["tags"] = [TAG, BATTLE_TAG] if v.battle else [TAG]
     return models, doc
+
+
+def runs_blind(ctx: Context, doc: dict[str, Any] | None) -> bool:
+    """Whether the next run of this blind session hides its names: a new one, or one not voted on
+    yet; a revealed session's follow-up shows the models it already named."""
+    return not (doc and doc.get("turns")) or is_hidden(ctx, doc)
 
 
 def _lanes_models(session: Session, turn: int) -> list[str]:

@@ -46,17 +46,19 @@ class Job:
     flush_s: float = FLUSH_S
     blind: bool = False  # a blind run: lanes say nothing that names their model
     hide: bool = False  # ... and show no figures either
+    cancel_lane: Callable[[int], bool] | None = None  # stop one lane, the others going on (None: cannot)
 
 
 def comparison_job(ctx: Context, models: list[str], prompt: str, system: str | None,
                    params: Sequence[Params | None], doc: dict[str, Any] | None, *, repeat: int = 1,
-                   warmup: bool = False, join_from: str | None = None) -> Job:
+                   warmup: bool = False, join_from: str | None = None,
+                   systems: Sequence[str | None] | None = None) -> Job:
     comp = Comparison(ctx.runtime, models, prompt, system=system if not doc else None,
                       params=list(params), session=doc, recorder=Recorder(ctx.store), repeat=repeat,
-                      warmup=warmup, join_from=join_from)
+                      warmup=warmup, join_from=join_from, systems=systems)
     # lanes show the round running now (repeat runs stream one round after another)
     return Job(comp.events(), lambda: comp.current.lanes if comp.current else comp.output_lanes(),
-               comp.cancel, lambda: comp.document, flush_s=flush_for(comp.targets))
+               comp.cancel, lambda: comp.document, flush_s=flush_for(comp.targets), cancel_lane=comp.cancel_lane)
 
 
 def flush_for(targets: Sequence[Resolved]) -> float:

@@ -144,6 +144,13 @@ def _wire(ctx: Context, view: CompareView) -> None:
     view.refresh.click(on_refresh, [view.models, view.arena.pool], [view.models, view.arena.pool, view.models_note],
                        api_visibility="private", concurrency_limit=None, show_progress="minimal")
     view.same.change(None, view.same, None, js=SAME_TOGGLE)
+    shared = [view.temperature, view.max_tokens, view.seed]
+
+    def on_same(same: bool) -> list[Any]:
+        # off: each lane's own boxes count, so the shared ones are greyed out rather than ignored
+        return [gr.update(interactive=bool(same))] * len(shared)
+
+    view.same.change(on_same, view.same, shared, queue=False, api_visibility="private", show_progress="hidden")
 
     def join_choices(doc: dict[str, Any] | None, v: LaneView) -> dict[Any, Any]:
         """The models of the session shown (none for a blind one: the names may be hidden)."""

@@ -24,9 +24,21 @@ STATUS_TEXT = {
     "streaming": "streaming", "ok": "done", "error": "error", "cancelled": "cancelled",
     "interrupted": "interrupted", "replaying": "replaying",
 }
-_FIGS = [("ttft_ms", "TTFT", figures.fmt_ms), ("total_ms", "total", figures.fmt_ms),
-         ("output_tokens", "tokens", lambda v: "—" if v is None else f"{v} tok"),
-         ("tokens_per_s", "rate", figures.fmt_rate), ("cost_usd", "cost", figures.fmt_cost)]
+# figure key, label, format, what it means (each figure's tooltip and accessible name; docs/architecture.md#timing)
+_FIGS = [("ttft_ms", "TTFT", figures.fmt_ms,
+          "time to first token: from the request sent to the first text (waits and model loads not included)"),
+         ("total_ms", "total", figures.fmt_ms, "total time: from the request sent to the answer's end"),
+         ("output_tokens", "tokens", lambda v: "—" if v is None else f"{v} tok", "tokens in the answer"),
+         ("tokens_per_s", "rate", figures.fmt_rate, "tokens per second after the first token (the decode rate)"),
+         ("cost_usd", "cost", figures.fmt_cost, "cost in US dollars from the price list")]
+MARKS = {  # the marks a figure may carry, explained the same way
+    "★": "best of the lanes on this figure",
+    "~": "estimated: tokens counted with a tokenizer, not reported by the provider",
+    "$?": "cost unknown: no price listed for this model",
+    "—": "not measured (no text, or too little to time)",
+}
+CUT_AT_MAX = "cut at max tokens"
+_CUT_TIP = "the answer stopped because it reached the max tokens limit (finish: length); raise max tokens for more"
 
 
 def engine_of(ctx: Any, model: str) -> str:
@@ -57,28 +69,50 @@ def status_label(status: str, clock_s: float | None = None, detail: str = "") ->
     return label
 
 
-def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
+def _tip(text: str) -> str:
+    return f'title="{esc(text)}" aria-label="{esc(text)}"'
+
+
+def _figure(name: str, title: str, value: str, meaning: str, mark: str, is_best: bool) -> str:
+    """One figure with its meaning and every mark it carries in its tooltip and accessible name."""
+    said = [f"{title} {value}: {meaning}"]
+    if mark:
+        said.append(MARKS["~"])
+    if value in MARKS and value != "★":
+        said.append(MARKS[value])
+    if is_best:
+        said.append(MARKS["★"])
+    cls = "fig best" if is_best else "fig"
+    star = ' <span class="mark" aria-hidden="true">★</span>' if is_best else ""
+    return (f'<span class="{cls}" data-figure="{esc(name)}" role="img" {_tip("; ".join(said))}>'
+            f"<b>{title}</b> {mark}{esc(value)}{star}</span>")
+
+
+def stats_html(record: dict[str, Any] | None, *, status: str, lane: int = 0,
                best: dict[str, set[int]] | None = None, clock_s: float | None = None,
                detail: str = "", blind: bool = False, hide: bool = False) -> str:
-    """The lane's status badge, its figures (★ on the best across lanes; ~ on estimates), its notes
-    (waits, loads, CPU sharing) and its error as a sentence. ``blind``: nothing that could name the
-    model (no notes, no wait detail, no error message); ``hide``: no figures either."""
+    """The lane's status badge, its figures (★ on the best across lanes; ~ on estimates; each with
+    a tooltip and an accessible name saying what it means), "cut at max tokens" for an answer that
+    stopped at the limit, its notes (waits, loads, CPU sharing) and its error as a sentence. A lane
+    that has not run (``record`` None) shows nothing; one about to run (``{}``) its badge alone,
+    no empty figures. ``blind``: nothing that
+    could name the model (no notes, no wait detail, no error message); ``hide``: no figures either."""
+    if record is None:
+        return ""
     m = record.get("metrics") or {}
     best = best or {}
     if blind:
         detail = ""
     badge = f'<span class="badge st-{esc(status)}">{esc(status_label(status, clock_s, detail))}</span>'
-    figs = []
-    for name, title, fmt in _FIGS:
-        value = m.get(name)
-        mark = figures.estimated_mark(m, name)
-        is_best = lane in best.get(name, set())
-        cls = "fig best" if is_best else "fig"
-        star = " ★" if is_best else ""
-        tip = ' title="estimated"' if mark else ""
-        figs.append(f'<span class="{cls}"{tip}><b>{title}</b> {mark}{esc(fmt(value))}{star}</span>')
+    if not record:
+        return f'<div class="figs">{badge}</div>'
+    figs = [_figure(name, title, fmt(m.get(name)), meaning, figures.estimated_mark(m, name),
+                    lane in best.get(name, set()))
+            for name, title, fmt, meaning in _FIGS]
     if blind and hide:
         figs = ['<span class="fig">figures after the vote</span>']
+    if record.get("finish_reason") == "length":
+        figs.append(f'<span class="fig cut" {_tip(_CUT_TIP)}>✂ {CUT_AT_MAX}</span>')
     parts = [f'<div class="figs">{badge} {" ".join(figs)}</div>']
     error = record.get("error")
     if blind:
@@ -91,6 +125,15 @@ def stats_html(record: dict[str, Any], *, status: str, lane: int = 0,
     if error:
         parts.append(f'<div class="lane-error">⚠ {esc(error.get("message"))}</div>')
     return "".join(parts)
+
+
+def legend_html() -> str:
+    """What the figures and marks under the lanes mean, once for the page (each has a tooltip too)."""
+    rows = [f"<li><b>{title}</b>: {esc(meaning)}</li>" for _, title, _, meaning in _FIGS]
+    rows += [f"<li><b>{esc(mark)}</b>: {esc(meaning)}</li>" for mark, meaning in MARKS.items()]
+    rows.append(f"<li><b>✂ {CUT_AT_MAX}</b>: {esc(_CUT_TIP)}</li>")
+    return (f'<details class="fig-legend" id="fig-legend"><summary>What the figures mean</summary>'
+            f'<ul>{"".join(rows)}</ul></details>')
 
 
 def earlier_html(turns: Sequence[tuple[str, Output | None]], prompt: str | None = None,

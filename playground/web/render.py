@@ -15,7 +15,7 @@ import gradio as gr
 
 from playground.engine import figures as figs
 from playground.session.history import LaneHistory, lane_histories
-from playground.web import actions, blind_runs, lane_view, voting
+from playground.web import actions, blind_runs, lane_actions, lane_params, lane_view, voting
 from playground.web.compare import resend_unchanged
 from playground.web.context import Context
 from playground.web.escape import notice
@@ -55,6 +55,7 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
     session = Session.of(doc) if doc else None
     best = figs.best_lanes([out or {} for _, out in shown])
     texts, stats_, earlier, per_lane, heads = [], [], [], [], []
+    actions_: list[tuple[Any, Any]] = []  # each lane's Regenerate and Stop buttons
     with gr.Row(elem_classes=["lane-row"]):  # one row; theme.py's CSS wraps it by width
         for i in range(n):
             model = chosen[i]
@@ -65,24 +66,68 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
             with gr.Column(scale=1, min_width=280, elem_classes=["lane"]):
                 head = lane_view.header_html(names[i], "") if names else lane_view.header_html(model, engine_of(ctx, model))
                 heads.append(gr.HTML(head, elem_id=f"head-{i}", js_on_load=None))
+                with gr.Row(elem_classes=["lane-actions"]):
+                    actions_.append((gr.Button("↻ Regenerate", elem_id=f"lane-regen-{i}", size="sm", min_width=0),
+                                     gr.Button("■ Stop lane", elem_id=f"lane-stop-{i}", size="sm", min_width=0,
+                                               variant="stop")))
                 with gr.Accordion("params", open=False, elem_classes=["lane-params"]):
-                    per_lane.append([
-                        gr.Textbox(blank(p.get("temperature", ctx.settings.defaults.temperature)),
-                                   label="temperature", placeholder="default", interactive=True),
-                        gr.Number(p.get("max_tokens", ctx.settings.defaults.max_tokens), label="max tokens",
-                                  precision=0, interactive=True),
-                        gr.Textbox(blank(p.get("seed", ctx.settings.defaults.seed)), label="seed",
-                                   placeholder="none", interactive=True)])
+                    per_lane.append(lane_params.boxes(
+                        lane_params.shown(v.params.get(model), p, ctx.settings.defaults), i))
+                if model:
+                    lane_params.remember(view.view_state, model, per_lane[-1])
                 earlier.append(gr.HTML(lane_view.history_html(hist, asked, not hide, named=names is None),
                                        elem_id=f"earlier-{i}", js_on_load=None))
                 texts.append(gr.HTML(lane_view.answer_html(out.text if out else ""), elem_id=f"lane-{i}",
                                      elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
                 stats_.append(gr.HTML(lane_view.stats_html(
-                    out.model_dump(include={"status", "error", "metrics"}) if out else {},
+                    out.model_dump(include={"status", "error", "metrics", "finish_reason"}) if out else None,
                     status=out.status if out else "waiting", lane=i, best=best, blind=names is not None, hide=hide),
                                       elem_id=f"stats-{i}", js_on_load=None))
-    status = voting.vote_bar(ctx, v, n, view)
-    _wire(ctx, v, chosen, names, view, LaneOutputs(heads, texts, stats_, earlier, per_lane), status)
+    gr.HTML(lane_view.legend_html(), elem_id="fig-legend-box", js_on_load=None)
+    status = voting.vote_bar(ctx, v, n, view, names, chosen)
+    lanes = LaneOutputs(heads, texts, stats_, earlier, per_lane)
+    _wire(ctx, v, chosen, names, view, lanes, status)
+    _wire_lane_buttons(ctx, v, [names[i] if names else chosen[i] for i in range(n)], view, lanes, actions_)
+
+
+def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: CompareView, lanes: LaneOutputs,
+                       buttons: list[tuple[Any, Any]]) -> None:
+    """Each lane's Regenerate (streams into that lane alone; lane_actions.regenerate) and Stop lane
+    (the other lanes go on)."""
+    outs = LaneOutputs([], lanes.texts, lanes.stats, [], lanes.params)
+    buttons = [view.run, view.stop, view.replay, view.rerun]
+
+    def idle(doc: Any) -> dict[Any, Any]:
+        return _buttons(view, running=False, doc=doc)
+    page = view.page.components()
+
+    def regen_of(i: int) -> Any:
+        async def on_regen(request: gr.Request, doc: Any, same: bool, t: Any, m: Any, sd: Any,
+                           *own: Any) -> AsyncIterator[dict[Any, Any]]:
+            settings = lane_params.lane_settings(same, (t, m, sd), [list(own)], [called[i]])[0]
+            frames = lane_actions.regenerate(ctx, request.session_hash, doc, i, settings, hide=v.hide)
+            async with aclosing(_updates(frames, outs, view)) as updates:
+                async for update in updates:
+                    yield update
+        return on_regen
+
+    def stop_of(i: int) -> Any:
+        def on_stop_lane(request: gr.Request) -> str:
+            return lane_actions.stop_lane(ctx, request.session_hash, i, called[i] or f"lane {i + 1}")
+        return on_stop_lane
+
+    for i, (regen, stop) in enumerate(buttons):
+        ev = regen.click(lambda: _buttons(view, running=True), None, buttons, queue=False,
+                         api_visibility="private").then(
+            regen_of(i), [view.session, view.same, view.temperature, view.max_tokens, view.seed, *lanes.params[i]],
+            [*lanes.texts, *lanes.stats, *page], concurrency_limit=None, show_progress="hidden",
+            api_visibility="private")
+        # as the page's Run: the buttons come back on success and on failure (a refused regeneration)
+        ev.success(idle, view.session, buttons, queue=False, api_visibility="private")
+        ev.failure(idle, view.session, buttons, queue=False, api_visibility="private")
+        # queued like the page's Stop (concurrency_limit=None: never behind the run it stops)
+        stop.click(stop_of(i), None, view.page.notice, concurrency_limit=None, api_visibility="private",
+                   show_progress="hidden")
 
 
 def _shown(history: LaneHistory) -> tuple[LaneHistory, dict[str, Any] | None]:
@@ -115,18 +160,20 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
     other_lanes = LaneOutputs([], lanes.texts, lanes.stats, lanes.earlier, lanes.params)
     stop_lanes = LaneOutputs([], lanes.texts, lanes.stats, [], lanes.params)
     run_inputs = [view.prompt, view.system, view.same, view.temperature, view.max_tokens, view.seed, view.session,
-                  view.arena.pool, view.repeat, view.warmup, *(c for trio in lanes.params for c in trio)]
+                  view.arena.pool, view.repeat, view.warmup, *(c for boxes in lanes.params for c in boxes)]
 
     async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[dict[Any, Any]]:
         prompt, system, same, t, m, sd, doc, pool, repeat, warmup, *rest = values
-        params = actions.lane_params(same, (t, m, sd), [rest[k:k + 3] for k in range(0, len(rest), 3)])
+        own = lane_params.lane_settings(same, (t, m, sd), lane_params.chunks(rest), names or chosen)
+        params, systems = [s.params for s in own], [s.system for s in own]
         if arena:
             models, doc = blind_runs.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
             frames = actions.run(ctx, request.session_hash, models, prompt, system, params, doc,
-                                 blind=True, hide=v.hide)
+                                 blind=blind_runs.runs_blind(ctx, doc), hide=v.hide, systems=systems)
         else:
             frames = actions.run(ctx, request.session_hash, chosen, prompt, system, params, doc,
-                                 repeat=actions.repeat_of(repeat), warmup=bool(warmup), join_from=v.join_from)
+                                 repeat=actions.repeat_of(repeat), warmup=bool(warmup), join_from=v.join_from,
+                                 systems=systems)
         async with aclosing(_updates(frames, run_lanes, view)) as updates:
             async for update in updates:
                 yield update

@@ -93,6 +93,11 @@ body.mac #run::after { content: "⌘↵"; }
 .wr-table td { text-align: center; min-width: 64px; color: #111827; }
 .wr-n { font-size: 11px; color: #4b5563; }
 .lb-model { overflow-wrap: anywhere; max-width: 280px; }
+.lane-actions { gap: 4px !important; flex-wrap: wrap; }
+.lane-actions button { flex: 0 1 auto !important; font-size: 12px !important; padding: 2px 8px !important; }
+.fig.cut { color: #92400e; font-weight: 600; }
+.fig-legend { font-size: 12.5px; color: var(--body-text-color-subdued); }
+.fig-legend ul { margin: 4px 0 0 18px; }
 """
 
 # Ctrl/Cmd+Enter in the prompt box runs; Esc stops a run; "same for all" hides the per-lane parameters.

@@ -24,11 +24,15 @@ class LaneView:
     lanes: int = 2
     hide: bool = True  # a blind run's figures stay hidden until the vote
     join_from: str | None = None  # whose earlier answers a model new to the session gets (None: prompts only)
+    # each model's per-lane boxes as last typed (lane_params.FIELDS), so a re-render (New session,
+    # a vote, a changed model list) rebuilds them as they were, not from the defaults
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __hash__(self) -> int:
         # Gradio tells a changed gr.State (and so re-renders the lanes) by hashing its value: by
-        # content here, as it hashes a dict; an unhashable value would be compared by identity
-        return hash(json.dumps(asdict(self), sort_keys=True, default=str))
+        # content here, as it hashes a dict; an unhashable value would be compared by identity.
+        # ``params`` is left out: typing in a lane's box must not rebuild the lanes under the cursor
+        return hash(json.dumps({k: v for k, v in asdict(self).items() if k != "params"}, sort_keys=True, default=str))
 
     def but(self, **changes: Any) -> LaneView:
         """A copy with ``changes`` (the state is replaced, never changed in place)."""
@@ -82,7 +86,7 @@ class LaneOutputs:
     texts: list[Any]
     stats: list[Any]
     earlier: list[Any]
-    params: list[list[Any]]  # each lane's temperature, max tokens, seed
+    params: list[list[Any]]  # each lane's boxes, in lane_params.FIELDS order
 
 
 @dataclass(frozen=True)

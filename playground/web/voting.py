@@ -30,25 +30,65 @@ def status_value(ctx: Context, doc: dict[str, Any] | None) -> str:
     return blind_runs.status_html(ctx, doc, lambda m: lane_view.engine_of(ctx, m))
 
 
-def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView) -> Any:
-    """The vote buttons for ``n`` lanes and the vote status line; returns the status component."""
+def votable(doc: dict[str, Any] | None) -> bool:
+    """Whether a vote means something here: the session shown has a last turn with two or more
+    counted answers (nothing to vote on before a run, or with one lane)."""
+    if not doc or not doc.get("turns"):
+        return False
+    return len([o for o in doc["turns"][-1]["outputs"] if not o.get("warmup")]) >= 2
+
+
+def choice_names(names: list[str] | None, chosen: list[str]) -> list[str]:
+    """What the vote buttons call each lane: its letter in a blind view ("A"), else its model."""
+    if names is not None:
+        return list(string.ascii_uppercase[:len(names)])
+    return list(chosen)
+
+
+def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView, names: list[str] | None = None,
+             chosen: list[str] | None = None) -> Any:
+    """The vote buttons for ``n`` lanes (named by letter when ``names`` hides the models, else by
+    model) and the vote status line, shown only once the session shown has answers to vote on, and
+    "New round" in blind and battle modes; returns the status component."""
+    doc = v.doc
     if n < 2:
-        return gr.HTML('<div class="notes">Votes need two or more lanes.</div>', elem_id="vote-status")
-    with gr.Row(elem_classes=["toolbar", "vote-bar"]):
+        return gr.HTML("", elem_id="vote-status", visible=False)
+    called = choice_names(names, chosen or list(v.models))
+    arena = blind_runs.arena_on(v)
+    with gr.Row(elem_classes=["toolbar", "vote-bar"], visible=votable(doc)) as bar:
         pick = None
         if n == 2:
-            choices = [(gr.Button("A is better", elem_id="vote-a", size="sm"), "a"),
-                       (gr.Button("B is better", elem_id="vote-b", size="sm"), "b")]
+            choices = [(gr.Button(f"{called[0]} is better", elem_id="vote-a", size="sm"), "a"),
+                       (gr.Button(f"{called[1]} is better", elem_id="vote-b", size="sm"), "b")]
         else:
-            pick = gr.Radio(list(string.ascii_uppercase[:n]), label="best answer", elem_id="vote-best-which",
-                            interactive=True, container=False, scale=2)
+            pick = gr.Radio([(name, letter) for name, letter in zip(called, string.ascii_uppercase, strict=False)],
+                            label="best answer", elem_id="vote-best-which", interactive=True, container=False,
+                            scale=2)
             choices = [(gr.Button("Best is the one picked", elem_id="vote-best", size="sm"), "best")]
         choices += [(gr.Button("Tie", elem_id="vote-tie", size="sm"), "tie"),
                     (gr.Button("Both bad", elem_id="vote-bothbad", size="sm"), "bothbad")]
         withdraw_btn = gr.Button("Withdraw my vote", elem_id="vote-withdraw", size="sm", variant="secondary")
-    status = gr.HTML(status_value(ctx, v.doc), elem_id="vote-status")
+    status = gr.HTML(status_value(ctx, doc), elem_id="vote-status", visible=votable(doc) or arena)
+    new_round = gr.Button("New round", elem_id="new-round", size="sm", visible=arena and votable(doc))
     page = view.page
     outs = [view.view_state, *page.components(), view.models]
+
+    def on_session(shown_doc: dict[str, Any] | None) -> dict[Any, Any]:
+        # the bar follows the session shown: it appears once a run has answers to vote on
+        can = votable(shown_doc)
+        return {bar: gr.update(visible=can), status: gr.update(value=status_value(ctx, shown_doc),
+                                                               visible=can or arena),
+                new_round: gr.update(visible=arena and can)}
+
+    page.session.change(on_session, page.session, [bar, status, new_round], api_visibility="private",
+                        show_progress="hidden", queue=False)
+
+    def on_new_round() -> dict[Any, Any]:
+        return {view.view_state: v.but(doc=None), page.session: None, page.race: None, page.export_json: None,
+                page.export_md: None, page.notice: "New round: the next run starts a new blind session"
+                + (" and draws its models from the pool" if v.battle else "")}
+
+    new_round.click(on_new_round, None, [view.view_state, *page.components()], api_visibility="private")
 
     def shown(doc: dict[str, Any], message: str) -> dict[Any, Any]:
         session = Session.of(doc)
@@ -69,14 +109,21 @@ def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView) -> Any:
     for button, outcome in choices:
         def on_vote(doc: dict[str, Any] | None, letter: str | None = None,
                     outcome: str = outcome) -> Iterator[dict[Any, Any]]:
-            updated = blind_runs.cast(ctx, doc, outcome, letter)
+            try:
+                updated = blind_runs.cast(ctx, doc, outcome, letter)
+            except gr.Error as exc:  # a refused vote is a notice: its outputs (Models, chart) are fine
+                yield {page.notice: f"⚠ {exc.message}"}
+                return
             yield from cleared(shown(updated, f"vote saved on turn {len(Session.of(updated).turns)}"))
 
         button.click(on_vote, [page.session] + ([pick] if pick is not None else []), outs,
                      api_visibility="private")
 
     def on_withdraw(doc: dict[str, Any] | None) -> dict[Any, Any]:
-        updated = blind_runs.withdraw(ctx, doc)
+        try:
+            updated = blind_runs.withdraw(ctx, doc)
+        except gr.Error as exc:
+            return {page.notice: f"⚠ {exc.message}"}
         return shown(updated, "vote withdrawn")
 
     withdraw_btn.click(on_withdraw, page.session, outs, api_visibility="private")
