@@ -116,3 +116,12 @@ def test_the_answer_body_holds_the_raw_text_for_the_raw_view_and_the_copy_button
     assert lane_view.answer_html(text) == body
     earlier = lane_view.earlier_html([("q", {"text": "| a |\n|---|\n| 1 |", "metrics": {}})], "next")
     assert "<table>" in earlier and '<pre class="answer-raw">' in earlier
+
+
+def test_a_judge_models_reasoning_is_rendered_too() -> None:
+    from playground.web.blind_runs import OUTCOME_TEXT, judge_html
+
+    outcome = next(iter(OUTCOME_TEXT))
+    html = judge_html({"outcome": outcome, "judge": {"model": "m", "reasoning": "**A** wins <img src=x onerror=alert(1)>"}})
+    assert "<strong>A</strong> wins &lt;img" in html
+    assert_inert(html.split('<div class="turn-a">', 1)[1])
