@@ -35,7 +35,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -43,8 +43,7 @@ from markdown_it.token import Token
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+from pygments.lexers import get_all_lexers, get_lexer_by_name
 
 SCHEMES = frozenset({"http", "https", "mailto"})
 _SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -59,20 +58,28 @@ def _safe_link(url: str) -> bool:
     return scheme is None or scheme.group(1).lower() in SCHEMES
 
 
-@lru_cache(maxsize=128)
+@cache
+def _aliases() -> frozenset[str]:
+    """The language names of Pygments' own lexers. Only these are looked up: an unknown name
+    would make Pygments scan the installed packages for plugin lexers (~1 s), once per name an
+    answer cares to invent. Loading a lexer costs 10–80 ms once per language and process."""
+    return frozenset(alias for _, aliases, _, _ in get_all_lexers(plugins=False) for alias in aliases)
+
+
 def _lexer(lang: str) -> Lexer | None:
-    if not lang or len(lang) > 40:
-        return None
-    try:
-        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
+    lang = lang.lower()
+    return _load(lang) if lang in _aliases() else None
+
+
+@cache
+def _load(lang: str) -> Lexer:
+    return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
     """Pygments' spans for a fenced block in a language it knows; "" leaves the block to the
     renderer (escaped as it is)."""
-    lexer = _lexer(lang.lower())
+    lexer = _lexer(lang)
     if lexer is None or len(code) > HIGHLIGHT_MAX:
         return ""
     return highlight(code, lexer, _FORMATTER)
