@@ -12,7 +12,7 @@ Figures (targets from issue 5):
   — target ≤ 100 ms; "of which handler": until the handler has built the frame with that text
   (the rest is Gradio sending it and the browser drawing it)
 
-    python bench/ui.py [--lanes 4] [--chunks 2000] [--rate 300] [--repeat 3] [--out bench/results/ui.json]
+    python bench/ui.py [--lanes 4] [--chunks 2000] [--rate 300] [--repeat 3] [--markdown] [--out bench/results/ui.json]
 """
 
 from __future__ import annotations
@@ -37,18 +37,23 @@ from playground.testing.browser import CHROMIUM, CHROMIUM_ARGS, EVENT_STREAM_TAP
 from playground.testing.frames import Reply  # noqa: E402
 from playground.web.serve import start, stop  # noqa: E402
 
-WATCH = """(want) => {
+# A lane is done when its answer shows the stream's last word (unique in the text): the text comes in
+# order, and a rendered answer's length is not its text's. The rendered view (.answer-md) when there
+# is one, else the whole answer (a page that shows the text as it is).
+WATCH = """(last) => {
   window.__t = {first: {}, done: {}, updates: 0};
   const lanes = [...Array(%d).keys()];
   const seen = {};
   new MutationObserver(() => {
     let changed = false;
     for (const i of lanes) {
-      const el = document.querySelector('#lane-' + i + ' .html-container');
-      const n = el ? el.textContent.length : 0;
+      const el = document.querySelector('#lane-' + i + ' .answer-md')
+        || document.querySelector('#lane-' + i + ' .html-container');
+      const text = el ? el.textContent : '';
+      const n = text.length;
       if (n !== seen[i]) { seen[i] = n; changed = true; }
       if (n > 0 && !(i in __t.first)) __t.first[i] = Date.now();
-      if (n >= want && !(i in __t.done)) __t.done[i] = Date.now();
+      if (!(i in __t.done) && text.includes(last)) __t.done[i] = Date.now();
     }
     if (changed) __t.updates += 1;
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
@@ -57,6 +62,21 @@ WATCH = """(want) => {
 
 
 PRESETS = ["openai", "groq", "together", "mistral", "deepseek", "fireworks", "openrouter"]  # one server each
+
+
+def markdown_chunks(n: int) -> list[str]:
+    """About ``n`` chunks of 6 characters of a Markdown answer, as a model writes one: paragraphs,
+    a list, a fenced code block and a table in turn, ending with a word found nowhere before."""
+    blocks = [lambda k: " ".join(f"word{k}x{j}" for j in range(24)) + " with *some* `code`.\n\n",
+              lambda k: "".join(f"- item {k}.{j} is **here**\n" for j in range(4)) + "\n",
+              lambda k: f"```python\ndef f{k}(x):\n    return [x * i for i in range({k})]\n```\n\n",
+              lambda k: f"| model | run {k} |\n| --- | ---: |\n| small | {k} |\n| large | {k * 2} |\n\n"]
+    text, k = "", 0
+    while len(text) < 6 * n - 20:
+        text += blocks[k % len(blocks)](k)
+        k += 1
+    text += "The end: wEND.\n"
+    return [text[i:i + 6] for i in range(0, len(text), 6)]
 
 
 def environment(home: Path, servers: list[ScriptedServer]) -> dict[str, str]:
@@ -95,7 +115,7 @@ def watch_job(ctx, found: list) -> None:
         time.sleep(0.002)
 
 
-def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> dict:
+def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int, last: str) -> dict:
     for s in servers:
         s.requests.clear()
     HANDLER_FIRST.clear()
@@ -103,7 +123,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
     page.locator(f"#lane-{lanes - 1}").wait_for()
     page.locator("#prompt textarea").fill("stream")
     page.wait_for_timeout(THINK_MS)  # a person types before Run: the page has finished loading by then
-    page.evaluate(WATCH % lanes, want)
+    page.evaluate(WATCH % lanes, last)
     page.evaluate("window.__sse = []; window.__sseBytes = 0")
     jobs: list = []
     spy = threading.Thread(target=watch_job, args=(ctx, jobs))
@@ -111,7 +131,7 @@ def one_run(page, ctx, servers: list[ScriptedServer], lanes: int, want: int) -> 
     cpu0 = time.process_time()
     page.locator("#run").click()
     try:
-        page.wait_for_function(f"Object.keys(window.__t.done).length === {lanes}", timeout=60_000)
+        page.wait_for_function(f"Object.keys(window.__t.done).length === {lanes}", timeout=180_000)
     except Exception:
         print(page.evaluate("window.__t"), [page.locator(f"#stats-{i}").inner_text() for i in range(lanes)])
         raise
@@ -157,6 +177,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default="bench/results/ui.json")
     ap.add_argument("--think-s", type=float, default=1.0, help="pause between the page reload and Run")
+    ap.add_argument("--markdown", action="store_true",
+                    help="stream a Markdown answer (paragraphs, lists, code, tables) instead of one long line of words")
     ap.add_argument("--first-ms", type=float, default=0.0,
                     help="each server's time to first token (0: at once, the page's worst case)")
     args = ap.parse_args()
@@ -164,8 +186,9 @@ def main() -> None:
     THINK_MS = round(args.think_s * 1000)
     from playwright.sync_api import sync_playwright
 
-    chunks = [f"w{k:04d} " for k in range(args.chunks)]
+    chunks = markdown_chunks(args.chunks) if args.markdown else [f"w{k:04d} " for k in range(args.chunks)]
     want = sum(len(c) for c in chunks)
+    last = "wEND" if args.markdown else chunks[-1].strip()  # the answer's last word, found nowhere before it
     time_handler_frames()
     servers = [ScriptedServer().start() for _ in range(args.lanes)]
     for s in servers:
@@ -181,7 +204,7 @@ def main() -> None:
             page.add_init_script(EVENT_STREAM_TAP)
             page.goto(url)
             for k in range(args.repeat):
-                runs.append(one_run(page, ctx, servers, args.lanes, want))
+                runs.append(one_run(page, ctx, servers, args.lanes, want, last))
                 print(f"run {k + 1}: {json.dumps(runs[-1])}")
             browser.close()
     finally:

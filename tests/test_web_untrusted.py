@@ -99,7 +99,7 @@ def test_titles_prompts_answers_model_ids_imports_and_toasts_are_shown_as_text(b
     expect(page.locator("#head-1")).to_contain_text(typed_model, timeout=WAIT)
     page.locator("#prompt textarea").fill(prompt)
     page.locator("#run").click()
-    expect(page.locator("#lane-0")).to_have_text(answer, timeout=WAIT)
+    expect(page.locator("#lane-0 .answer-md")).to_have_text(answer, timeout=WAIT)  # rendered: markup as text
     expect(page.locator("#stats-1")).to_contain_text(typed_model, timeout=WAIT)  # its error names it
     expect(page.locator("#earlier-0")).to_contain_text(prompt.replace("\n", " ")[:60], timeout=WAIT)
     expect(page.locator("#notice")).to_contain_text("saved", timeout=WAIT)

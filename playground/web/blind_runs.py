@@ -26,6 +26,7 @@ from playground.arena.ratings import Filters, all_battles
 from playground.session.document import new_document
 from playground.web.context import Context
 from playground.web.escape import esc, toast
+from playground.web.markdown_view import answer_body
 from playground.web.views import LaneView
 from storage.document import Session, Vote
 
@@ -174,7 +175,7 @@ def status_html(ctx: Context, doc: dict[str, Any] | None, engine: Any = None) ->
 def judge_html(vote: Vote) -> str:
     j = vote.judge
     return (f'<details class="judge-vote"><summary>judge <code>{esc(j.model)}</code>: '
-            f'{esc(vote_text(vote))}</summary><div class="turn-a">{esc(j.reasoning)}</div></details>')
+            f'{esc(vote_text(vote))}</summary><div class="turn-a">{answer_body(j.reasoning)}</div></details>')
 
 
 # ---- what other tabs may show ----------------------------------------------------------------

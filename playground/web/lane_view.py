@@ -1,9 +1,10 @@
 """What a lane looks like: its header, answer, status badge, figures and earlier turns, as HTML.
 
 Every piece of model or user text goes through ``escape.esc`` here, so an answer containing
-``<script>`` or ``<img onerror=...>`` is shown as text and never runs. The answer is the escaped
-text alone (no wrapper, no cursor): escaping keeps prefixes, so Gradio can send each update as an
-append. Figures and their best-of marks come from ``playground.engine.figures``; nothing is computed here.
+``<script>`` or ``<img onerror=...>`` is shown as text and never runs — but for answers, which are
+Markdown rendered by ``markdown_view`` (safe in its own way: no raw HTML, no script links, no
+images), in the lane and in its earlier turns. The header carries the lane's "raw" toggle and copy
+button (their behaviour is the page script's, ``theme.JS``). Figures and their best-of marks come from ``playground.engine.figures``; nothing is computed here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from backends.registry import PROVIDERS, split_model_id
 from playground.engine import figures
 from playground.session.history import LaneHistory
 from playground.web.escape import esc, md
+from playground.web.markdown_view import answer_body
 from storage.document import Output
 
 STATUS_TEXT = {
@@ -52,12 +54,21 @@ def engine_of(ctx: Any, model: str) -> str:
 
 
 def answer_html(text: str) -> str:
-    return esc(text)
+    """The lane's answer: rendered Markdown, with the text as written for the raw view and copy."""
+    return answer_body(text)
 
 
 def header_html(model: str, engine: str) -> str:
+    """The lane's name, its engine, and its tools: "raw" (show the answer as written) and "copy"
+    (the answer as written, to the clipboard). ``model`` is what the lane is called on the page
+    (a blind lane's letter): the copy button's accessible name says whose answer it copies."""
     sub = f' <span class="lane-engine">({esc(engine)})</span>' if engine else ""
-    return f'<div class="lane-head"><span class="lane-model">{esc(model)}</span>{sub}</div>'
+    tools = ('<span class="lane-tools">'
+             '<button type="button" class="lane-raw" aria-pressed="false" '
+             'title="Show the answer as the model wrote it">raw</button>'
+             f'<button type="button" class="lane-copy" aria-label="Copy answer of {esc(model)}" '
+             'title="Copy the answer as the model wrote it">copy</button></span>')
+    return f'<div class="lane-head"><span class="lane-model">{esc(model)}</span>{sub}{tools}</div>'
 
 
 def status_label(status: str, clock_s: float | None = None, detail: str = "") -> str:
@@ -147,7 +158,7 @@ def earlier_html(turns: Sequence[tuple[str, Output | None]], prompt: str | None 
         answer = output.text if output else ""
         line = figures.summary_line(output.model_dump(include={"metrics"})) if output and figures_shown else ""
         out.append(f'<details class="turn"><summary>Turn {n}: {esc(first)}</summary>'
-                   f'<div class="turn-q">{esc(asked)}</div><div class="turn-a">{esc(answer)}</div>'
+                   f'<div class="turn-q">{esc(asked)}</div><div class="turn-a">{answer_body(answer)}</div>'
                    f'<div class="notes">{esc(line)}</div></details>')
     if prompt:
         out.append(f'<div class="turn-prompt">› {esc(prompt)}</div>')

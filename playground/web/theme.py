@@ -10,6 +10,8 @@
 
 import gradio as gr
 
+from playground.web.markdown_view import highlight_css
+
 
 def theme() -> gr.themes.Base:
     """Soft, with text dark enough to read (axe-core's color-contrast rule, checked in the tests)."""
@@ -31,11 +33,47 @@ CSS = """
 .lane .html-container { padding: 2px 4px !important; }  /* Gradio's 10px 12px a block, four blocks a lane */
 .lane-head { font-weight: 600; font-size: 14px; overflow-wrap: anywhere; }
 .lane-engine { font-weight: 400; color: var(--body-text-color-subdued); }
+.lane-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0 4px; }
+.lane-tools { margin-left: auto; display: inline-flex; gap: 4px; }
+.lane-tools button { font-size: 12px; font-weight: 500; padding: 0 7px; border-radius: 6px; cursor: pointer;
+                     border: 1px solid var(--border-color-primary); background: var(--background-fill-primary);
+                     color: var(--body-text-color); }
+.lane-tools button:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 1px; }
+.lane-tools button[aria-pressed="true"] { background: var(--color-accent-soft); }
+/* an answer: rendered Markdown, or (the lane's "raw" toggle) the text as the model wrote it */
+.answer-raw { display: none; }
+.lane[data-view="raw"] .answer-raw { display: block; }
+.lane[data-view="raw"] .answer-md { display: none; }
+.answer-raw, .answer-md pre, .answer-md code { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono",
+                                                 Menlo, Consolas, "Liberation Mono", monospace; }
+.answer-raw { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 13px; margin: 0; background: none;
+              border: none; padding: 0; }
+.answer-md > :first-child { margin-top: 0; }
+.answer-md > :last-child { margin-bottom: 0; }
+.answer-md p, .answer-md ul, .answer-md ol, .answer-md blockquote, .answer-md table, .answer-md pre { margin: 0 0 8px; }
+.answer-md ul, .answer-md ol { padding-left: 22px; }
+.answer-md ul { list-style: disc; }
+.answer-md ol { list-style: decimal; }
+.answer-md h1, .answer-md h2, .answer-md h3, .answer-md h4, .answer-md h5, .answer-md h6 {
+    font-weight: 650; line-height: 1.3; margin: 10px 0 6px; }
+.answer-md h1 { font-size: 1.3em; } .answer-md h2 { font-size: 1.18em; } .answer-md h3 { font-size: 1.08em; }
+.answer-md h4, .answer-md h5, .answer-md h6 { font-size: 1em; }
+.answer-md pre { overflow-x: auto; white-space: pre; overflow-wrap: normal; padding: 8px 10px; border-radius: 6px;
+                 font-size: 12.5px; line-height: 1.4; background: var(--background-fill-secondary);
+                 border: 1px solid var(--border-color-primary); }
+.answer-md pre code { background: none; padding: 0; font-size: inherit; }
+.answer-md code { font-size: 0.92em; padding: 0 3px; border-radius: 4px; background: var(--background-fill-secondary); }
+.answer-md blockquote { border-left: 3px solid var(--border-color-primary); padding-left: 10px;
+                        color: var(--body-text-color-subdued); }
+.answer-md table { border-collapse: collapse; display: block; overflow-x: auto; font-size: 13px; }
+.answer-md th, .answer-md td { border: 1px solid var(--border-color-primary); padding: 3px 8px; }
+.answer-md th { font-weight: 600; background: var(--background-fill-secondary); }
+.answer-md a { color: var(--link-text-color); text-decoration: underline; }
+.answer-md hr { border: none; border-top: 1px solid var(--border-color-primary); margin: 10px 0; }
 /* an answer scrolls inside its lane, short enough that the lanes' figures stay on screen while streaming */
-.lane-answer { white-space: pre-wrap; overflow-wrap: anywhere; min-height: 120px;
+.lane-answer { overflow-wrap: anywhere; min-height: 120px;
                max-height: clamp(160px, calc(100vh - 700px), 420px);
                overflow-y: auto; font-size: 14px; line-height: 1.45; padding: 6px 2px; }
-.block.lane-answer { white-space: normal; }  /* the wrapper's own blank text nodes: no empty line on top */
 .figs { display: flex; flex-wrap: wrap; gap: 3px 10px; font-size: 12.5px; align-items: center;
         font-variant-numeric: tabular-nums; border-top: 1px solid var(--border-color-primary);
         padding-top: 6px; }
@@ -54,7 +92,7 @@ CSS = """
 .turn { font-size: 12.5px; margin-bottom: 4px; }
 .turn summary { cursor: pointer; color: var(--body-text-color-subdued); }
 .turn-q { font-style: italic; white-space: pre-wrap; }
-.turn-a { white-space: pre-wrap; max-height: 200px; overflow-y: auto; }
+.turn-a { max-height: 200px; overflow-y: auto; }
 .turn-prompt { font-size: 12.5px; color: var(--body-text-color-subdued); white-space: pre-wrap;
                max-height: 3.2em; overflow: hidden; }
 body.same-params .lane-params { display: none !important; }
@@ -98,7 +136,11 @@ body.mac #run::after { content: "⌘↵"; }
 .fig.cut { color: #92400e; font-weight: 600; }
 .fig-legend { font-size: 12.5px; color: var(--body-text-color-subdued); }
 .fig-legend ul { margin: 4px 0 0 18px; }
-"""
+""" + highlight_css(".answer-md pre")
+# A lane's "raw" toggle and copy button (lane_view.header_html) act on the answer of their lane:
+# copy takes the text as written from the answer's raw view (markdown_view.answer_body);
+# navigator.clipboard needs a secure context (https, localhost), so a page served on a LAN
+# address falls back to a hidden textarea and execCommand.
 
 # Ctrl/Cmd+Enter in the prompt box runs; Esc stops a run; "same for all" hides the per-lane parameters.
 # A Mac gets body.mac (the ⌘ glyph after "Run"). Gradio names a model chip's remove button by the
@@ -109,6 +151,32 @@ JS = """
   const mac = /Mac|iPhone|iPad/.test(navigator.userAgentData?.platform || navigator.platform || '');
   document.body.classList.add('same-params');
   if (mac) document.body.classList.add('mac');
+  const copyText = async (text) => {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed'; area.style.opacity = '0';
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    if (!ok) throw new Error('copy refused');
+  };
+  document.addEventListener('click', (e) => {
+    const button = e.target.closest && e.target.closest('.lane-raw, .lane-copy');
+    const lane = button && button.closest('.lane');
+    if (!lane) return;
+    if (button.classList.contains('lane-raw')) {
+      const raw = lane.dataset.view !== 'raw';
+      if (raw) lane.dataset.view = 'raw'; else delete lane.dataset.view;
+      button.setAttribute('aria-pressed', String(raw));
+      return;
+    }
+    const answer = lane.querySelector('.lane-answer .answer-raw');
+    const said = (text) => { button.textContent = text; setTimeout(() => { button.textContent = 'copy'; }, 1500); };
+    copyText(answer ? answer.textContent : '').then(() => said('copied'), () => said('copy failed'));
+  });
   document.addEventListener('keydown', (e) => {  // capture: before the textbox's own handler
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && e.target.closest('#prompt')) {
       e.preventDefault();
