@@ -158,7 +158,7 @@ async def run_compare(settings: Settings, args: argparse.Namespace, runtime: Run
             session = store.get_session(args.session)
         models = args.models
         if session is not None and not models:
-            from playground.session.document import session_models
+            from playground.session.history import session_models
 
             models = session_models(session)
         resolved = runtime.prepare(models or [])  # once: checked here, then driven by the run

@@ -24,7 +24,7 @@ from typing import Any
 from playground.api import own_system
 from playground.arena.blind import blind_names
 from playground.engine.run import LaneEvent, LaneSpec, Run
-from playground.session.document import lane_messages
+from playground.session.history import lane_histories
 from playground.web import blind_runs, history, lane_view
 from playground.web.compare import Job, flush_for, page_frames
 from playground.web.context import Context
@@ -32,7 +32,7 @@ from playground.web.escape import md, toast
 from playground.web.frame import Frame
 from playground.web.lane_params import LaneSettings
 from playground.web.replay import ReplayLane
-from storage.document import Session, lane_indexes, round_of
+from storage.document import lane_indexes, round_of
 
 
 def stop_lane(ctx: Context, key: str, lane: int, name: str) -> str:
@@ -74,9 +74,13 @@ async def regenerate(ctx: Context, key: str, doc: dict[str, Any] | None, lane: i
     turn_index, turn = len(doc["turns"]) - 1, doc["turns"][-1]
     index = indexes[lane]
     old = turn["outputs"][index]
-    earlier = Session.of({**doc, "turns": doc["turns"][:-1]})
+    # the lane's own conversation, found by model as every run's is (session.history), with the
+    # history its model was sent in this turn when it had joined late
+    earlier = {**doc, "turns": doc["turns"][:-1]}
+    models = [turn["outputs"][k]["model"] for k in indexes]
+    own = lane_histories(earlier, models, old.get("history_from"))[lane]
     system = settings.system if settings.system is not None else old.get("params", {}).get("system")
-    messages = own_system(lane_messages(earlier, lane, turn["prompt"]), system)
+    messages = own_system(own.messages(doc.get("system"), turn["prompt"]), system)
     resolved = ctx.runtime.prepare([old["model"]])
     run = Run(ctx.runtime, [LaneSpec(model=old["model"], messages=messages, params=settings.params,
                                      resolved=resolved[0], system=system)])
