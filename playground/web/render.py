@@ -95,7 +95,7 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
     """Each lane's Regenerate (streams into that lane alone; lane_actions.regenerate) and Stop lane
     (the other lanes go on)."""
     outs = LaneOutputs([], lanes.texts, lanes.stats, [], lanes.params)
-    buttons = [view.run, view.stop, view.replay, view.rerun]
+    controls = [view.run, view.stop, view.replay, view.rerun]
 
     def idle(doc: Any) -> dict[Any, Any]:
         return _buttons(view, running=False, doc=doc)
@@ -117,14 +117,14 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
         return on_stop_lane
 
     for i, (regen, stop) in enumerate(buttons):
-        ev = regen.click(lambda: _buttons(view, running=True), None, buttons, queue=False,
+        ev = regen.click(lambda: _buttons(view, running=True), None, controls, queue=False,
                          api_visibility="private").then(
             regen_of(i), [view.session, view.same, view.temperature, view.max_tokens, view.seed, *lanes.params[i]],
             [*lanes.texts, *lanes.stats, *page], concurrency_limit=None, show_progress="hidden",
             api_visibility="private")
         # as the page's Run: the buttons come back on success and on failure (a refused regeneration)
-        ev.success(idle, view.session, buttons, queue=False, api_visibility="private")
-        ev.failure(idle, view.session, buttons, queue=False, api_visibility="private")
+        ev.success(idle, view.session, controls, queue=False, api_visibility="private")
+        ev.failure(idle, view.session, controls, queue=False, api_visibility="private")
         # queued like the page's Stop (concurrency_limit=None: never behind the run it stops)
         stop.click(stop_of(i), None, view.page.notice, concurrency_limit=None, api_visibility="private",
                    show_progress="hidden")
