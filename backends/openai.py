@@ -34,6 +34,8 @@ def finish_event(raw: str | None) -> Finish:
 
 
 class OpenAIBackend(HostedBackend):
+    planned_modes = ("complete", "score")  # /v1/completions (echo + logprobs for score): not wired yet
+
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config.api_key}"}
 

@@ -57,6 +57,9 @@ _UPDATE_OUTPUT = (
     .where(OUTPUTS.c.turn_id == bindparam("w_turn"), OUTPUTS.c.lane == bindparam("w_lane"))
     .values({name: bindparam(name) for name in _WRITTEN})
 )
+# An output with token probabilities also writes `tokens` (one without leaves the column alone,
+# NULL since its insert: outputs without probabilities write what they always wrote).
+_UPDATE_OUTPUT_TOKENS = _UPDATE_OUTPUT.values(tokens=bindparam("tokens"))
 
 
 class Store:
@@ -175,7 +178,8 @@ class Store:
                     raise NotFound(f"no lane {lane} in turn {turn_index} of session {session_id}")
                 values = {**output_columns(output), "spec_id": self._spec_id(conn, output, pending),
                           "updated_at": now(), "writer": str(self.writer)}
-                conn.execute(_UPDATE_OUTPUT, {**_pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
+                statement = _UPDATE_OUTPUT_TOKENS if "tokens" in values else _UPDATE_OUTPUT
+                conn.execute(statement, {**_pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
         self._remember(pending)
         self._indexed(full.values())
 
@@ -315,6 +319,8 @@ class Store:
                             "writer": writer})
             for lane, o in enumerate(outputs)
         ]
+        if any("tokens" in row for row in rows):  # one insert of many rows: the same columns in each
+            rows = [{"tokens": None, **row} for row in rows]
         if rows:
             conn.execute(insert(OUTPUTS), rows)
         conn.execute(update(SESSIONS).where(SESSIONS.c.id == session_id).values(updated_at=now()))

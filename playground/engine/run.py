@@ -149,6 +149,9 @@ class Run:
             lane.provider, lane.provider_model = target.provider, target.model
             lane.label, lane.engine, lane.local = target.label, target.engine, target.local
             lane.params = self.runtime.params_for(target, self.specs[i].params)
+            refused = target.backend.mode_problem(lane.params.mode)
+            if refused:  # this lane only: the others run
+                raise ConfigError(refused)
             request = Request(model=target.model, messages=self.specs[i].messages, params=lane.params)
             if target.local:
                 stream = self._local(i, name, target, request)
