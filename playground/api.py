@@ -26,7 +26,7 @@ from backends.errors import ConfigError
 from playground.engine.lane import LaneState
 from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
 from playground.engine.runtime import Resolved, Runtime
-from playground.session.document import lane_messages, new_document, now_iso, session_models
+from playground.session.document import lane_document, lane_messages, new_document, now_iso, session_models
 from playground.session.recorder import Recorder
 from storage.document import Session
 
@@ -84,7 +84,10 @@ class Comparison:
         warmup: bool = False,
         recorder: Recorder | None = None,
         resolved: Sequence[Resolved] | None = None,
+        keep: int | None = None,
     ) -> None:
+        """``keep`` (complete mode): the lane whose continuation of the last turn every lane's
+        document carries on from (None: each lane its own)."""
         limit = runtime.settings.limits.prompt_chars
         prompt = str(check_prompt(prompt, limit))  # a plain str in the document
         self.prompt = prompt
@@ -109,6 +112,11 @@ class Comparison:
         self.document = ({**session, "turns": list(session["turns"])} if session is not None
                          else new_document(prompt, system))
         self.repeat, self.warmup, self.recorder = repeat, warmup, recorder
+        earlier = len(self.document["turns"])
+        if keep is not None and not (earlier and 0 <= keep < len(self.models)):
+            raise ConfigError(f"keep={keep}: there is no lane {keep} of an earlier turn to continue from "
+                              f"(lanes 0–{len(self.models) - 1}, after a first turn)")
+        self.keep = keep
         self.turn: dict[str, Any] = {"prompt": prompt, "created_at": now_iso(), "outputs": []}
         self.runs: list[Run] = []
         self.current: Run | None = None
@@ -127,10 +135,16 @@ class Comparison:
     def _specs(self, repeat: int | None, warmup: bool) -> list[LaneSpec]:
         history = Session.of(self.document)  # the earlier turns: each lane's messages come from them
         return [
-            LaneSpec(model=m, messages=lane_messages(history, i, self.prompt), params=self.params[i],
-                     repeat=repeat, warmup=warmup, resolved=self.targets[i])
+            LaneSpec(model=m, messages=self._messages(history, i), params=self.params[i],
+                     repeat=repeat, warmup=warmup, resolved=self.targets[i], continues=self.keep)
             for i, m in enumerate(self.models)
         ]
+
+    def _messages(self, history: Session, lane: int) -> tuple[Any, ...]:
+        mode = self.params[lane].mode if self.params[lane] is not None else "chat"
+        if mode == "chat":
+            return lane_messages(history, lane, self.prompt)
+        return lane_document(history, lane, self.prompt, mode, self.keep)
 
     async def events(self) -> AsyncIterator[LaneEvent]:
         """Run every round; yields each lane's stamped events. Lane indexes are per round
@@ -195,12 +209,14 @@ async def compare(
     repeat: int = 1,
     warmup: bool = False,
     recorder: Recorder | None = None,
+    keep: int | None = None,
     **params: Any,
 ) -> dict[str, Any]:
-    """Send one prompt to every model at once; returns the session document."""
+    """Send one prompt to every model at once; returns the session document. ``params`` are
+    ``backends.base.Params``' (``logprobs=5``, ``mode="complete"``...); ``keep``: see ``Comparison``."""
     comp = Comparison(runtime or default_runtime(), models, prompt, system=system,
                       params=Params(**params) if params else None, session=session,
-                      repeat=repeat, warmup=warmup, recorder=recorder)
+                      repeat=repeat, warmup=warmup, recorder=recorder, keep=keep)
     async for _ in comp.events():
         pass
     return comp.document
@@ -219,7 +235,7 @@ def export_html(doc: dict[str, Any], *, blind: bool | None = None) -> str:
 
 async def stream(prompt: str, models: Sequence[str], **kwargs: Any) -> AsyncIterator[LaneEvent]:
     """Like ``compare`` but yields the lane events as they arrive."""
-    params = {k: kwargs.pop(k) for k in ("temperature", "top_p", "max_tokens", "seed", "stop")
+    params = {k: kwargs.pop(k) for k in ("temperature", "top_p", "max_tokens", "seed", "stop", "logprobs", "mode")
               if k in kwargs}
     comp = Comparison(kwargs.pop("runtime", None) or default_runtime(), models, prompt,
                       params=Params(**params) if params else None, **kwargs)

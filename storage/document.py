@@ -175,6 +175,8 @@ class Output(_Open):
         None, description="the commit a hub revision (model@REVISION) resolved to when it ran")
     template: bool | SkipJsonSchema[None] = Field(
         None, description="false: the model has no chat template, the prompt was sent as plain text")
+    continues: Index | SkipJsonSchema[None] = Field(  # type: ignore[valid-type]
+        None, description="complete mode: the lane whose continuation of the previous turn this document kept")
 
     @property
     def counted(self) -> bool:

@@ -79,6 +79,7 @@ class LaneState:
     logprob_kind: str | None = None  # raw, sampled or provider (backends.base.LogprobKind)
     revision: str | None = None  # the commit a hub revision resolved to
     template: bool | None = None  # False: a chat-mode prompt sent as plain text (no template)
+    continues: int | None = None  # complete mode: the lane whose continuation the document kept
 
     @property
     def text(self) -> str:
@@ -238,6 +239,8 @@ class LaneState:
             out["revision"] = self.revision
         if self.template is False:
             out["template"] = False
+        if self.continues is not None and self.params.mode == "complete":
+            out["continues"] = self.continues
         return out
 
 

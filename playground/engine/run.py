@@ -34,6 +34,7 @@ class LaneSpec:
     repeat: int | None = None
     warmup: bool = False
     resolved: Resolved | None = None  # the id resolved and checked once for the whole run (prepare)
+    continues: int | None = None  # complete mode: the lane whose continuation the document kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ class Run:
         self.specs = specs
         self.on_end = on_end  # awaited with a lane's index once its record is final, before it shows
         self.lanes = [LaneState(model=s.model, params=s.params or Params(), repeat=s.repeat,
-                                warmup=s.warmup,
+                                warmup=s.warmup, continues=s.continues,
                                 prompt_chars=sum(len(m.content) for m in s.messages))
                       for s in specs]
         self._inbox = _Inbox()

@@ -53,6 +53,36 @@ def session_models(doc: dict[str, Any]) -> list[str]:
                                                                for o in outputs])]
 
 
+def lane_document(session: Session, lane: int, prompt: str, mode: str = "complete",
+                  keep: int | None = None) -> tuple[Message, ...]:
+    """Complete mode, "continue": the document a lane continues — every earlier turn's text, each
+    followed by the continuation kept from it, then the new text, joined as they are (one user
+    message, no system prompt). The continuation kept is the lane named by the next turn's outputs
+    (``continues``, recorded when the user picked one), else ``keep`` for the last turn, else the
+    lane's own. Score mode scores the new text alone."""
+    if mode == "score":
+        return (Message("user", prompt),)
+    parts: list[str] = []
+    turns = session.turns
+    for t, turn in enumerate(turns):
+        parts.append(turn.prompt)
+        picked = _picked(turns[t + 1]) if t + 1 < len(turns) else keep
+        out = turn.lane_output(lane if picked is None else picked)
+        if out is not None and out.text:
+            parts.append(out.text)
+    parts.append(prompt)
+    return (Message("user", "".join(parts)),)
+
+
+def _picked(turn: Any) -> int | None:
+    """The lane whose continuation of the turn before a turn kept (its outputs' ``continues``)."""
+    for out in turn.outputs:
+        value = getattr(out, "continues", None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
 def lane_messages(session: Session, lane: int, prompt: str) -> tuple[Message, ...]:
     """The conversation a lane sends for a new turn: system, earlier turns with *its own*
     answers, then the new prompt."""
