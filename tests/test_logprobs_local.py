@@ -101,3 +101,9 @@ async def test_a_lane_without_probabilities_says_so(local_runtime, server):
     assert out["status"] == "ok" and "tokens" not in out
     assert out["logprobs"] == {"top_k": 3, "kind": None,
                                "note": "probabilities not offered by anthropic:claude-test"}
+
+
+async def test_hf_greedy_tokens_are_the_top_alternative(local_runtime):
+    out = _out(await compare("Name a colour.", ["hf:smollm2"], runtime=local_runtime, logprobs=5, **SHORT))
+    _check_greedy(out, 5)
+    assert out["logprobs"]["kind"] == "raw"  # a forward hook: before temperature and top-p
