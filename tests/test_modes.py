@@ -9,7 +9,7 @@ import math
 import pytest
 
 from playground.api import compare
-from playground.session.document import lane_document
+from playground.session.history import lane_document
 from storage.document import Session
 
 LOCAL = ["gguf:smollm2", "hf:smollm2"]
@@ -60,10 +60,11 @@ async def test_continue_keeps_the_chosen_lanes_continuation(local_runtime):
     # and the documents themselves, as the core builds them for each lane
     history = Session.of(second)
     for lane in (0, 1):
-        (message,) = lane_document(Session.of(first), lane, " Then", keep=1)
+        model = _outs(second)[lane]["model"]
+        (message,) = lane_document(Session.of(first), lane, model, " Then", keep=1)
         assert message.content == document
         # a third turn follows what the second recorded: lane 1 kept after turn 0, each lane's own after
-        (third,) = lane_document(history, lane, " End.")
+        (third,) = lane_document(history, lane, model, " End.")
         assert third.content == document + _outs(second)[lane]["text"] + " End."
 
 
