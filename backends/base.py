@@ -23,6 +23,13 @@ from typing import Any, ClassVar, Literal
 from backends import redact
 
 Role = Literal["system", "user", "assistant"]
+Mode = Literal["chat", "complete", "score"]
+MODES: tuple[str, ...] = ("chat", "complete", "score")
+MAX_TOP_LOGPROBS = 20  # what OpenAI's top_logprobs allows; the record is sized for it
+# How a lane's probabilities were measured (docs/architecture.md#token-probabilities):
+# raw = the model's own distribution (before temperature, top-p, penalties); sampled = after the
+# sampler's transforms; provider = a hosted API's figures (it does not say which).
+LogprobKind = Literal["raw", "sampled", "provider"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,23 +40,40 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Sampling parameters; None means "the provider's default" and is not sent."""
+    """Sampling parameters; None means "the provider's default" and is not sent.
+
+    ``logprobs``: None = no probabilities (the default, costs nothing); K = 0..20 = each token's
+    log-probability and its K most likely alternatives. ``mode``: ``chat`` (roles and the chat
+    template), ``complete`` (the prompt is a document the model continues) or ``score`` (no
+    generation: the log-probability of every token of the prompt)."""
 
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    logprobs: int | None = None
+    mode: Mode = "chat"
+
+    def __post_init__(self) -> None:
+        lp = self.logprobs
+        if lp is not None and (type(lp) is not int or not 0 <= lp <= MAX_TOP_LOGPROBS):
+            raise ValueError(f"logprobs must be a whole number from 0 to {MAX_TOP_LOGPROBS} "
+                             f"(the alternatives per token), got {lp!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
 
     def to_record(self) -> dict[str, Any]:
-        """The params as stored in a session record (unset values left out)."""
+        """The params as stored in a session record (unset values left out, chat mode too)."""
         out: dict[str, Any] = {}
-        for name in ("temperature", "top_p", "max_tokens", "seed"):
+        for name in ("temperature", "top_p", "max_tokens", "seed", "logprobs"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
         if self.stop:
             out["stop"] = list(self.stop)
+        if self.mode != "chat":
+            out["mode"] = self.mode
         return out
 
     @classmethod
@@ -60,6 +84,8 @@ class Params:
             max_tokens=data.get("max_tokens"),
             seed=data.get("seed"),
             stop=tuple(data.get("stop") or ()),
+            logprobs=data.get("logprobs"),
+            mode=data.get("mode") or "chat",
         )
 
 
@@ -153,6 +179,29 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenProb:
+    """One token of the answer (or of the scored text): its text, natural-log probability, and the
+    most likely alternatives at that position, best first, as (text, logprob) pairs."""
+
+    text: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+    def row(self) -> list[Any]:
+        """The record's compact row: ``[text, logprob, [[alt, logprob], ...]]`` (4 decimals)."""
+        return [self.text, round(self.logprob, 4), [[t, round(lp, 4)] for t, lp in self.top]]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprobs:
+    """The probabilities of one or more tokens, in order, following (or for score mode, instead
+    of) the text they belong to; several per chunk are allowed (hosted APIs batch them)."""
+
+    tokens: tuple[TokenProb, ...]
+    kind: ClassVar[str] = "logprobs"
+
+
+@dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     """Reasoning ("thinking") text, kept apart from the answer."""
 
@@ -218,12 +267,15 @@ class EngineInfo:
     threads: int | None = None
     prompt_cache_hit: bool | None = None
     engine: str | None = None
+    logprob_kind: LogprobKind | None = None  # set when the run carries probabilities
+    revision: str | None = None  # the commit a hub revision resolved to, when loaded from the hub
+    template: bool | None = None  # False: no chat template, the prompt was sent as plain text
     kind: ClassVar[str] = "engine_info"
 
 
 Event = (
     Waiting | Loading | Started | TextDelta | ReasoningDelta | Usage | Finish | ServerMetrics
-    | Retry | EngineInfo | Answered
+    | Retry | EngineInfo | Answered | TokenLogprobs
 )
 
 
@@ -235,6 +287,8 @@ class Backend(ABC):
     """
 
     local: ClassVar[bool] = False
+    modes: ClassVar[tuple[str, ...]] = ("chat",)  # the Params.mode values this backend serves
+    planned_modes: ClassVar[tuple[str, ...]] = ()  # modes its wire format has, not wired yet
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
@@ -251,6 +305,14 @@ class Backend(ABC):
         """Why this model cannot be used here (one line), or None if it looks usable.
         Must not do network or heavy I/O."""
         return None
+
+    def mode_problem(self, mode: str) -> str | None:
+        """Why this backend cannot run a lane in ``mode`` (one line), or None when it can."""
+        if mode in self.modes:
+            return None
+        if mode in self.planned_modes:
+            return f"{mode} mode not yet supported for {self.config.name} — use a gguf: or hf: model"
+        return f"{mode} mode not offered by {self.config.name} — use a gguf: or hf: model"
 
     def pin(self, model: str, *, confined: bool = False) -> str:
         """The model part to send for ``model``, fixed once when a lane's id is resolved. Local

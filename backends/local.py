@@ -106,6 +106,7 @@ def rss_mb(pid: int | None) -> float | None:
 
 class LocalBackend(Backend):
     local = True
+    modes = ("chat", "complete", "score")
     engine_target: ClassVar[str] = ""
     requires: ClassVar[tuple[str, ...]] = ()  # modules the worker imports (the "local" extra)
 

@@ -39,6 +39,7 @@ def server_metrics(final: dict[str, Any]) -> dict[str, Any]:
 
 class OllamaBackend(HostedBackend):
     needs_key = False
+    planned_modes = ("complete",)  # /api/generate with raw: true: not wired yet
     accept = "application/x-ndjson"
     protocol = "Ollama"
 

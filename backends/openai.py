@@ -36,6 +36,7 @@ def finish_event(raw: str | None) -> Finish:
 class OpenAIBackend(HostedBackend):
     protocol = "openai-compatible"
     listed: list[str] | None = None  # the server's model list, once discovery has read it
+    planned_modes = ("complete", "score")  # /v1/completions (echo + logprobs for score): not wired yet
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config.api_key}"}

@@ -13,7 +13,8 @@ engine checks every token), the main thread loads the engine once and generates.
 
 An engine (child side) is a class ``Engine(**load_args)`` with
 ``generate(request: dict, emit: Callable[..., None], cancelled: Callable[[], bool]) -> None``;
-``emit(kind, *payload)`` sends "started", "text", "reasoning", "usage", "finish", "info".
+``emit(kind, *payload)`` sends "started", "text", "reasoning", "usage", "finish", "info", and
+"logprobs" (a list of ``[text, logprob, [[alt, logprob], ...]]`` rows, ``backends.tokenprobs``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from backends.base import (
     Request,
     Started,
     TextDelta,
+    TokenLogprobs,
+    TokenProb,
     Usage,
 )
 from backends.errors import EngineCrashed, ModelLoadError
@@ -153,6 +156,9 @@ class Worker:
     def _to_event(self, kind: str, payload: tuple) -> Event | None:
         if kind == "text":
             return TextDelta(payload[0])
+        if kind == "logprobs":
+            return TokenLogprobs(tuple(TokenProb(t, lp, tuple((a, alp) for a, alp in top))
+                                       for t, lp, top in payload[0]))
         if kind == "started":
             self.loaded = True
             return Started()

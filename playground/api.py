@@ -27,8 +27,15 @@ from playground.engine.lane import LaneState
 from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
 from playground.engine.runtime import Resolved, Runtime
 from playground.session.document import new_document, now_iso
-from playground.session.history import LaneHistory, check_join_from, lane_histories, session_models
+from playground.session.history import (
+    LaneHistory,
+    check_join_from,
+    lane_document,
+    lane_histories,
+    session_models,
+)
 from playground.session.recorder import Recorder
+from storage.document import Session
 
 _default_runtime: Runtime | None = None
 
@@ -95,7 +102,10 @@ class Comparison:
         resolved: Sequence[Resolved] | None = None,
         join_from: str | None = None,
         systems: Sequence[str | None] | None = None,
+        keep: int | None = None,
     ) -> None:
+        """``keep`` (complete mode): the lane whose continuation of the last turn every lane's
+        document carries on from (None: each lane its own)."""
         limit = runtime.settings.limits.prompt_chars
         prompt = str(check_prompt(prompt, limit))  # a plain str in the document
         self.prompt = prompt
@@ -130,6 +140,12 @@ class Comparison:
         self.repeat, self.warmup, self.recorder = repeat, warmup, recorder
         # what each lane sends before this turn's prompt: read now, before this turn joins the document
         self.histories: list[LaneHistory] = lane_histories(session, self.models, join_from)
+        self._earlier = session  # complete mode's document is built from the turns before this one
+        earlier = len(self.document["turns"])
+        if keep is not None and not (earlier and 0 <= keep < len(self.models)):
+            raise ConfigError(f"keep={keep}: there is no lane {keep} of an earlier turn to continue from "
+                              f"(lanes 0–{len(self.models) - 1}, after a first turn)")
+        self.keep = keep
         self.turn: dict[str, Any] = {"prompt": prompt, "created_at": now_iso(), "outputs": []}
         self.runs: list[Run] = []
         self.current: Run | None = None
@@ -153,11 +169,20 @@ class Comparison:
     def _specs(self, repeat: int | None, warmup: bool) -> list[LaneSpec]:
         system = self.document.get("system")
         return [
-            LaneSpec(model=m, messages=own_system(h.messages(system, self.prompt), self.systems[i]),
-                     params=self.params[i], repeat=repeat, warmup=warmup, resolved=self.targets[i],
-                     history_from=h.history_from, system=self.systems[i])
+            LaneSpec(model=m, messages=self._messages(i, h, system), params=self.params[i],
+                     repeat=repeat, warmup=warmup, resolved=self.targets[i],
+                     history_from=h.history_from, system=self.systems[i], continues=self.keep)
             for i, (m, h) in enumerate(zip(self.models, self.histories, strict=True))
         ]
+
+    def _messages(self, lane: int, history: LaneHistory, system: str | None) -> tuple[Any, ...]:
+        """What a lane sends: its own conversation (chat), or the document it continues (complete)
+        or scores (score), from the earlier turns as they were before this one."""
+        mode = self.params[lane].mode if self.params[lane] is not None else "chat"
+        if mode == "chat":
+            return own_system(history.messages(system, self.prompt), self.systems[lane])
+        earlier = Session.of(self._earlier) if self._earlier else None
+        return lane_document(earlier, lane, self.models[lane], self.prompt, mode, self.keep)
 
     async def events(self) -> AsyncIterator[LaneEvent]:
         """Run every round; yields each lane's stamped events. Lane indexes are per round
@@ -232,13 +257,15 @@ async def compare(
     warmup: bool = False,
     recorder: Recorder | None = None,
     join_from: str | None = None,
+    keep: int | None = None,
     **params: Any,
 ) -> dict[str, Any]:
     """Send one prompt to every model at once; returns the session document. With ``session``, a
-    new turn of it: each model continues its own conversation (``Comparison``)."""
+    new turn of it: each model continues its own conversation (``Comparison``). ``params`` are
+    ``backends.base.Params``' (``logprobs=5``, ``mode="complete"``...); ``keep``: see ``Comparison``."""
     comp = Comparison(runtime or default_runtime(), models, prompt, system=system,
                       params=Params(**params) if params else None, session=session,
-                      repeat=repeat, warmup=warmup, recorder=recorder, join_from=join_from)
+                      repeat=repeat, warmup=warmup, recorder=recorder, join_from=join_from, keep=keep)
     async for _ in comp.events():
         pass
     return comp.document
@@ -257,7 +284,7 @@ def export_html(doc: dict[str, Any], *, blind: bool | None = None) -> str:
 
 async def stream(prompt: str, models: Sequence[str], **kwargs: Any) -> AsyncIterator[LaneEvent]:
     """Like ``compare`` but yields the lane events as they arrive."""
-    params = {k: kwargs.pop(k) for k in ("temperature", "top_p", "max_tokens", "seed", "stop")
+    params = {k: kwargs.pop(k) for k in ("temperature", "top_p", "max_tokens", "seed", "stop", "logprobs", "mode")
               if k in kwargs}
     comp = Comparison(kwargs.pop("runtime", None) or default_runtime(), models, prompt,
                       params=Params(**params) if params else None, **kwargs)

@@ -17,18 +17,28 @@ Outputs pass through here as the checked dicts the writer gave (storage/schema.p
 not as `storage.document.Output`s: reading one through the types costs about as much as the whole
 check and twice this module's work (~1 ms per 2,000-chunk output), on every flush of every lane.
 Their statuses and required keys are the types' own (`STATUSES`, `OUTPUT_KEYS`).
+
+An output's token probabilities (`tokens`: `[[text, logprob, [[alt, logprob], ...]], ...]`, up to 21
+strings and numbers a token) go to `outputs.tokens` packed the same way: format byte 1, the counts,
+a table of the distinct texts (a vocabulary repeats: 8 × 2,000 tokens with 20 alternatives hold a few
+thousand distinct strings), then per token its text's index (uint32), its logprob in units of 10⁻⁴
+(int32: the engine rounds to 4 decimals, so `k / 10000` is the same float) and its number of
+alternatives (uint8), then every alternative's index and logprob. Anything else (a logprob not on
+that grid, more than 255 alternatives) is kept as compact JSON behind format byte 0.
 """
 
 from __future__ import annotations
 
 import array
+import gc
 import hashlib
 import json
 import math
 import struct
 import sys
 from datetime import UTC, datetime
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import itemgetter, truediv
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, type_coerce
@@ -43,6 +53,8 @@ OUTPUT_KEYS = ("model", "label", "params", "text", "status", "error", "finish_re
                "metrics", "server_metrics", "timeline")
 # A required field added to the types needs its column (storage/tables.py, `output_columns`) first.
 assert OUTPUT_KEYS == tuple(n for n, f in Output.model_fields.items() if f.is_required()), OUTPUT_KEYS
+# Optional keys with a column of their own (packed, not JSON): kept out of `outputs.extra` too.
+PACKED_KEYS = ("tokens",)
 # Figures copied from metrics into columns of their own, for stats without JSON parsing.
 METRIC_COLUMNS = ("ttft_ms", "total_ms", "tokens_per_s", "cost_usd", "output_tokens")
 
@@ -143,6 +155,105 @@ def unpack_timeline(data: bytes) -> list[list[float | int]]:
     return [[ms, n] for ms, n in zip(times.tolist(), chars.tolist(), strict=True)]
 
 
+_TOKENS_HEADER = struct.Struct("<BII")
+_GRID = 10000  # logprobs are stored in units of 1e-4
+
+
+def _grid(values: list[Any]) -> array.array | None:
+    """The values as int32 units of 1e-4 when each is a float exactly on that grid, else None."""
+    if values and set(map(type, values)) != {float}:
+        return None
+    units = list(map(round, map(float(_GRID).__mul__, values)))
+    if list(map(truediv, units, repeat(_GRID))) != values:
+        return None
+    try:
+        return array.array("i", units)
+    except OverflowError:
+        return None
+
+
+def pack_tokens(tokens: list[Any] | None) -> bytes | None:
+    """An output's token rows as bytes (see the module docstring); None when it has none."""
+    if tokens is None:
+        return None
+    try:
+        texts = list(map(itemgetter(0), tokens))
+        logprobs = list(map(itemgetter(1), tokens))
+        tops = list(map(itemgetter(2), tokens))
+        exact = (set(map(len, tokens)) <= {3} and set(map(type, tokens)) <= {list}
+                 and set(map(type, tops)) <= {list} and max(map(len, tops), default=0) <= 255)
+        flat = list(chain.from_iterable(tops))
+        exact = exact and set(map(type, flat)) <= {list} and set(map(len, flat)) <= {2}
+        alt_texts = list(map(itemgetter(0), flat)) if exact else []
+        alt_lps = list(map(itemgetter(1), flat)) if exact else []
+        exact = exact and set(map(type, texts)) | set(map(type, alt_texts)) <= {str}
+        lps, alps = (_grid(logprobs), _grid(alt_lps)) if exact else (None, None)
+    except (TypeError, IndexError, KeyError):
+        lps = alps = None
+    if lps is None or alps is None:
+        return bytes([_JSON]) + dumps(tokens).encode("utf-8")
+    distinct = dict.fromkeys(chain(texts, alt_texts))  # first-seen order; C-speed passes below
+    table = dict(zip(distinct, range(len(distinct)), strict=True))
+    index = array.array("I", map(table.__getitem__, texts))
+    alt_index = array.array("I", map(table.__getitem__, alt_texts))
+    encoded = [t.encode("utf-8", "surrogatepass") for t in table]
+    lengths = array.array("I", map(len, encoded))
+    counts = array.array("B", map(len, tops))
+    parts = [lengths, index, lps, counts, alt_index, alps]
+    if sys.byteorder == "big":
+        for part in parts:
+            part.byteswap()
+    return b"".join([_TOKENS_HEADER.pack(_PACKED, len(tokens), len(table)), lengths.tobytes(),
+                     b"".join(encoded), *(p.tobytes() for p in parts[1:])])
+
+
+def unpack_tokens(data: bytes | None) -> list[Any] | None:
+    if data is None:
+        return None
+    # ~44,000 new lists for 2,000 tokens with 20 alternatives: the cyclic collector would walk the
+    # growing heap again and again while they are made (3x the unpacking itself); none of them can
+    # form a cycle, so it waits until they are all built.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _unpack_tokens(data)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _unpack_tokens(data: bytes) -> list[Any]:
+    data = bytes(data)  # PostgreSQL gives a memoryview
+    if data[0] == _JSON:
+        return json.loads(data[1:].decode("utf-8"))
+    _, n, n_texts = _TOKENS_HEADER.unpack_from(data)
+    at = _TOKENS_HEADER.size
+
+    def take(code: str, count: int) -> list[Any]:
+        nonlocal at
+        part = array.array(code)
+        part.frombytes(data[at:at + part.itemsize * count])
+        at += part.itemsize * count
+        if sys.byteorder == "big":
+            part.byteswap()
+        return part.tolist()
+
+    lengths = take("I", n_texts)
+    texts = []
+    for size in lengths:
+        texts.append(data[at:at + size].decode("utf-8", "surrogatepass"))
+        at += size
+    index, lps, counts = take("I", n), take("i", n), take("B", n)
+    m = sum(counts)
+    alt_texts = map(texts.__getitem__, take("I", m))
+    pairs = list(map(list, zip(alt_texts, map(truediv, take("i", m), repeat(_GRID)), strict=True)))
+    rows, k = [], 0
+    for text, lp, c in zip(map(texts.__getitem__, index), map(truediv, lps, repeat(_GRID)), counts, strict=True):
+        rows.append([text, lp, pairs[k:k + c]])
+        k += c
+    return rows
+
+
 def spec_key(model: str, label: str | None, params: dict[str, Any]) -> str:
     """The identity of a model spec: sha256 of model, label and params (keys sorted)."""
     try:
@@ -175,7 +286,7 @@ def complete_output(output: dict[str, Any]) -> dict[str, Any]:
 def output_columns(output: dict[str, Any]) -> dict[str, Any]:
     """The column values of one (complete) output, except ids, spec and times."""
     metrics = output["metrics"]
-    extra = {k: v for k, v in output.items() if k not in OUTPUT_KEYS}
+    extra = {k: v for k, v in output.items() if k not in OUTPUT_KEYS and k not in PACKED_KEYS}
     try:
         row = {
             "text": output["text"],
@@ -189,6 +300,8 @@ def output_columns(output: dict[str, Any]) -> dict[str, Any]:
         }
     except (TypeError, ValueError) as exc:
         raise StorageError(f"output is not plain JSON data: {exc}") from None
+    if output.get("tokens") is not None:
+        row["tokens"] = pack_tokens(output["tokens"])
     for name in METRIC_COLUMNS:
         value = metrics.get(name)
         ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
@@ -212,4 +325,7 @@ def output_document(row: Any) -> dict[str, Any]:
     }
     if row.extra:
         doc.update(json.loads(row.extra))
+    tokens = unpack_tokens(getattr(row, "tokens", None))
+    if tokens is not None:
+        doc["tokens"] = tokens
     return doc

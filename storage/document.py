@@ -118,6 +118,30 @@ class Metrics(_Open):
     contention: dict[str, Any] | None = None
 
 
+_TOKEN_ROW = {
+    "type": "array", "prefixItems": [
+        {"type": "string", "description": "the token's text"},
+        {"type": "number", "description": "its natural-log probability"},
+        {"type": "array", "description": "the most likely alternatives at that position, best first",
+         "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}],
+                   "minItems": 2, "maxItems": 2}}],
+    "minItems": 3, "maxItems": 3}
+Tokens = Annotated[list[Any], WithJsonSchema({
+    "type": "array", "items": _TOKEN_ROW,
+    "description": ("per token, in order: [text, logprob, [[alternative, logprob], ...]] (logprobs in nats, "
+                    "4 decimals); timestamps stay in `timeline`")})]
+
+
+class Logprobs(_Open):
+    """How an output's token probabilities were asked for and measured."""
+
+    top_k: _whole(0, 20, "alternatives asked for per token")  # type: ignore[valid-type]
+    kind: Literal["raw", "sampled", "provider"] | None = Field(description=(
+        "raw: the model's distribution before temperature/top-p/penalties; sampled: after the sampler's "
+        "transforms; provider: a hosted API's figures; null: the engine offered none"))
+    note: str | SkipJsonSchema[None] = None
+
+
 class Output(_Open):
     """One model's answer to one turn (one run of it, with `--repeat`)."""
 
@@ -144,6 +168,16 @@ class Output(_Open):
     answered_by: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = Field(
         None, description=("the model the answer names, when it is not the one asked for (a server that "
                            "ignores the model name, or a compatible server's only model)"))
+    mode: Literal["chat", "complete", "score"] | SkipJsonSchema[None] = Field(
+        None, description="how the prompt was sent (absent: chat)")
+    logprobs: Logprobs | SkipJsonSchema[None] = None
+    tokens: Tokens | SkipJsonSchema[None] = None
+    revision: str | SkipJsonSchema[None] = Field(
+        None, description="the commit a hub revision (model@REVISION) resolved to when it ran")
+    template: bool | SkipJsonSchema[None] = Field(
+        None, description="false: the model has no chat template, the prompt was sent as plain text")
+    continues: Index | SkipJsonSchema[None] = Field(  # type: ignore[valid-type]
+        None, description="complete mode: the lane whose continuation of the previous turn this document kept")
 
     @property
     def counted(self) -> bool:

@@ -10,6 +10,7 @@ opening a new database at once migrate it once. A database newer than this code 
     2  full-text search: SQLite FTS5 tables kept by triggers; PostgreSQL tsvector columns + GIN
     3  arena_battles: battles imported from arena battle files
     4  PostgreSQL: answers indexed for search just after they are saved (storage/indexer.py)
+    5  outputs.tokens: token probabilities, packed (storage/codec.py pack_tokens)
 """
 
 from __future__ import annotations
@@ -158,11 +159,17 @@ def _m4_deferred_search(conn: Connection) -> None:
             conn.exec_driver_sql(statement)
 
 
+def _m5_tokens(conn: Connection) -> None:
+    blob = "BLOB" if conn.dialect.name == "sqlite" else "BYTEA"
+    conn.exec_driver_sql(f"ALTER TABLE outputs ADD COLUMN tokens {blob}")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "tables", _m1_tables),
     (2, "full-text search", _m2_search),
     (3, "imported arena battles", _m3_battles),
     (4, "search indexed after the save", _m4_deferred_search),
+    (5, "token probabilities", _m5_tokens),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -78,6 +78,8 @@ def insert_turn(
                        "writer": writer})
         for lane, o in enumerate(outputs)
     ]
+    if any("tokens" in row for row in rows):  # one insert of many rows: the same columns in each
+        rows = [{"tokens": None, **row} for row in rows]
     if rows:
         conn.execute(insert(OUTPUTS), rows)
     conn.execute(update(SESSIONS).where(SESSIONS.c.id == session_id).values(updated_at=now()))

@@ -25,7 +25,7 @@ from typing import Any
 from storage.document import MAX_COUNT, MAX_DEPTH, SCHEMA_ID
 from storage.document_schema import json_schema
 from storage.errors import ImportRejected
-from storage.plain import check_plain, check_timeline, find_secret, json_type, one_line
+from storage.plain import check_plain, check_timeline, check_tokens, find_secret, json_type, one_line
 
 __all__ = ["MAX_COUNT", "MAX_DEPTH", "SCHEMA_ID"]  # re-exported: their home is storage.document
 
@@ -123,7 +123,8 @@ def check_output(output: dict[str, Any], where: str, error: type[Exception], *, 
         raise error(f"{where}: an output must be an object, got {json_type(output)}")
     chars = _output_data(output, where, 5, error)
     if not flush:
-        _schema_check({**output, "timeline": []}, "Output", where, error)
+        _schema_check({**output, "timeline": [], **({"tokens": []} if "tokens" in output else {})},
+                      "Output", where, error)
     _output_rules(output, where, error, chars)
 
 
@@ -132,7 +133,9 @@ def _output_data(output: Any, where: str, depth: int, error: type[Exception]) ->
     if type(output) is not dict:
         check_plain(output, where, depth, error)
         return None
-    check_plain({k: v for k, v in output.items() if k != "timeline"}, where, depth, error)
+    check_plain({k: v for k, v in output.items() if k not in ("timeline", "tokens")}, where, depth, error)
+    if "tokens" in output:
+        check_tokens(output["tokens"], f"{where}.tokens", error)
     return check_timeline(output["timeline"], f"{where}.timeline", error) if "timeline" in output else None
 
 
@@ -143,7 +146,7 @@ def _output_rules(output: dict[str, Any], where: str, error: type[Exception], ch
     text = output.get("text") or ""
     if chars != len(text):
         raise error(f"{where}: timeline chunks add up to {chars} characters but text has {len(text)}")
-    secret = find_secret({k: v for k, v in output.items() if k not in ("timeline", "text")}, where)
+    secret = find_secret({k: v for k, v in output.items() if k not in ("timeline", "text", "tokens")}, where)
     if secret:
         raise error(f"{secret} looks like a credential; records never hold keys or headers")
 
@@ -241,11 +244,22 @@ def _without_timelines(doc: dict[str, Any]) -> dict[str, Any]:
     copy_turns = []
     for turn in turns:
         if isinstance(turn, dict) and isinstance(turn.get("outputs"), list):
-            outputs = [{**o, "timeline": []} if isinstance(o, dict) and isinstance(o.get("timeline"), list) else o
-                       for o in turn["outputs"]]
+            outputs = [_light(o) for o in turn["outputs"]]
             turn = {**turn, "outputs": outputs}
         copy_turns.append(turn)
     return {**doc, "turns": copy_turns}
+
+
+def _light(output: Any) -> Any:
+    """An output without its timeline and token rows (checked in Python by `_output_data`)."""
+    if not isinstance(output, dict):
+        return output
+    light = {**output}
+    if isinstance(light.get("timeline"), list):
+        light["timeline"] = []
+    if isinstance(light.get("tokens"), list):
+        light["tokens"] = []
+    return light
 
 
 def _first_schema_error(value: Any, part: str | None = None, where: str = "") -> str | None:

@@ -44,6 +44,9 @@ _UPDATE_OUTPUT = (
     .where(OUTPUTS.c.turn_id == bindparam("w_turn"), OUTPUTS.c.lane == bindparam("w_lane"))
     .values({name: bindparam(name) for name in _WRITTEN})
 )
+# An output with token probabilities also writes `tokens` (one without leaves the column alone,
+# NULL since its insert: outputs without probabilities write what they always wrote).
+_UPDATE_OUTPUT_TOKENS = _UPDATE_OUTPUT.values(tokens=bindparam("tokens"))
 
 
 class Store:
@@ -161,7 +164,8 @@ class Store:
                     raise NotFound(f"no lane {lane} in turn {turn_index} of session {session_id}")
                 values = {**output_columns(output), "spec_id": self.specs.id_of(conn, output, pending),
                           "updated_at": now(), "writer": str(self.writer)}
-                conn.execute(_UPDATE_OUTPUT, {**pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
+                statement = _UPDATE_OUTPUT_TOKENS if "tokens" in values else _UPDATE_OUTPUT
+                conn.execute(statement, {**pg_safe(conn, values), "w_turn": turn_id, "w_lane": lane})
         self.specs.remember(pending)
         self.indexing.saved(o["status"] for o in full.values())
 

@@ -101,6 +101,7 @@ class OutputRow(SQLModel, table=True):
     server_metrics: str = Field(sa_column=Column(Text, nullable=False))  # JSON object
     timeline: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # codec.pack_timeline
     extra: str | None = Field(default=None, sa_column=Column(Text))  # JSON object of other output keys
+    tokens: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # codec.pack_tokens
     # Copies of metrics figures, so that stats and filters never parse JSON.
     ttft_ms: float | None = None
     total_ms: float | None = None

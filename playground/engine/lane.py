@@ -29,6 +29,8 @@ from backends.base import (
     ServerMetrics,
     Started,
     TextDelta,
+    TokenLogprobs,
+    TokenProb,
     Usage,
     Waiting,
 )
@@ -77,6 +79,11 @@ class LaneState:
     waited_for: list[str] = field(default_factory=list)
     cost_usd: float | None = None
     answered: str | None = None  # the model the answer names (backends.base.Answered)
+    tokens: list[TokenProb] = field(default_factory=list)  # per-token probabilities, in order
+    logprob_kind: str | None = None  # raw, sampled or provider (backends.base.LogprobKind)
+    revision: str | None = None  # the commit a hub revision resolved to
+    template: bool | None = None  # False: a chat-mode prompt sent as plain text (no template)
+    continues: int | None = None  # complete mode: the lane whose continuation the document kept
 
     @property
     def text(self) -> str:
@@ -106,6 +113,8 @@ class LaneState:
                 self.chunks.append(event.text)
                 self.stamps.append(t)
                 self.status = "streaming"
+        elif isinstance(event, TokenLogprobs):
+            self.tokens.extend(event.tokens)
         elif isinstance(event, Started):
             self._close_open(t)
             if self.t_first is None:
@@ -143,6 +152,12 @@ class LaneState:
                 self.threads = event.threads
             if event.prompt_cache_hit is not None:
                 self.prompt_cache_hit = event.prompt_cache_hit
+            if event.logprob_kind is not None:
+                self.logprob_kind = event.logprob_kind
+            if event.revision is not None:
+                self.revision = event.revision
+            if event.template is not None:
+                self.template = event.template
 
     def _attempt(self, t: float, event: Retry) -> dict[str, Any]:
         """A failed attempt as recorded: when it was sent (ms after the first attempt was), how
@@ -213,6 +228,7 @@ class LaneState:
             out["answered_by"] = self.answered_by
         if self.reasoning:
             out["reasoning"] = mask("".join(self.reasoning))
+        out.update(self.probability_record())
         if self.retries:
             out["retries"] = list(self.retries)
         if self.repeat is not None:
@@ -221,6 +237,31 @@ class LaneState:
             out["warmup"] = True
         if self.history_from is not None:
             out["history_from"] = self.history_from
+        return out
+
+
+    def probability_record(self) -> dict[str, Any]:
+        """The record's mode, probabilities and revision keys (absent when they do not apply): the
+        tokens as compact rows, ``logprobs: {top_k, kind}`` (kind None + a note when the engine
+        offered none), the resolved commit, and whether a chat prompt went without a template."""
+        out: dict[str, Any] = {}
+        if self.params.mode != "chat":
+            out["mode"] = self.params.mode
+        if self.params.logprobs is not None or self.tokens:
+            info: dict[str, Any] = {"top_k": self.params.logprobs or 0, "kind": self.logprob_kind}
+            if not self.tokens and self.ended == "ok":
+                info["note"] = f"probabilities not offered by {self.model}"
+            out["logprobs"] = info
+        if self.tokens:
+            # token texts are model output: masked like the answer, so no key leaks through them
+            out["tokens"] = [[mask(t.text), round(t.logprob, 4),
+                              [[mask(a), round(lp, 4)] for a, lp in t.top]] for t in self.tokens]
+        if self.revision is not None:
+            out["revision"] = self.revision
+        if self.template is False:
+            out["template"] = False
+        if self.continues is not None and self.params.mode == "complete":
+            out["continues"] = self.continues
         return out
 
 

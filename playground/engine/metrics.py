@@ -11,6 +11,12 @@
 | queue_ms      waits before the first request was sent (throttle slot, CPU turn)
 | load_ms       loading a local model for this request, never inside TTFT
 | cost_usd      the price table on the provider's usage; 0 for local; null when unknown
+| logprob_*     with probabilities (``Params.logprobs``): over the tokens that have one —
+|               logprob_sum (total log-likelihood, nats), logprob_mean (per token), perplexity
+|               (exp of −mean), logprob_tokens (how many); bits_per_char and bits_per_byte
+|               (−sum / ln 2 over the characters / UTF-8 bytes of those tokens' text). Per-token
+|               figures depend on the tokenizer; the per-character and per-byte ones compare
+|               across models with different tokenizers.
 
 t0 is just before the request that answered is sent (a retried lane's last attempt), so TTFT,
 the timeline and the decode rate are the answering attempt's alone; what the user waited in all
@@ -21,6 +27,7 @@ This module computes; it does not stamp (the engine does) and it does not store.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from backends.pricing import FREE_PROVIDERS, cost_usd
@@ -91,7 +98,29 @@ def compute(lane: LaneState) -> dict[str, Any]:
     }
     if lane.prompt_cache_hit is not None:
         out["prompt_cache_hit"] = lane.prompt_cache_hit
+    if lane.tokens:
+        out.update(probability_figures([t.logprob for t in lane.tokens], [t.text for t in lane.tokens]))
     return out
+
+
+def probability_figures(logprobs: list[float], texts: list[str]) -> dict[str, Any]:
+    """Likelihood figures of a run of tokens (their natural-log probabilities and texts)."""
+    n = len(logprobs)
+    if not n:
+        return {}
+    total = math.fsum(logprobs)
+    mean = total / n
+    text = "".join(texts)
+    chars, size = len(text), len(text.encode("utf-8", "surrogatepass"))
+    bits = -total / math.log(2)
+    return {
+        "logprob_sum": round(total, 4),
+        "logprob_mean": round(mean, 4),
+        "perplexity": round(math.exp(-mean), 4) if -mean < 700 else None,  # no float overflow
+        "logprob_tokens": n,
+        "bits_per_char": round(bits / chars, 4) if chars else None,
+        "bits_per_byte": round(bits / size, 4) if size else None,
+    }
 
 
 def price(lane: LaneState) -> float | None:

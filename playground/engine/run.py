@@ -36,6 +36,7 @@ class LaneSpec:
     resolved: Resolved | None = None  # the id resolved and checked once for the whole run (prepare)
     history_from: str | None = None  # whose answers filled the earlier turns this model missed (session.history)
     system: str | None = None  # the lane's own system prompt, recorded in its params (messages hold it)
+    continues: int | None = None  # complete mode: the lane whose continuation the document kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class Run:
         self.specs = specs
         self.on_end = on_end  # awaited with a lane's index once its record is final, before it shows
         self.lanes = [LaneState(model=s.model, params=s.params or Params(), repeat=s.repeat,
-                                warmup=s.warmup, history_from=s.history_from, system=s.system,
+                                warmup=s.warmup, history_from=s.history_from, system=s.system, continues=s.continues,
                                 prompt_chars=sum(len(m.content) for m in s.messages))
                       for s in specs]
         self._inbox = _Inbox()
@@ -159,6 +160,9 @@ class Run:
             lane.provider, lane.provider_model = target.provider, target.model
             lane.label, lane.engine, lane.local = target.label, target.engine, target.local
             lane.params = self.runtime.params_for(target, self.specs[i].params)
+            refused = target.backend.mode_problem(lane.params.mode)
+            if refused:  # this lane only: the others run
+                raise ConfigError(refused)
             request = Request(model=target.model, messages=self.specs[i].messages, params=lane.params)
             if target.local:
                 stream = self._local(i, name, target, request)

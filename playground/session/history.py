@@ -176,3 +176,36 @@ def _history(turns: list[tuple[str, list[dict[str, Any]]]], model: str, n: int,
     pending = bool(missed)
     fill(join_from)
     return LaneHistory(model, tuple(earlier), join_from if pending and join_from != model else None)
+
+
+def lane_document(session: Session | None, lane: int, model: str, prompt: str, mode: str = "complete",
+                  keep: int | None = None) -> tuple[Message, ...]:
+    """Complete mode, "continue": the document a lane continues — every earlier turn's text, each
+    followed by the continuation kept from it, then the new text, joined as they are (one user
+    message, no system prompt). The continuation kept is the lane named by the next turn's outputs
+    (``continues``, recorded when the user picked one), else ``keep`` for the last turn, else the
+    lane's own model's (found by model, as a chat history is). Score mode scores the new text alone."""
+    if mode == "score":
+        return (Message("user", prompt),)
+    parts: list[str] = []
+    turns = session.turns if session is not None else []
+    for t, turn in enumerate(turns):
+        parts.append(turn.prompt)
+        picked = _picked(turns[t + 1]) if t + 1 < len(turns) else keep
+        if picked is None:
+            out = next((o for o in turn.counted if o.model == model), None)
+        else:
+            out = turn.lane_output(picked)
+        if out is not None and out.text:
+            parts.append(out.text)
+    parts.append(prompt)
+    return (Message("user", "".join(parts)),)
+
+
+def _picked(turn: Any) -> int | None:
+    """The lane whose continuation of the turn before a turn kept (its outputs' ``continues``)."""
+    for out in turn.outputs:
+        value = getattr(out, "continues", None)
+        if isinstance(value, int):
+            return value
+    return None
