@@ -29,7 +29,7 @@ from playground.web.context import Context
 from playground.web.escape import md, toast
 from playground.web.frame import Frame
 from playground.web.replay import SPEEDS, Replay
-from storage.document import Session
+from storage.document import Metrics, Output, Session
 
 MAX_LANES = 8
 
@@ -161,10 +161,12 @@ async def replay(ctx: Context, key: str, models: list[str], doc: dict[str, Any] 
     if session is None or session.last_turn is None:
         raise toast("open or run a session first, then replay it")
     # each lane replays its own model's answer in the last turn (found by model, as its history
-    # is); a lane whose model was not in that turn has nothing to replay and stays empty
-    last = turn_lanes(doc["turns"][-1])
-    outputs = [model_output(last, m, k) or {"model": m, "text": "", "status": "waiting", "error": None,
-                                            "metrics": {}, "timeline": []}
+    # is); a lane whose model was not in that turn has nothing to replay and stays empty ("waiting")
+    last = session.last_turn
+    lanes_ = turn_lanes(doc["turns"][-1])
+    outputs = [Output.model_validate(o) if (o := model_output(lanes_, m, k)) is not None else
+               Output.model_construct(model=m, label=None, params={}, text="", status="waiting", error=None,
+                                      finish_reason=None, metrics=Metrics(), server_metrics={}, timeline=[])
                for m, k in lane_keys(models)]
     rp = Replay(outputs, SPEEDS.get(speed, 1.0))
     job = Job(rp.events(), lambda: rp.lanes, rp.cancel, lambda: doc)

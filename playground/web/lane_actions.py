@@ -32,7 +32,7 @@ from playground.web.escape import md, toast
 from playground.web.frame import Frame
 from playground.web.lane_params import LaneSettings
 from playground.web.replay import ReplayLane
-from storage.document import lane_indexes, round_of
+from storage.document import Output, lane_indexes, round_of
 
 
 def stop_lane(ctx: Context, key: str, lane: int, name: str) -> str:
@@ -84,7 +84,8 @@ async def regenerate(ctx: Context, key: str, doc: dict[str, Any] | None, lane: i
     resolved = ctx.runtime.prepare([old["model"]])
     run = Run(ctx.runtime, [LaneSpec(model=old["model"], messages=messages, params=settings.params,
                                      resolved=resolved[0], system=system)])
-    shown = [ReplayLane(turn["outputs"][k], [turn["outputs"][k]["text"]], turn["outputs"][k]["status"])
+    shown = [ReplayLane(Output.model_validate(turn["outputs"][k]), [turn["outputs"][k]["text"]],
+                        turn["outputs"][k]["status"])
              for k in indexes]
     states: list[Any] = list(shown)
     states[lane] = run.lanes[0]
@@ -118,7 +119,7 @@ async def regenerate(ctx: Context, key: str, doc: dict[str, Any] | None, lane: i
         updated = {**doc, "turns": [*doc["turns"][:-1], {**turn, "outputs": outputs}]}
         await asyncio.to_thread(ctx.store.update_outputs, doc["id"], turn_index, {index: record})
         saved["doc"] = updated
-        states[lane] = ReplayLane(record, [record["text"]], record["status"])
+        states[lane] = ReplayLane(Output.model_validate(record), [record["text"]], record["status"])
         counted = [outputs[k] for k in indexes]
         if hidden:
             return Frame(session=updated, race=lane_view.race_frame(counted, blind_names(len(counted))),
