@@ -240,7 +240,7 @@ def test_a_battle_follow_up_continues_until_new_round(page: Any, web: SimpleName
     expect(page.locator("#reveal")).to_contain_text("A was", timeout=10_000)  # the lanes re-rendered, named
     first = latest(web)
     run(page, "And a follow-up?")
-    expect(page.locator("#notice")).to_contain_text(first["id"], timeout=20_000)  # "session … saved"
+    expect(page.locator("#notice")).to_contain_text(first["title"], timeout=20_000)  # "saved “title”"
     doc = wait_for(web, first["id"], 2)
     assert doc["turns"][1]["prompt"] == "And a follow-up?"
     sent = chat(web.server, "scripted-a")[-1].body["messages"]

@@ -120,7 +120,7 @@ async def regenerate(ctx: Context, key: str, doc: dict[str, Any] | None, lane: i
         await asyncio.to_thread(ctx.store.update_outputs, doc["id"], turn_index, {index: record})
         saved["doc"] = updated
         states[lane] = ReplayLane(Output.model_validate(record), [record["text"]], record["status"])
-        counted = [outputs[k] for k in indexes]
+        counted = [Output.model_validate(outputs[k]) for k in indexes]
         if hidden:
             return Frame(session=updated, race=lane_view.race_frame(counted, blind_names(len(counted))),
                          notice=f"lane {lane + 1} regenerated — vote to reveal the models")
