@@ -84,14 +84,16 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
                     status=out.status if out else "waiting", lane=i, best=best, blind=names is not None, hide=hide),
                                       elem_id=f"stats-{i}", js_on_load=None))
     gr.HTML(lane_view.legend_html(), elem_id="fig-legend-box", js_on_load=None)
-    status = voting.vote_bar(ctx, v, n, view, names, chosen)
+    status, follow = voting.vote_bar(ctx, v, n, view, names, chosen)
     lanes = LaneOutputs(heads, texts, stats_, earlier, per_lane)
-    _wire(ctx, v, chosen, names, view, lanes, status)
-    _wire_lane_buttons(ctx, v, [names[i] if names else chosen[i] for i in range(n)], view, lanes, actions_)
+    for event in _wire(ctx, v, chosen, names, view, lanes, status):
+        follow(event)
+    for event in _wire_lane_buttons(ctx, v, [names[i] if names else chosen[i] for i in range(n)], view, lanes, actions_):
+        follow(event)
 
 
 def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: CompareView, lanes: LaneOutputs,
-                       buttons: list[tuple[Any, Any]]) -> None:
+                       buttons: list[tuple[Any, Any]]) -> list[Any]:
     """Each lane's Regenerate (streams into that lane alone; lane_actions.regenerate) and Stop lane
     (the other lanes go on)."""
     outs = LaneOutputs([], lanes.texts, lanes.stats, [], lanes.params)
@@ -116,6 +118,7 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
             return lane_actions.stop_lane(ctx, request.session_hash, i, called[i] or f"lane {i + 1}")
         return on_stop_lane
 
+    events = []
     for i, (regen, stop) in enumerate(buttons):
         ev = regen.click(lambda: _buttons(view, running=True), None, controls, queue=False,
                          api_visibility="private").then(
@@ -128,6 +131,8 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
         # queued like the page's Stop (concurrency_limit=None: never behind the run it stops)
         stop.click(stop_of(i), None, view.page.notice, concurrency_limit=None, api_visibility="private",
                    show_progress="hidden")
+        events.append(ev)
+    return events
 
 
 def _shown(history: LaneHistory) -> tuple[LaneHistory, dict[str, Any] | None]:
@@ -151,7 +156,7 @@ async def _updates(frames: AsyncIterator[Frame], lanes: LaneOutputs, view: Compa
 
 
 def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None, view: CompareView,
-          lanes: LaneOutputs, status: Any) -> None:
+          lanes: LaneOutputs, status: Any) -> list[Any]:
     n = len(chosen)
     arena = names is not None or blind_runs.arena_on(v)  # runs are blind: headers go back to letters
     page = view.page.components()
@@ -238,3 +243,4 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
     stopped = view.stop.click(on_stop, None, [*outputs(stop_lanes), *buttons], cancels=events,
                               api_visibility="private", concurrency_limit=None)
     stopped.then(lambda doc: voting.status_value(ctx, doc), view.session, status, api_visibility="private")
+    return [*events, stopped]

@@ -49,10 +49,11 @@ def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView, names: list[s
              chosen: list[str] | None = None) -> Any:
     """The vote buttons for ``n`` lanes (named by letter when ``names`` hides the models, else by
     model) and the vote status line, shown only once the session shown has answers to vote on, and
-    "New round" in blind and battle modes; returns the status component."""
+    "New round" in blind and battle modes; returns the status component and ``follow(event)``, which
+    has the bar follow the session an event leaves shown."""
     doc = v.doc
     if n < 2:
-        return gr.HTML("", elem_id="vote-status", visible=False)
+        return gr.HTML("", elem_id="vote-status", visible=False), lambda event: None
     called = choice_names(names, chosen or list(v.models))
     arena = blind_runs.arena_on(v)
     with gr.Row(elem_classes=["toolbar", "vote-bar"], visible=votable(doc)) as bar:
@@ -80,8 +81,12 @@ def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView, names: list[s
                                                                visible=can or arena),
                 new_round: gr.update(visible=arena and can)}
 
-    page.session.change(on_session, page.session, [bar, status, new_round], api_visibility="private",
-                        show_progress="hidden", queue=False)
+    def follow(event: Any) -> None:
+        # after each run, replay or regeneration (not on ``page.session.change``: a listener on a
+        # component outside ``@gr.render``, added inside it, stopped the page's other listeners on
+        # that component from firing — the exports stayed disabled, the diff choices empty)
+        event.then(on_session, page.session, [bar, status, new_round], api_visibility="private",
+                   show_progress="hidden", queue=False)
 
     def on_new_round() -> dict[Any, Any]:
         return {view.view_state: v.but(doc=None), page.session: None, page.race: None, page.export_json: None,
@@ -133,7 +138,7 @@ def vote_bar(ctx: Context, v: LaneView, n: int, view: CompareView, names: list[s
 
     view.judge.run.click(on_judge, [page.session, view.judge.model, view.judge.rubric],
                          [page.session, view.judge.out, status], api_visibility="private")
-    return status
+    return status, follow
 
 
 def after_run(ctx: Context, event: Any, view: CompareView, status: Any, judging: bool = True) -> None:
