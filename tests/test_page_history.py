@@ -133,9 +133,9 @@ def test_a_reopened_session_shows_every_lane_of_every_turn(page: Any, web: Simpl
     expect(page.locator("#lane-2")).to_be_visible(timeout=30_000)
     for i, model in enumerate(("openai:alpha", "openai:beta", "openai:gamma")):
         expect(page.locator(f"#head-{i}")).to_contain_text(model)
-    expect(page.locator("#lane-1")).to_have_text("navy")  # beta's turn 2, though it was lane 0 there
+    expect(page.locator("#lane-1 .answer-md")).to_have_text("navy")  # beta's turn 2, though it was lane 0 there
     expect(page.locator("#earlier-1")).to_contain_text("blue")
-    expect(page.locator("#lane-2")).to_have_text("green")
+    expect(page.locator("#lane-2 .answer-md")).to_have_text("green")
     expect(page.locator("#earlier-2")).to_contain_text("joined later — turn 1: prompt only")
     expect(page.locator("#lane-0")).to_have_text("")  # alpha was not in turn 2
     expect(page.locator("#earlier-0")).to_contain_text("red")
