@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
-from backends.base import Message, Params
+from backends.base import Params
 from backends.errors import ConfigError
 from playground.engine.lane import LaneState
 from playground.engine.run import LaneEnd, LaneEvent, LaneSpec, Run
@@ -32,8 +32,10 @@ from playground.session.history import (
     check_join_from,
     lane_document,
     lane_histories,
+    own_system,
     session_models,
 )
+from playground.session.prompt import check_prompt
 from playground.session.recorder import Recorder
 from storage.document import Session
 
@@ -46,33 +48,6 @@ def default_runtime() -> Runtime:
     if _default_runtime is None:
         _default_runtime = Runtime()
     return _default_runtime
-
-
-class PromptError(ConfigError):
-    """The prompt itself is unusable (empty, too long): a message that names no model."""
-
-
-class CheckedPrompt(str):
-    """A prompt that passed ``check_prompt`` (the CLI checks it as it reads it, before anything
-    else): ``Comparison`` takes it as it is instead of checking it again."""
-
-
-EMPTY_HINT = "type a question in the prompt box, then run"  # the page's words (and the API's)
-
-
-def check_prompt(prompt: str, limit: int, what: str = "prompt", *, empty_hint: str = EMPTY_HINT) -> CheckedPrompt:
-    """The one check of a prompt (or system prompt) at the edge: page, API and CLI all come here.
-    ``empty_hint`` says what to do about an empty one in the caller's words (the CLI's: "pass -")."""
-    if isinstance(prompt, CheckedPrompt):
-        return prompt
-    if not isinstance(prompt, str):
-        raise PromptError(f"the {what} must be text")
-    if what == "prompt" and not prompt.strip():
-        raise PromptError(f"empty prompt: {empty_hint}")
-    if len(prompt) > limit:
-        raise PromptError(f"the {what} is {len(prompt):,} characters, over the limit of {limit:,} — "
-                          "shorten it (or raise prompt_chars under [limits] in playground.toml)")
-    return CheckedPrompt(prompt)
 
 
 class Comparison:
@@ -235,15 +210,6 @@ class Comparison:
     @property
     def ok(self) -> bool:
         return all(o["status"] == "ok" for o in self.turn["outputs"])
-
-
-def own_system(messages: tuple[Message, ...], system: str | None) -> tuple[Message, ...]:
-    """A lane's conversation with its own system prompt in place of the session's (None: as it
-    is; "": none at all)."""
-    if system is None:
-        return messages
-    rest = messages[1:] if messages and messages[0].role == "system" else messages
-    return (Message("system", system), *rest) if system else rest
 
 
 async def compare(

@@ -24,10 +24,11 @@ from rich.text import Text
 
 from backends.base import Params
 from backends.errors import ConfigError
-from playground.api import Comparison, check_prompt
+from playground.api import Comparison
 from playground.cli.console import console as make_console
 from playground.engine import figures
 from playground.engine.runtime import Resolved, Runtime
+from playground.session.prompt import check_prompt
 from playground.session.recorder import Recorder, open_store
 from playground.settings import Settings
 

@@ -37,6 +37,7 @@ from backends.base import (
 from backends.errors import PlaygroundError
 from backends.redact import mask, redact, redact_value
 from playground.engine import metrics
+from playground.engine.tokens import probability_record
 from storage.schema import MAX_COUNT
 
 
@@ -228,7 +229,7 @@ class LaneState:
             out["answered_by"] = self.answered_by
         if self.reasoning:
             out["reasoning"] = mask("".join(self.reasoning))
-        out.update(self.probability_record())
+        out.update(probability_record(self))
         if self.retries:
             out["retries"] = list(self.retries)
         if self.repeat is not None:
@@ -237,31 +238,6 @@ class LaneState:
             out["warmup"] = True
         if self.history_from is not None:
             out["history_from"] = self.history_from
-        return out
-
-
-    def probability_record(self) -> dict[str, Any]:
-        """The record's mode, probabilities and revision keys (absent when they do not apply): the
-        tokens as compact rows, ``logprobs: {top_k, kind}`` (kind None + a note when the engine
-        offered none), the resolved commit, and whether a chat prompt went without a template."""
-        out: dict[str, Any] = {}
-        if self.params.mode != "chat":
-            out["mode"] = self.params.mode
-        if self.params.logprobs is not None or self.tokens:
-            info: dict[str, Any] = {"top_k": self.params.logprobs or 0, "kind": self.logprob_kind}
-            if not self.tokens and self.ended == "ok":
-                info["note"] = f"probabilities not offered by {self.model}"
-            out["logprobs"] = info
-        if self.tokens:
-            # token texts are model output: masked like the answer, so no key leaks through them
-            out["tokens"] = [[mask(t.text), round(t.logprob, 4),
-                              [[mask(a), round(lp, 4)] for a, lp in t.top]] for t in self.tokens]
-        if self.revision is not None:
-            out["revision"] = self.revision
-        if self.template is False:
-            out["template"] = False
-        if self.continues is not None and self.params.mode == "complete":
-            out["continues"] = self.continues
         return out
 
 

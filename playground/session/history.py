@@ -209,3 +209,12 @@ def _picked(turn: Any) -> int | None:
         if isinstance(value, int):
             return value
     return None
+
+
+def own_system(messages: tuple[Message, ...], system: str | None) -> tuple[Message, ...]:
+    """A lane's conversation with its own system prompt in place of the session's (None: as it
+    is; "": none at all)."""
+    if system is None:
+        return messages
+    rest = messages[1:] if messages and messages[0].role == "system" else messages
+    return (Message("system", system), *rest) if system else rest

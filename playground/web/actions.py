@@ -11,9 +11,9 @@ from typing import Any
 
 from backends.base import Params
 from backends.errors import ConfigError
-from playground.api import PromptError
 from playground.arena.blind import blind_names
 from playground.session.history import lane_histories, lane_keys, model_output, turn_lanes
+from playground.session.prompt import PromptError
 from playground.session.recorder import Recorder
 from playground.session.rerun import Rerun
 from playground.web import history, lane_view

@@ -21,10 +21,9 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from playground.api import own_system
 from playground.arena.blind import blind_names
 from playground.engine.run import LaneEvent, LaneSpec, Run
-from playground.session.history import lane_histories
+from playground.session.history import lane_histories, own_system
 from playground.web import blind_runs, history, lane_view
 from playground.web.compare import Job, flush_for, page_frames
 from playground.web.context import Context
