@@ -148,10 +148,12 @@ async def _battle(settings: Settings, args: argparse.Namespace) -> int:
         store.close()
     counts = pair_counts((b.model_a, b.model_b) for b in battles)
     models = choose_battle(sorted(set(args.pool)), counts, lanes=args.lanes)
-    ns = argparse.Namespace(prompt=args.prompt, models=models, system=None, temperature=None, top_p=None,
-                            max_tokens=None, seed=None, stop=[], repeat=1, warmup=False, session=None,
-                            blind=True, json=False, no_save=False)
-    return await run_compare(settings, ns)
+    # the arguments of `compare --blind -m A -m B -- PROMPT`, parsed by compare's own parser: every
+    # option compare reads gets its default (a hand-made Namespace missed the ones added since)
+    from playground.cli.main import build_parser
+
+    argv = ["compare", "--blind", *(x for m in models for x in ("-m", m)), "--", args.prompt]
+    return await run_compare(settings, build_parser().parse_args(argv))
 
 
 def _leaderboard(store: Store, args: argparse.Namespace) -> int:
