@@ -122,7 +122,9 @@ def test_each_refused_action_leaves_run_usable_then_a_run_works(page: Any, web: 
     refused(page, "error", "pool")
     page.locator("#battle input").uncheck()
     page.locator("#blind input").uncheck()
-    expect(page.locator("#lane-1")).to_be_visible()
+    # the named lanes are back (not the blind ones still on screen while the page re-renders: a click
+    # on those reaches events the re-render has just replaced, and is lost — a known gap, see issue 12)
+    expect(page.locator("#head-1")).to_contain_text("openai:b")
 
     run_ok(page)
     for button in ("#replay", "#rerun", "#export-json", "#export-md"):

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from playground.testing.documents import output
 from playground.web import lane_view
 from playground.web.markdown_view import SCHEMES, answer_body, render
 
@@ -114,14 +115,18 @@ def test_the_answer_body_holds_the_raw_text_for_the_raw_view_and_the_copy_button
     assert body.endswith('<pre class="answer-raw">\n\n**bold** &lt;img src=x onerror=alert(1)&gt;\r\n</pre>')
     assert answer_body("") == "" and lane_view.answer_html("") == ""
     assert lane_view.answer_html(text) == body
-    earlier = lane_view.earlier_html([("q", {"text": "| a |\n|---|\n| 1 |", "metrics": {}})], "next")
+    earlier = lane_view.earlier_html([("q", output("test:echo", "| a |\n|---|\n| 1 |"))], "next")
     assert "<table>" in earlier and '<pre class="answer-raw">' in earlier
 
 
 def test_a_judge_models_reasoning_is_rendered_too() -> None:
     from playground.web.blind_runs import OUTCOME_TEXT, judge_html
+    from storage.document import Vote
 
-    outcome = next(iter(OUTCOME_TEXT))
-    html = judge_html({"outcome": outcome, "judge": {"model": "m", "reasoning": "**A** wins <img src=x onerror=alert(1)>"}})
+    outcome = next(o for o in OUTCOME_TEXT if o != "best")
+    html = judge_html(Vote.model_validate({
+        "turn": 0, "lanes": [0, 1], "models": ["test:a", "test:b"], "outcome": outcome, "winner": None, "blind": False,
+        "created_at": "2026-12-01T00:00:00Z",
+        "judge": {"model": "m", "reasoning": "**A** wins <img src=x onerror=alert(1)>"}}))
     assert "<strong>A</strong> wins &lt;img" in html
     assert_inert(html.split('<div class="turn-a">', 1)[1])

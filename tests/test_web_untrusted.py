@@ -116,7 +116,7 @@ def test_titles_prompts_answers_model_ids_imports_and_toasts_are_shown_as_text(b
     page.locator("#history").get_by_role("gridcell", name=re.compile("MARK1")).first.click()
     saved = web.ctx.store.list_sessions(limit=1)[0]
     assert saved["title"] == title and "<img" in title
-    expect(page.locator("#notice")).to_have_text(f"opened session {saved['id']}: {title}", timeout=WAIT)
+    expect(page.locator("#notice")).to_have_text(f"opened {shown_title(title)}", timeout=WAIT)
 
     # import: one refused for a field its message quotes, one whose title and model id hold markup
     doc = json.loads(json.dumps(web.ctx.store.export_document(saved["id"])))
@@ -129,7 +129,7 @@ def test_titles_prompts_answers_model_ids_imports_and_toasts_are_shown_as_text(b
     refused = {**doc, "schema": hostile(web.host, "import-refused")}
     (tmp_path / "refused.json").write_text(json.dumps(refused), encoding="utf-8")
     page.get_by_role("tab", name="History").click()  # opening a session went to Compare
-    for name, said in (("refused.json", "import rejected"), ("good.json", "imported as session")):
+    for name, said in (("refused.json", "import rejected"), ("good.json", "imported “MARK2")):
         with page.expect_file_chooser() as chooser:
             page.locator("#import-json").click()
         chooser.value.set_files(str(tmp_path / name))
@@ -140,10 +140,11 @@ def test_titles_prompts_answers_model_ids_imports_and_toasts_are_shown_as_text(b
     cell = page.locator("#history").get_by_role("gridcell", name=re.compile("MARK2")).first
     expect(cell).to_have_text(doc["title"], timeout=WAIT)
     cell.click()
-    expect(page.locator("#notice")).to_have_text(f"opened session {doc['id']}: {doc['title']}", timeout=WAIT)
+    expect(page.locator("#notice")).to_have_text(f"opened {shown_title(doc['title'])}", timeout=WAIT)
     expect(page.locator("#head-0")).to_contain_text(imported_model, timeout=WAIT)
 
     page.get_by_role("tab", name="Stats").click()
+    page.locator("#stats-include-test input").check()  # the typed model is a scripted test: one
     expect(page.locator("#stats-table")).to_contain_text(typed_model, timeout=WAIT)
 
     page.wait_for_timeout(500)  # anything the page was going to load or run has had its chance
@@ -154,3 +155,9 @@ def test_titles_prompts_answers_model_ids_imports_and_toasts_are_shown_as_text(b
         assert not found, f"{what} in the page: {found[:2]}"
     assert web.hits == [] and asked == [] and dialogs == []
     context.close()
+
+
+def shown_title(title: str, limit: int = 60) -> str:
+    """A title as a notice shows it: spaces folded, cut to ``limit`` characters, in quotes (as text)."""
+    title = " ".join(title.split())
+    return f"“{title if len(title) <= limit else title[:limit - 1] + '…'}”"

@@ -122,7 +122,7 @@ body.mac #run::after { content: "⌘↵"; }
   .controls > .block { min-width: 28% !important; }
 }
 .vote-bar { align-items: center; }
-.vote-status { font-size: 13.5px; }
+.vote-status { font-size: 13.5px; color: var(--body-text-color); }  /* axe: the subdued grey was under 4.5:1 */
 .reveal { margin-top: 4px; }
 .judge-vote summary { cursor: pointer; }
 .lb-table, .wr-table { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; }
