@@ -147,8 +147,10 @@ def after_run(ctx: Context, event: Any, view: CompareView, status: Any, judging:
     async def then(doc: dict[str, Any] | None, model: str, rubric: str, auto: bool) -> dict[Any, Any]:
         return await judge(ctx, view, status, doc, model, rubric, judging and auto)
 
+    # no progress shown: Gradio dims an output while it updates, and the status line dimmed after
+    # every run read at under 4.5:1 contrast (axe caught it at phone size)
     event.then(then, [view.session, view.judge.model, view.judge.rubric, view.judge.auto],
-               [view.session, view.judge.out, status], api_visibility="private")
+               [view.session, view.judge.out, status], api_visibility="private", show_progress="hidden")
 
 
 async def judge(ctx: Context, view: CompareView, status: Any, doc: dict[str, Any] | None, model: str | None,
