@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from playground.settings import Settings
-from playground.testing import ScriptedServer, free_port
+from playground.testing import ScriptedServer
 from playground.testing.frames import Reply
-from playground.web.serve import start, stop
+from playground.testing.page import served_page
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -25,16 +24,9 @@ ANSWERS = {"alpha": "Alpha says red.", "beta": "Beta says blue.", "gamma": "Gamm
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    server = ScriptedServer().start()
-    home = tmp_path_factory.mktemp("page-history-home")
-    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": "sk-test-web-0123456789",
-                                  "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home)
-    demo, ctx, url = start(settings, models=["openai:alpha", "openai:beta"], port=free_port())
-    try:
-        yield SimpleNamespace(server=server, ctx=ctx, url=url)
-    finally:
-        stop(demo, ctx)
-        server.stop()
+    with served_page(tmp_path_factory.mktemp("page-history-home"), ["openai:alpha", "openai:beta"],
+                     key="sk-test-web-0123456789") as served:
+        yield served
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from playground.settings import Settings
-from playground.testing import ScriptedServer, free_port
+from playground.testing import ScriptedServer
 from playground.testing.frames import Reply
-from playground.web.serve import start, stop
+from playground.testing.page import served_page
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -26,17 +25,9 @@ A, B = "openai:scripted-a", "openai:scripted-b"
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    server = ScriptedServer().start()
-    home = tmp_path_factory.mktemp("lanes-home")
-    (home / "playground.toml").write_text("[defaults]\ntemperature = 0\nmax_tokens = 256\n")
-    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": "sk-test-lanes-0123456789",
-                                  "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home)
-    demo, ctx, url = start(settings, models=[A, B], port=free_port())
-    try:
-        yield SimpleNamespace(server=server, ctx=ctx, url=url)
-    finally:
-        stop(demo, ctx)
-        server.stop()
+    with served_page(tmp_path_factory.mktemp("lanes-home"), [A, B], key="sk-test-lanes-0123456789",
+                     toml="[defaults]\ntemperature = 0\nmax_tokens = 256\n") as served:
+        yield served
 
 
 @pytest.fixture

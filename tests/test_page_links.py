@@ -11,10 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from playground.settings import Settings
-from playground.testing import ScriptedServer, free_port
 from playground.testing.frames import Reply
-from playground.web.serve import start, stop
+from playground.testing.page import served_page
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -25,17 +23,9 @@ ADDRESS = re.compile(r"[?&]session=([0-9A-HJKMNP-TV-Z]{26})(&|$)")
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    server = ScriptedServer().start()
-    home = tmp_path_factory.mktemp("links-home")
-    (home / "playground.toml").write_text("[defaults]\nmax_tokens = 12\n")
-    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": "sk-test-links-0123456789",
-                                  "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home)
-    demo, ctx, url = start(settings, models=["openai:scripted"], port=free_port())
-    try:
-        yield SimpleNamespace(server=server, ctx=ctx, url=url)
-    finally:
-        stop(demo, ctx)
-        server.stop()
+    with served_page(tmp_path_factory.mktemp("links-home"), ["openai:scripted"],
+                     key="sk-test-links-0123456789", toml="[defaults]\nmax_tokens = 12\n") as served:
+        yield served
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from playground.settings import Settings
-from playground.testing import ScriptedServer, free_port
 from playground.testing.frames import Reply
-from playground.web.serve import start, stop
+from playground.testing.page import served_page
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -37,16 +35,9 @@ def chunks(text: str, size: int = 7) -> list[str]:
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    server = ScriptedServer().start()
-    home = tmp_path_factory.mktemp("page-markdown-home")
-    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": "sk-test-md-0123456789",
-                                  "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home)
-    demo, ctx, url = start(settings, models=[MODEL], port=free_port())
-    try:
-        yield SimpleNamespace(server=server, ctx=ctx, url=url)
-    finally:
-        stop(demo, ctx)
-        server.stop()
+    with served_page(tmp_path_factory.mktemp("page-markdown-home"), [MODEL],
+                     key="sk-test-md-0123456789") as served:
+        yield served
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from playground.settings import Settings
-from playground.testing import ScriptedServer, free_port
+from playground.testing import free_port
 from playground.testing.frames import Reply
-from playground.web.serve import start, stop
+from playground.testing.page import served_page
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -24,19 +23,11 @@ expect = playwright_api.expect
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    server = ScriptedServer().start()
-    server.models = ["listed-model", "listed-other"]
-    home = tmp_path_factory.mktemp("picker-home")
-    (home / "playground.toml").write_text("[defaults]\nmax_tokens = 12\n")
-    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": "sk-test-picker-0123456789",
-                                  "OPENAI_BASE_URL": server.base_url("openai"),
-                                  "OLLAMA_HOST": f"127.0.0.1:{free_port()}"}, cwd=home)
-    demo, ctx, url = start(settings, models=["openai:scripted"], port=free_port())
-    try:
-        yield SimpleNamespace(server=server, ctx=ctx, url=url)
-    finally:
-        stop(demo, ctx)
-        server.stop()
+    with served_page(tmp_path_factory.mktemp("picker-home"), ["openai:scripted"],
+                     key="sk-test-picker-0123456789", toml="[defaults]\nmax_tokens = 12\n",
+                     env={"OLLAMA_HOST": f"127.0.0.1:{free_port()}"},
+                     listed=["listed-model", "listed-other"]) as served:
+        yield served
 
 
 @pytest.fixture

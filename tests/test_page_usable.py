@@ -23,10 +23,8 @@ from typing import Any
 
 import pytest
 
-from playground.settings import Settings
-from playground.testing import ScriptedServer, free_port
 from playground.testing.frames import Reply
-from playground.web.serve import start, stop
+from playground.testing.page import served_page
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -37,17 +35,10 @@ LOAD = 30_000  # ms: the page's first render on a loaded 2-core machine
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    server = ScriptedServer().start()
-    home = tmp_path_factory.mktemp("usable-home")
-    (home / "playground.toml").write_text("[defaults]\ntemperature = 0\nmax_tokens = 12\nseed = 1\n")
-    settings = Settings.load(env={"PLAYGROUND_HOME": str(home), "OPENAI_API_KEY": "sk-test-usable-0123456789",
-                                  "OPENAI_BASE_URL": server.base_url("openai")}, cwd=home)
-    demo, ctx, url = start(settings, models=["openai:a", "openai:b"], port=free_port())
-    try:
-        yield SimpleNamespace(server=server, ctx=ctx, url=url)
-    finally:
-        stop(demo, ctx)
-        server.stop()
+    with served_page(tmp_path_factory.mktemp("usable-home"), ["openai:a", "openai:b"],
+                     key="sk-test-usable-0123456789",
+                     toml="[defaults]\ntemperature = 0\nmax_tokens = 12\nseed = 1\n") as served:
+        yield served
 
 
 def open_page(browser: Any, web: SimpleNamespace, width: int = 1400, height: int = 900) -> Any:
