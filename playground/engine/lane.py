@@ -38,7 +38,7 @@ from backends.errors import PlaygroundError
 from backends.redact import mask, redact, redact_value
 from playground.engine import metrics
 from playground.engine.tokens import probability_record
-from storage.schema import MAX_COUNT
+from storage.document import MAX_COUNT
 
 
 @dataclass
