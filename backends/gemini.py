@@ -4,7 +4,8 @@ Builds the request (roles user/model, ``systemInstruction``, ``generationConfig`
 its ``data:`` frames; the stream has no end marker, so a stream that closes without a
 ``finishReason`` counts as cut off (the same frames as one JSON array, when a gateway drops
 ``alt=sse``, are read too). A blocked prompt raises BlockedError; ``finishReason``
-SAFETY ends with Finish("safety"). Sending, timeouts, retries (including RetryInfo's
+SAFETY ends with Finish("safety"). Token probabilities: ``responseLogprobs`` asks, each frame's
+``logprobsResult`` answers. Gemini has no raw completion mode. Sending, timeouts, retries (including RetryInfo's
 ``retryDelay``) and throttling are ``backends.http``'s. It does not do tools or images.
 """
 
@@ -19,6 +20,7 @@ import httpx
 from backends import errors
 from backends.base import Answered, Event, Finish, ReasoningDelta, Request, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
+from backends.logprob_wire import Rows, gemini_rows
 from backends.wire import duration_seconds, is_json, json_frames, json_object, mid_stream_error, sse_events
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "safety", "IMAGE_SAFETY": "safety",
@@ -56,6 +58,10 @@ class GeminiBackend(HostedBackend):
             ("seed", p.seed)) if value is not None}
         if p.stop:
             config["stopSequences"] = list(p.stop)
+        if p.logprobs is not None:  # the chosen tokens' figures; "logprobs": how many alternatives
+            config["responseLogprobs"] = True
+            if p.logprobs:
+                config["logprobs"] = p.logprobs
         if config:
             body["generationConfig"] = config
         model = request.model.removeprefix("models/")
@@ -72,7 +78,7 @@ class GeminiBackend(HostedBackend):
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
         finish: str | None = None
         last_usage: Usage | None = None
-        answered = False
+        answered, rows = False, Rows(request.params.logprobs)
         async for frame in self._frames(response):
             if frame.get("error"):
                 raise mid_stream_error(self.name, frame["error"], self.where)
@@ -94,6 +100,9 @@ class GeminiBackend(HostedBackend):
                     text = part.get("text")
                     if isinstance(text, str) and text:
                         yield ReasoningDelta(text) if part.get("thought") else TextDelta(text)
+                if rows.k is not None:
+                    for event in rows.events(gemini_rows(candidate.get("logprobsResult"), rows.k)):
+                        yield event
                 finish = candidate.get("finishReason") or finish
         if finish is None:
             raise errors.StreamError(f"{self.where} closed the stream without a finishReason — the "

@@ -6,7 +6,9 @@ attempt with four distinct timeouts (connect, first byte, idle gap, total), turn
 into ``backends.errors`` before any stream is read, and retries retryable failures with
 exponential back-off and full jitter — only while the attempt has yielded no text, so a retry
 never duplicates streamed text. Server hints (``retry-after``, ``retry-after-ms``, Gemini's
-``retryDelay``) set the wait; a hint longer than ``retry.max_wait`` means give up.
+``retryDelay``) set the wait; a hint longer than ``retry.max_wait`` means give up. A model that
+refuses token probabilities (a 400 about them) is asked once more without, and not again in this
+process (``backends.logprob_wire``); score mode on a server that refuses it fails in one line.
 
 It knows no wire format: a subclass builds the request (``build``), adds its auth headers and
 turns a response body into typed events (``parse``), with the readers in ``backends.wire``.
@@ -18,18 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from abc import abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 from asyncio_throttle import Throttler
 
 from backends import errors
+from backends import logprob_wire as lw
 from backends.base import (
     Backend,
     Event,
@@ -39,10 +40,11 @@ from backends.base import (
     Retry,
     Started,
     TextDelta,
-    Timeouts,
     Waiting,
 )
-from backends.registry import PROVIDERS
+from backends.deadlines import Clock, TimedStream
+from backends.redact import quote
+from backends.registry import PROVIDERS, display_name, server_name
 from backends.wire import error_from_response, load_json_document
 
 
@@ -53,97 +55,6 @@ class HttpCall:
     url: str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
-
-
-class _Clock:
-    """The deadlines of one attempt: first byte (response headers and the first body chunk),
-    gaps between chunks, the whole attempt (each retry gets a fresh clock)."""
-
-    def __init__(self, timeouts: Timeouts, name: str) -> None:
-        now = time.monotonic()
-        self.t = timeouts
-        self.name = name
-        self.first_deadline = now + timeouts.first_byte if timeouts.first_byte is not None else None
-        self.total_deadline = now + timeouts.total if timeouts.total is not None else None
-        self.got_first = False
-
-    def limit(self) -> tuple[float | None, str | None]:
-        """Seconds the next read may take, and which limit that is ("first", "idle", "total").
-        The error itself is built only when a limit is hit: this runs for every chunk."""
-        now = time.monotonic()
-        if not self.got_first and self.first_deadline is not None:
-            limit, which = self.first_deadline - now, "first"
-        elif self.got_first and self.t.idle is not None:
-            limit, which = self.t.idle, "idle"
-        else:
-            limit, which = None, None
-        if self.total_deadline is not None and (limit is None or self.total_deadline - now <= limit):
-            limit, which = self.total_deadline - now, "total"
-        return (max(limit, 0.0) if limit is not None else None), which
-
-    def error(self, which: str) -> errors.TimeoutError_:
-        if which == "first":
-            return errors.FirstByteTimeout(
-                f"no response from {self.name} within {self.t.first_byte:g} s — the server may be "
-                "overloaded; try again, or raise timeouts.first_byte")
-        if which == "idle":
-            return errors.IdleTimeout(
-                f"{self.name} sent nothing for {self.t.idle:g} s mid-stream — the stream stalled; "
-                "try again, or raise timeouts.idle")
-        return errors.TotalTimeout(
-            f"the request to {self.name} took longer than {self.t.total:g} s — "
-            "raise timeouts.total, or ask for fewer tokens")
-
-    async def run(self, awaitable: Any) -> Any:
-        """Await one read under the current limit."""
-        limit, which = self.limit()
-        try:
-            async with asyncio.timeout(limit):
-                return await awaitable
-        except TimeoutError:
-            assert which is not None
-            raise self.error(which) from None
-
-
-class _TimedStream(httpx.AsyncByteStream):
-    """A response body whose every chunk read is bounded by the attempt's clock (asyncio
-    timeouts, not httpx's read timeout), so idle and total limits hold whatever the parser."""
-
-    def __init__(self, inner: httpx.AsyncByteStream, clock: _Clock) -> None:
-        self._inner = inner
-        self._clock = clock
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        chunks = self._inner.__aiter__()
-        while True:
-            try:
-                chunk = await self._clock.run(chunks.__anext__())
-            except StopAsyncIteration:
-                return
-            self._clock.got_first = True
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def display_name(provider: str) -> str:
-    """"OpenAI", "Anthropic", ... from the registry's engine label; the config name otherwise."""
-    spec = PROVIDERS.get(provider)
-    return spec.engine.removesuffix(" API") if spec and spec.engine else provider
-
-
-def server_name(config: ProviderConfig, protocol: str) -> str:
-    """Who answers, for messages about what the server did (cut a stream, refused a prompt): the
-    provider's name at its own address ("OpenAI"), else the host and the protocol it speaks
-    ("127.0.0.1:8080 (openai-compatible)") — a compatible server is not OpenAI."""
-    spec = PROVIDERS.get(config.name)
-    default = (spec.default_base_url or "").rstrip("/") if spec else ""
-    base = (config.base_url or "").rstrip("/")
-    if not base or base == default:
-        return display_name(config.name)
-    host = urlsplit(base if "://" in base else f"http://{base}").netloc or base
-    return f"{host} ({protocol})"
 
 
 class HostedBackend(Backend):
@@ -216,12 +127,15 @@ class HostedBackend(Backend):
 
     async def stream(self, request: Request) -> AsyncIterator[Event]:
         self._require_key()
+        endpoint = self.endpoint(request.model) or ""
+        if lw.asks_probabilities(request) and lw.refused_before(endpoint, request.model):
+            request = lw.without_probabilities(request)  # refused before in this process: not asked again
         call = self.build(request)
         policy = self.config.retry
         attempt = 0
         while True:
             attempt += 1
-            streamed = False
+            streamed = refused = False
             failure: errors.BackendError | None = None
             if self._throttle is not None or self._slots is not None:
                 yield Waiting("throttle")
@@ -234,24 +148,38 @@ class HostedBackend(Backend):
                         yield event
                     return
                 except errors.BackendError as exc:
-                    if streamed or not exc.retryable or attempt >= policy.max_tries:
+                    if not streamed and lw.asks_probabilities(request) and lw.refuses_probabilities(exc):
+                        # the answer matters more than its probabilities: ask once more without them,
+                        # and not again for this model (the lane's record says none were offered)
+                        lw.remember_refusal(endpoint, request.model)
+                        request, refused = lw.without_probabilities(request), True
+                        call = self.build(request)
+                    elif not streamed and request.params.mode == "score" and lw.refuses_scoring(exc):
+                        raise lw.scoring_refused(request.model, self.where, quote(exc.message, 200)) from exc
+                    elif streamed or not exc.retryable or attempt >= policy.max_tries:
                         raise
                     failure = exc
             finally:
                 if self._slots is not None:
                     self._slots.release()
             assert failure is not None
-            wait = self._backoff(failure, attempt)
+            wait = 0.0 if refused else self._backoff(failure, attempt)
             if wait is None:
                 raise failure
             yield Retry(attempt, wait, f"{failure.kind}: {failure.message}", failure.kind)
             yield Waiting("retry", detail=failure.kind)
             await asyncio.sleep(wait)
 
+    def mode_problem(self, mode: str) -> str | None:
+        if mode in self.modes:
+            return None
+        return (f"{mode} mode not offered by {self.config.name} — use a gguf:, hf:, ollama: or "
+                "OpenAI-compatible model" + (" (score: gguf:, hf: or a vLLM server)" if mode == "score" else ""))
+
     async def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
         """GET a small JSON document (model lists) under the same timeouts and error mapping."""
         self._require_key()
-        clock = _Clock(self.config.timeouts, self.name)
+        clock = Clock(self.config.timeouts, self.name)
         client = self._http()
         req = client.build_request("GET", url, headers=self._headers(headers or {}))
         response = await self._send(client, req, clock)
@@ -312,7 +240,7 @@ class HostedBackend(Backend):
             return failure.retry_after if failure.retry_after <= policy.max_wait else None
         return random.uniform(0.0, min(policy.max_wait, policy.base_delay * 2 ** (attempt - 1)))
 
-    async def _send(self, client: httpx.AsyncClient, req: httpx.Request, clock: _Clock) -> httpx.Response:
+    async def _send(self, client: httpx.AsyncClient, req: httpx.Request, clock: Clock) -> httpx.Response:
         try:
             response = await clock.run(client.send(req, stream=True))
         except httpx.ConnectTimeout as exc:
@@ -323,11 +251,11 @@ class HostedBackend(Backend):
             raise errors.ConnectError(
                 f"cannot reach {self.name} at {self.base_url} ({type(exc).__name__}) — "
                 "is the server running and the base URL right?") from exc
-        response.stream = _TimedStream(response.stream, clock)  # type: ignore[arg-type]
+        response.stream = TimedStream(response.stream, clock)  # type: ignore[arg-type]
         return response
 
     async def _attempt(self, call: HttpCall, request: Request) -> AsyncIterator[Event]:
-        clock = _Clock(self.config.timeouts, self.name)
+        clock = Clock(self.config.timeouts, self.name)
         client = self._http()
         headers = self._headers({"accept": self.accept, "accept-encoding": "identity", **call.headers})
         req = client.build_request("POST", call.url, json=call.body, headers=headers)
@@ -371,4 +299,3 @@ class HostedBackend(Backend):
             response.status_code, response.headers, body, provider=self.name,
             hint=self.hint(response.status_code, request),
             body_retry_after=self.retry_after_from_body, where=self.where)
-

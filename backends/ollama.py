@@ -1,4 +1,5 @@
-"""Ollama's native ``/api/chat`` NDJSON stream (``ollama:``), and its model list.
+"""Ollama's native ``/api/chat`` NDJSON stream (``ollama:``) — ``/api/generate`` with ``raw: true``
+in complete mode — its token probabilities (``logprobs`` on each line), and its model list.
 
 Builds the request (sampling under ``options``, ``num_predict`` for max tokens) and reads one
 JSON object per line; the last (``done: true``) carries the counts and the server's own
@@ -18,6 +19,8 @@ import httpx
 from backends import errors
 from backends.base import Answered, Event, Finish, ReasoningDelta, Request, ServerMetrics, TextDelta, Usage
 from backends.http import HostedBackend, HttpCall
+from backends.logprob_wire import Rows, content_rows
+from backends.logprob_wire import document as raw_document
 from backends.wire import mid_stream_error, ndjson_objects
 
 FINISH = {"stop": "stop", "length": "length"}
@@ -39,7 +42,7 @@ def server_metrics(final: dict[str, Any]) -> dict[str, Any]:
 
 class OllamaBackend(HostedBackend):
     needs_key = False
-    planned_modes = ("complete",)  # /api/generate with raw: true: not wired yet
+    modes = ("chat", "complete")  # complete: /api/generate with raw: true
     accept = "application/x-ndjson"
     protocol = "Ollama"
 
@@ -63,19 +66,21 @@ class OllamaBackend(HostedBackend):
             ("seed", p.seed), ("num_ctx", self.config.options.get("num_ctx"))) if value is not None}
         if p.stop:
             options["stop"] = list(p.stop)
-        body: dict[str, Any] = {
-            "model": request.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "stream": True,
-        }
+        body: dict[str, Any] = {"model": request.model, "stream": True}
+        if p.mode == "complete":  # the document as it is: no template, no system prompt
+            body.update(prompt=raw_document(request.messages), raw=True)
+        else:
+            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        if p.logprobs is not None:
+            body["logprobs"], body["top_logprobs"] = True, p.logprobs
         if options:
             body["options"] = options
         if self.config.options.get("keep_alive") is not None:
             body["keep_alive"] = self.config.options["keep_alive"]
-        return HttpCall(f"{self.base_url}/api/chat", body)
+        return HttpCall(f"{self.base_url}/api/{'generate' if p.mode == 'complete' else 'chat'}", body)
 
     async def parse(self, response: httpx.Response, request: Request) -> AsyncIterator[Event]:
-        answered = False
+        answered, rows = False, Rows(request.params.logprobs)
         async for frame in ndjson_objects(response, self.name):
             if frame.get("error"):
                 raise mid_stream_error(self.name, frame["error"], self.where)
@@ -83,10 +88,15 @@ class OllamaBackend(HostedBackend):
                 answered = True
                 yield Answered(frame["model"])
             message = frame.get("message") or {}
-            if isinstance(message.get("thinking"), str) and message["thinking"]:
+            if isinstance(message, dict) and isinstance(message.get("thinking"), str) and message["thinking"]:
                 yield ReasoningDelta(message["thinking"])
-            if isinstance(message.get("content"), str) and message["content"]:
-                yield TextDelta(message["content"])
+            text = message.get("content") if isinstance(message, dict) else None
+            text = frame.get("response") if text is None else text  # /api/generate: "response"
+            if isinstance(text, str) and text:
+                yield TextDelta(text)
+            if rows.k is not None:
+                for event in rows.events(content_rows(frame.get("logprobs"), rows.k)):
+                    yield event
             if frame.get("done"):
                 if frame.get("eval_count") is not None or frame.get("prompt_eval_count") is not None:
                     yield Usage(input_tokens=frame.get("prompt_eval_count"),

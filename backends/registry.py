@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from backends.base import Backend
+from backends.base import Backend, ProviderConfig
 from backends.errors import ConfigError, MissingExtraError
 
 
@@ -98,3 +99,22 @@ def load_backend_class(spec: ProviderSpec) -> type[Backend]:
             ) from exc
         raise
     return getattr(module, class_name)
+
+
+def display_name(provider: str) -> str:
+    """"OpenAI", "Anthropic", ... from the registry's engine label; the config name otherwise."""
+    spec = PROVIDERS.get(provider)
+    return spec.engine.removesuffix(" API") if spec and spec.engine else provider
+
+
+def server_name(config: ProviderConfig, protocol: str) -> str:
+    """Who answers, for messages about what the server did (cut a stream, refused a prompt): the
+    provider's name at its own address ("OpenAI"), else the host and the protocol it speaks
+    ("127.0.0.1:8080 (openai-compatible)") — a compatible server is not OpenAI."""
+    spec = PROVIDERS.get(config.name)
+    default = (spec.default_base_url or "").rstrip("/") if spec else ""
+    base = (config.base_url or "").rstrip("/")
+    if not base or base == default:
+        return display_name(config.name)
+    host = urlsplit(base if "://" in base else f"http://{base}").netloc or base
+    return f"{host} ({protocol})"

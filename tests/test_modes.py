@@ -103,9 +103,7 @@ async def test_score_mode_figures_and_the_engines_agree(local_runtime):
 @pytest.mark.parametrize(("model", "message"), [
     ("anthropic:claude-3-5-haiku-latest", "complete mode not offered by anthropic"),
     ("gemini:gemini-2.0-flash", "complete mode not offered by gemini"),
-    ("openai:gpt-4o-mini", "complete mode not yet supported for openai"),
-    ("ollama:llama3.2:3b", "complete mode not yet supported for ollama"),
-])
+])  # openai: and ollama: serve complete mode: tests/test_modes_wire.py
 async def test_hosted_lanes_refuse_complete_mode_in_one_line(local_runtime, server, model, message):
     doc = await compare("The capital of France is", [model, "gguf:smollm2"], runtime=local_runtime,
                         mode="complete", **SHORT)

@@ -8,14 +8,15 @@ its own event loop — and answers, on one port, all four protocols by path:
     POST /v1beta/models/{m}:streamGenerateContent      gemini (alt=sse)
     GET /v1beta/models                                 gemini (``models`` and one embedding model)
     POST /api/chat, GET /api/tags                      ollama
+    POST /v1/completions, POST /api/generate           recorded as "completions", "generate"
 
 The model lists name ``models``; ``Reply(answer_model=...)`` makes an answer name another model
 than the one asked for (a server that ignores the name).
 
 Each request takes the next ``Reply`` from the queue (``script(...)``), or, when the queue is
 empty, the reply set for its model (``by_model``: concurrent lanes each get their own whatever
-order they arrive in, every attempt of a retried one the same), else ``default``; and is recorded (headers, JSON body, whether the client hung up) in
-``requests``. ``Reply(raw=[...])`` sends exact bytes instead (comments, CRLF, UTF-8 split
+order they arrive in, every attempt of a retried one the same), else ``default``; and is recorded
+(headers, JSON body, whether the client hung up) in ``requests``. ``Reply(raw=[...])`` sends exact bytes instead (comments, CRLF, UTF-8 split
 between writes, a JSON answer to a streaming request), with ``media_type`` as the content-type.
 It is test and benchmark machinery, not a model: it streams what it is told.
 """
@@ -33,9 +34,11 @@ from typing import Any
 
 import uvicorn
 
-from playground.testing.frames import WIRES, GeminiWire, Reply, Wire
+from playground.testing.frames import WIRES, GeminiWire, Reply, Wire, model_list, response_headers
+from playground.testing.logprob_frames import CompletionsWire, GenerateWire
 
 PROTOCOLS = ("openai", "anthropic", "gemini", "ollama")
+_WIRES: dict[str, Wire] = {**WIRES, "completions": CompletionsWire(), "generate": GenerateWire()}
 
 
 @dataclass
@@ -58,25 +61,23 @@ class _Cut(Exception):
     """Raised inside the app to make uvicorn drop the connection mid-stream."""
 
 
+_EXACT = {("POST", "/api/chat"): "ollama", ("POST", "/api/generate"): "generate", ("GET", "/api/tags"): "ollama"}
+_POSTS = (("/chat/completions", "openai"), ("/v1/completions", "completions"), ("/v1/messages", "anthropic"))
+
+
 def _route(method: str, path: str, headers: dict[str, str]) -> tuple[str, str, str | None] | None:
     """(protocol, action, model in the path) for a request line, or None."""
-    if method == "POST" and path.endswith("/chat/completions"):
-        return "openai", "chat", None
-    if method == "GET" and path.endswith("/v1beta/models"):
+    if (method, path) in _EXACT:
+        return _EXACT[method, path], "chat" if method == "POST" else "models", None
+    if method == "POST":
+        if path.endswith(":streamGenerateContent") and "/models/" in path:
+            return "gemini", "chat", path.rsplit("/models/", 1)[1].split(":")[0]
+        return next(((protocol, "chat", None) for end, protocol in _POSTS if path.endswith(end)), None)
+    if method != "GET" or not path.endswith("/models"):
+        return None
+    if path.endswith("/v1beta/models"):
         return "gemini", "models", None
-    if method == "GET" and path.endswith("/v1/models") and "anthropic-version" in headers:
-        return "anthropic", "models", None
-    if method == "GET" and path.endswith("/models"):
-        return "openai", "models", None
-    if method == "POST" and path.endswith("/v1/messages"):
-        return "anthropic", "chat", None
-    if method == "POST" and path.endswith(":streamGenerateContent") and "/models/" in path:
-        return "gemini", "chat", path.rsplit("/models/", 1)[1].split(":")[0]
-    if method == "POST" and path == "/api/chat":
-        return "ollama", "chat", None
-    if method == "GET" and path == "/api/tags":
-        return "ollama", "models", None
-    return None
+    return ("anthropic" if path.endswith("/v1/models") and "anthropic-version" in headers else "openai"), "models", None
 
 
 class ScriptedServer:
@@ -170,7 +171,7 @@ class ScriptedServer:
         reply = self._queue.popleft() if self._queue else self.by_model.get(record.model or "", self.default)
         if reply.header_delay:
             await asyncio.sleep(reply.header_delay)
-        wire = WIRES[protocol]
+        wire = _WIRES[protocol]
         if reply.status >= 300:
             await _send_json(send, reply.status, reply.body if reply.body is not None else wire.error_body(reply),
                              reply.headers)
@@ -182,7 +183,7 @@ class ScriptedServer:
             await self._stream(send, receive, wire, reply, record)
 
     async def _stream(self, send: Any, receive: Any, wire: Wire, reply: Reply, record: Recorded) -> None:
-        headers = _headers({"content-type": reply.media_type or wire.media_type, "cache-control": "no-cache"},
+        headers = response_headers({"content-type": reply.media_type or wire.media_type, "cache-control": "no-cache"},
                            reply.headers)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         hung_up = asyncio.ensure_future(_wait_disconnect(receive))
@@ -196,22 +197,6 @@ class ScriptedServer:
             record.completed = True
         finally:
             hung_up.cancel()
-
-
-def model_list(protocol: str, models: list[str]) -> dict[str, Any]:
-    """A model listing in the protocol's shape (docs/protocols.md, "Model lists")."""
-    if protocol == "openai":
-        return {"object": "list", "data": [{"id": m, "object": "model", "created": 1, "owned_by": "scripted"}
-                                           for m in models]}
-    if protocol == "anthropic":
-        return {"data": [{"type": "model", "id": m, "display_name": m, "created_at": "2026-01-01T00:00:00Z"}
-                         for m in models], "has_more": False,
-                "first_id": models[0] if models else None, "last_id": models[-1] if models else None}
-    if protocol == "gemini":  # an embedding model too: it cannot generateContent, a picker leaves it out
-        return {"models": [{"name": f"models/{m}", "displayName": m,
-                            "supportedGenerationMethods": ["generateContent", "countTokens"]} for m in models]
-                + [{"name": "models/scripted-embedding", "supportedGenerationMethods": ["embedContent"]}]}
-    return {"models": [{"name": m, "model": m, "size": 1, "digest": "0" * 64} for m in models]}
 
 
 async def _frames(wire: Wire, reply: Reply, record: Recorded) -> AsyncIterator[bytes]:
@@ -257,12 +242,6 @@ async def _wait_disconnect(receive: Any) -> None:
 
 async def _send_json(send: Any, status: int, body: Any, headers: Any = None) -> None:
     data = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
-    raw = _headers({"content-type": "application/json"}, headers or {})
+    raw = response_headers({"content-type": "application/json"}, headers or {})
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": data, "more_body": False})
-
-
-def _headers(defaults: dict[str, str], scripted: Any) -> list[tuple[bytes, bytes]]:
-    """Response headers: the defaults, each replaced by a scripted header of the same name."""
-    merged = {**defaults, **{k.lower(): str(v) for k, v in scripted.items()}}
-    return [(k.encode(), v.encode()) for k, v in merged.items()]
