@@ -34,7 +34,8 @@ from typing import Any
 
 import uvicorn
 
-from playground.testing.frames import WIRES, GeminiWire, Reply, Wire, model_list, response_headers
+from playground.testing.endpoints import model_list, response_headers
+from playground.testing.frames import WIRES, GeminiWire, Reply, Wire
 from playground.testing.logprob_frames import CompletionsWire, GenerateWire
 
 PROTOCOLS = ("openai", "anthropic", "gemini", "ollama")
