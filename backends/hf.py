@@ -3,8 +3,9 @@
 Model ids: ``hf:smollm2`` (the embedded SmolLM2 GGUF, loaded with ``gguf_file=`` and dequantised
 to fp32), ``hf:DIR`` (a local model directory with ``config.json``, absolute, relative, or under
 ``$PLAYGROUND_HOME/models``), ``hf:PATH.gguf`` (any GGUF file, the same way as smollm2) and
-``hf:OWNER/REPO`` (from the hub's cache or downloaded, as ``from_pretrained`` does: ``HF_HOME``
-and ``HF_HUB_OFFLINE`` honoured). A path is pinned once to the real file or folder it names
+``hf:OWNER/REPO[@REVISION]`` (a branch, tag or commit, ``backends.hub``; downloaded by
+``from_pretrained(revision=)``, or offline — ``HF_HUB_OFFLINE`` — loaded from the cache's snapshot of
+that revision; the commit it resolved to is reported with every run). A path is pinned once to the real file or folder it names
 (``backends.local``), and that is what is checked and loaded. ``TransformersEngine`` runs inside
 the worker (see ``backends.worker``); torch and transformers are imported there only, so the
 parent stays light.
@@ -30,11 +31,11 @@ from typing import Any
 
 from backends.errors import ConfigError
 from backends.hf_tokens import Recorder, recording_streamer, score
+from backends.hub import HubRef, cached_commit, hub_cache_now, hub_ref, not_cached, snapshot, split_revision
 from backends.local import EMBEDDED, LocalBackend, embedded_gguf, is_gguf, locate
 
 DEFAULT_MAX_NEW_TOKENS = 256
 _HUB_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
-_TRUE = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub accepts as "set"
 
 
 class HFBackend(LocalBackend):
@@ -57,27 +58,42 @@ class HFBackend(LocalBackend):
                 return str(path), {"source": str(path.parent), "gguf_file": path.name}
             raise ConfigError(f"not a model directory: {path} — give a directory with "
                               "config.json, a .gguf file, OWNER/REPO, or smollm2")
-        if _HUB_REPO.match(model) and not model.startswith((".", "/", "~")):
-            offline = str(self.config.options.get("hf_offline") or "").upper() in _TRUE
-            return model, {"source": model, "hub": True, "offline": offline}
+        repo, revision = split_revision(model)
+        if _HUB_REPO.match(repo) and not repo.startswith((".", "/", "~")):
+            # the worker key is the id with its @REVISION: two revisions are two models, two workers
+            ref = hub_ref(repo, revision)
+            return model, {"source": ref.repo, "hub": True, **self.hub_args(ref)}
         raise ConfigError(f"not found: {model} — give a local model directory, OWNER/REPO, or smollm2")
+
+    def hub_target(self, args: dict[str, Any]) -> HubRef | None:
+        return HubRef(args["source"], args.get("revision")) if args.get("hub") else None
 
 
 class TransformersEngine:
     """Child side: one loaded tokenizer and model; one generation at a time."""
 
     def __init__(self, source: str, gguf_file: str | None = None, hub: bool = False,
-                 offline: bool = False) -> None:
+                 offline: bool = False, revision: str | None = None, cache: str | None = None) -> None:
         os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars over the terminal's live view
         if offline:
             os.environ["HF_HUB_OFFLINE"] = "1"  # this worker only: the settings said so
+        if cache:
+            os.environ["HF_HUB_CACHE"] = cache  # the cache the parent checked, not this env's guess
+        ref, self.commit = HubRef(source, revision), None
+        extra: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
+        if hub and offline:  # the snapshot folder itself: nothing asks the hub what a branch means
+            found = snapshot(cache or hub_cache_now(), ref)
+            if found is None:
+                raise RuntimeError(f"{not_cached(ref)}; or give hf: a local model directory")
+            source, self.commit = str(found[0]), found[1]
+        elif hub and revision:
+            extra["revision"] = revision  # downloaded as that branch, tag or commit (refs/<revision> cached)
         import torch
         import transformers
 
         transformers.logging.set_verbosity_error()
         self.torch, self.version = torch, transformers.__version__
         self.default_threads = torch.get_num_threads()
-        extra = {"gguf_file": gguf_file} if gguf_file else {}
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
             self.model = transformers.AutoModelForCausalLM.from_pretrained(source, **extra)
@@ -86,12 +102,23 @@ class TransformersEngine:
                 raise
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             raise RuntimeError(
-                f"could not load {source} from the Hugging Face hub or its cache "
-                f"({type(exc).__name__}: {first}) — download it first (hf download {source}) "
+                f"could not load {ref.repo}{ref.suffix} from the Hugging Face hub or its cache "
+                f"({type(exc).__name__}: {first}) — download it first ({ref.fetch_command()}) "
                 "or give hf: a local model directory") from exc
+        if hub and self.commit is None:  # online: what the download resolved the revision to
+            self.commit = (cached_commit(cache or hub_cache_now(), ref)
+                           or getattr(self.model.config, "_commit_hash", None))
         self.model.eval()
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+
+    def _info(self, threads: int) -> dict[str, Any]:
+        """What every run of this engine reports: threads, no prompt cache, the engine, the commit."""
+        info: dict[str, Any] = {"threads": threads, "prompt_cache_hit": False,
+                                "engine": f"transformers {self.version}"}
+        if self.commit:
+            info["revision"] = self.commit
+        return info
 
     @property
     def templated(self) -> bool:
@@ -123,8 +150,7 @@ class TransformersEngine:
         mode, k = params.get("mode") or "chat", params.get("logprobs")
         threads = request.get("threads") or self.default_threads
         if mode == "score":
-            score(self, document(request["messages"]), k or 0, threads,
-                  {"threads": threads, "prompt_cache_hit": False, "engine": f"transformers {self.version}"}, emit)
+            score(self, document(request["messages"]), k or 0, threads, self._info(threads), emit)
             return
         inputs = self._prompt(request["messages"], mode).to(self.model.device)
         prompt_len = int(inputs["input_ids"].shape[1])
@@ -150,8 +176,7 @@ class TransformersEngine:
 
         if params.get("seed") is not None:
             torch.manual_seed(int(params["seed"]))
-        info: dict[str, Any] = {"threads": threads, "prompt_cache_hit": False,
-                                "engine": f"transformers {self.version}"}
+        info = self._info(threads)
         if k is not None:
             info["logprob_kind"] = "raw"  # the model's logits, before temperature and top-p
         if mode == "chat" and not self.templated:
