@@ -5,7 +5,7 @@ A hub id may name a revision after its LAST ``@`` — ``hf:OWNER/REPO@REVISION``
 branches ``step0`` … ``step143000``). The hub writes a pull request's ref URL-encoded
 (``refs%2Fpr%2F1``); it is decoded here. The revision text comes from whoever typed the id, so it
 is checked before it reaches a path or a URL: at most ``MAX_REVISION`` characters, letters, digits
-and ``. _ - /``, no empty or ``..`` part; anything else is a one-line ``ConfigError``.
+and ``. _ - /``, no empty, ``.`` or ``..`` part; anything else is a one-line ``ConfigError``.
 
 The cache layout is huggingface_hub's: ``models--OWNER--REPO/refs/<revision>`` holds the commit a
 branch or tag pointed to when it was fetched, and ``snapshots/<commit>/`` its files. Reading it
@@ -41,7 +41,7 @@ class HubRef:
 
     @property
     def suffix(self) -> str:
-        """``@REVISION`` as the hub's URLs write it, or nothing (for messages and commands)."""
+        """``@REVISION`` (decoded), or nothing: for messages."""
         return f"@{self.revision}" if self.revision else ""
 
     def fetch_command(self, filename: str | None = None) -> str:
@@ -62,7 +62,7 @@ def parse_revision(text: str) -> str:
     decoded = unquote(text[:MAX_REVISION * 3])  # %2F is three characters for one
     parts = decoded.split("/")
     if (len(text) > MAX_REVISION * 3 or not decoded or len(decoded) > MAX_REVISION
-            or not _REVISION.fullmatch(decoded) or "" in parts or ".." in parts):
+            or not _REVISION.fullmatch(decoded) or {"", ".", ".."} & set(parts)):
         shown = text if len(text) <= 40 else text[:40] + "…"
         raise ConfigError(
             f"bad revision {shown!r}: after the last @ give a branch, tag or commit — letters, digits, "
@@ -71,6 +71,7 @@ def parse_revision(text: str) -> str:
 
 
 def hub_ref(repo: str, revision_text: str | None) -> HubRef:
+    """A hub id's repository and its revision as typed (``split_revision``), checked and decoded."""
     return HubRef(repo, None if revision_text is None else parse_revision(revision_text))
 
 

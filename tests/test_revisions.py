@@ -231,7 +231,7 @@ def test_a_pull_request_ref_is_decoded(runtime: Runtime) -> None:
 
 @pytest.mark.parametrize("revision", [
     "", "../../etc", "a b", "%2e%2e", "x%00", "x%2F%2Fy", "/main", "main/", "a" * 10_000, "%252F", "ma\nin",
-    "<script>", "main;rm",
+    "<script>", "main;rm", "refs/./main",
 ])
 @pytest.mark.parametrize("prefix", [f"hf:{REPO}", f"gguf:{GGUF_REPO}/smol.gguf"])
 def test_a_hostile_revision_is_refused_in_one_line(runtime: Runtime, prefix: str, revision: str) -> None:
