@@ -1,8 +1,9 @@
 """``gguf:`` — GGUF models in llama-cpp-python, each in its own worker process.
 
 Model ids: ``gguf:smollm2`` (the embedded default), ``gguf:PATH.gguf`` (absolute, relative, or
-under ``$PLAYGROUND_HOME/models``), ``gguf:OWNER/REPO/FILE.gguf`` (fetched from the Hugging Face
-hub when it is reachable); a path is pinned once to the real file it names (``backends.local``), and
+under ``$PLAYGROUND_HOME/models``), ``gguf:OWNER/REPO/FILE.gguf[@REVISION]`` (fetched from the
+Hugging Face hub at that branch, tag or commit when it is reachable, from the cache's snapshot of it
+offline; ``backends.hub``); a path is pinned once to the real file it names (``backends.local``), and
 that file is checked and loaded. ``LlamaEngine`` runs inside the worker (see ``backends.worker``);
 llama_cpp is imported there only, so this module imports fast.
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.errors import ConfigError
+from backends.hub import HubRef, fetch_file, hub_ref, split_revision
 from backends.local import EMBEDDED, LocalBackend, embedded_gguf, is_gguf, locate
 
 _HUB_FILE = re.compile(r"^[\w.-]+/[\w.-]+/(?:[\w.-]+/)*[\w.-]+\.gguf$")
@@ -37,6 +39,9 @@ class GGUFBackend(LocalBackend):
     engine_target = "backends.gguf:LlamaEngine"
     requires = ("llama_cpp",)
 
+    def hub_target(self, args: dict[str, Any]) -> HubRef | None:
+        return HubRef(args["hub_repo"], args.get("revision")) if args.get("hub_repo") else None
+
     def resolve(self, model: str) -> tuple[str, dict[str, Any]]:
         n_ctx = int(self.config.options.get("n_ctx", 4096))
         if model == EMBEDDED:
@@ -46,10 +51,12 @@ class GGUFBackend(LocalBackend):
         if found is not None:
             check_gguf_file(found)
             return str(found), {"model_path": str(found), "n_ctx": n_ctx}
-        if _HUB_FILE.match(model) and not model.startswith((".", "/")):
-            repo_id = "/".join(model.split("/")[:2])
-            filename = model[len(repo_id) + 1:]
-            return model, {"hub_repo": repo_id, "hub_file": filename, "n_ctx": n_ctx}
+        name, revision = split_revision(model)
+        if _HUB_FILE.match(name) and not name.startswith((".", "/")) and ".." not in name.split("/"):
+            ref = hub_ref("/".join(name.split("/")[:2]), revision)
+            # the worker key is the id with its @REVISION: two revisions are two models, two workers
+            return model, {"hub_repo": ref.repo, "hub_file": name[len(ref.repo) + 1:], "n_ctx": n_ctx,
+                           **self.hub_args(ref)}
         raise ConfigError(f"file not found: {model} — give a .gguf path, OWNER/REPO/FILE.gguf, or smollm2")
 
 
@@ -57,15 +64,25 @@ class LlamaEngine:
     """Child side: one loaded ``llama_cpp.Llama``; one generation at a time."""
 
     def __init__(self, n_ctx: int, model_path: str | None = None, hub_repo: str | None = None,
-                 hub_file: str | None = None) -> None:
+                 hub_file: str | None = None, revision: str | None = None, offline: bool = False,
+                 cache: str | None = None) -> None:
         import llama_cpp
 
+        self.commit: str | None = None  # a hub file's: the commit its revision resolved to
         if model_path is None:
-            model_path = _download(hub_repo or "", hub_file or "")
+            model_path, self.commit = fetch_file(HubRef(hub_repo or "", revision), hub_file or "",
+                                                 offline=offline, cache=cache)
         self.version = getattr(llama_cpp, "__version__", "?")
         self.threads = os.cpu_count() or 1
         self.llm = llama_cpp.Llama(model_path=model_path, n_ctx=n_ctx, n_threads=self.threads,
                                    n_threads_batch=self.threads, verbose=False)
+
+    def _info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"threads": self.threads, "prompt_cache_hit": False,
+                                "engine": f"llama-cpp-python {self.version}"}
+        if self.commit:
+            info["revision"] = self.commit
+        return info
 
     def _set_threads(self, threads: int | None) -> None:
         if threads and threads != self.threads:
@@ -102,8 +119,7 @@ class LlamaEngine:
             kwargs["seed"] = params["seed"]
         if params.get("stop"):
             kwargs["stop"] = list(params["stop"])
-        info: dict[str, Any] = {"threads": self.threads, "prompt_cache_hit": False,
-                                "engine": f"llama-cpp-python {self.version}"}
+        info = self._info()
         if k is not None:
             info["logprob_kind"] = "raw"
         emit("info", info)
@@ -155,8 +171,7 @@ class LlamaEngine:
         if len(ids) > llm.n_ctx():
             raise ValueError(f"the text is {len(ids)} tokens, over this model's context of "
                              f"{llm.n_ctx()}: shorten it or raise n_ctx")
-        emit("info", {"threads": self.threads, "prompt_cache_hit": False, "logprob_kind": "raw",
-                      "engine": f"llama-cpp-python {self.version}"})
+        emit("info", {**self._info(), "logprob_kind": "raw"})
         emit("started")
         llm._ctx.kv_cache_seq_rm(-1, 0, -1)  # noqa: SLF001 - a fresh sequence for this pass
         n_vocab, pieces = llm.n_vocab(), Pieces(piece_reader(llm))
@@ -257,17 +272,3 @@ def _eog_check(llm: Any) -> Callable[[int], bool]:
         return lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token))
     eos = llm.token_eos()
     return lambda token: token == eos
-
-
-def _download(repo: str, filename: str) -> str:
-    """Fetch a file from the hub into its usual cache (HF_HOME, HF_HUB_OFFLINE honoured)."""
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError as exc:
-        raise RuntimeError("huggingface_hub is missing: pip install 'playground[local]'") from exc
-    try:
-        return hf_hub_download(repo_id=repo, filename=filename)
-    except Exception as exc:
-        raise RuntimeError(
-            f"could not fetch {repo}/{filename} from the Hugging Face hub ({type(exc).__name__}) — "
-            "download the file and use gguf:PATH instead") from exc

@@ -3,8 +3,9 @@
 Model ids: ``hf:smollm2`` (the embedded SmolLM2 GGUF, loaded with ``gguf_file=`` and dequantised
 to fp32), ``hf:DIR`` (a local model directory with ``config.json``, absolute, relative, or under
 ``$PLAYGROUND_HOME/models``), ``hf:PATH.gguf`` (any GGUF file, the same way as smollm2) and
-``hf:OWNER/REPO`` (from the hub's cache or downloaded, as ``from_pretrained`` does: ``HF_HOME``
-and ``HF_HUB_OFFLINE`` honoured). A path is pinned once to the real file or folder it names
+``hf:OWNER/REPO[@REVISION]`` (a branch, tag or commit, ``backends.hub``; downloaded by
+``from_pretrained(revision=)``, or offline — ``HF_HUB_OFFLINE`` — loaded from the cache's snapshot of
+that revision; the commit it resolved to is reported with every run). A path is pinned once to the real file or folder it names
 (``backends.local``), and that is what is checked and loaded. ``TransformersEngine`` runs inside
 the worker (see ``backends.worker``); torch and transformers are imported there only, so the
 parent stays light.
@@ -29,11 +30,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from backends.errors import ConfigError
+from backends.hf_tokens import Recorder, recording_streamer, score
+from backends.hub import HubRef, cached_commit, hub_cache_now, hub_ref, not_cached, snapshot, split_revision
 from backends.local import EMBEDDED, LocalBackend, embedded_gguf, is_gguf, locate
 
 DEFAULT_MAX_NEW_TOKENS = 256
 _HUB_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
-_TRUE = {"1", "ON", "YES", "TRUE"}  # what huggingface_hub accepts as "set"
 
 
 class HFBackend(LocalBackend):
@@ -56,27 +58,42 @@ class HFBackend(LocalBackend):
                 return str(path), {"source": str(path.parent), "gguf_file": path.name}
             raise ConfigError(f"not a model directory: {path} — give a directory with "
                               "config.json, a .gguf file, OWNER/REPO, or smollm2")
-        if _HUB_REPO.match(model) and not model.startswith((".", "/", "~")):
-            offline = str(self.config.options.get("hf_offline") or "").upper() in _TRUE
-            return model, {"source": model, "hub": True, "offline": offline}
+        repo, revision = split_revision(model)
+        if _HUB_REPO.match(repo) and not repo.startswith((".", "/", "~")):
+            # the worker key is the id with its @REVISION: two revisions are two models, two workers
+            ref = hub_ref(repo, revision)
+            return model, {"source": ref.repo, "hub": True, **self.hub_args(ref)}
         raise ConfigError(f"not found: {model} — give a local model directory, OWNER/REPO, or smollm2")
+
+    def hub_target(self, args: dict[str, Any]) -> HubRef | None:
+        return HubRef(args["source"], args.get("revision")) if args.get("hub") else None
 
 
 class TransformersEngine:
     """Child side: one loaded tokenizer and model; one generation at a time."""
 
     def __init__(self, source: str, gguf_file: str | None = None, hub: bool = False,
-                 offline: bool = False) -> None:
+                 offline: bool = False, revision: str | None = None, cache: str | None = None) -> None:
         os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars over the terminal's live view
         if offline:
             os.environ["HF_HUB_OFFLINE"] = "1"  # this worker only: the settings said so
+        if cache:
+            os.environ["HF_HUB_CACHE"] = cache  # the cache the parent checked, not this env's guess
+        ref, self.commit = HubRef(source, revision), None
+        extra: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
+        if hub and offline:  # the snapshot folder itself: nothing asks the hub what a branch means
+            found = snapshot(cache or hub_cache_now(), ref)
+            if found is None:
+                raise RuntimeError(f"{not_cached(ref)}; or give hf: a local model directory")
+            source, self.commit = str(found[0]), found[1]
+        elif hub and revision:
+            extra["revision"] = revision  # downloaded as that branch, tag or commit (refs/<revision> cached)
         import torch
         import transformers
 
         transformers.logging.set_verbosity_error()
         self.torch, self.version = torch, transformers.__version__
         self.default_threads = torch.get_num_threads()
-        extra = {"gguf_file": gguf_file} if gguf_file else {}
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
             self.model = transformers.AutoModelForCausalLM.from_pretrained(source, **extra)
@@ -85,12 +102,23 @@ class TransformersEngine:
                 raise
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             raise RuntimeError(
-                f"could not load {source} from the Hugging Face hub or its cache "
-                f"({type(exc).__name__}: {first}) — download it first (hf download {source}) "
+                f"could not load {ref.repo}{ref.suffix} from the Hugging Face hub or its cache "
+                f"({type(exc).__name__}: {first}) — download it first ({ref.fetch_command()}) "
                 "or give hf: a local model directory") from exc
+        if hub and self.commit is None:  # online: what the download resolved the revision to
+            self.commit = (cached_commit(cache or hub_cache_now(), ref)
+                           or getattr(self.model.config, "_commit_hash", None))
         self.model.eval()
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+
+    def _info(self, threads: int) -> dict[str, Any]:
+        """What every run of this engine reports: threads, no prompt cache, the engine, the commit."""
+        info: dict[str, Any] = {"threads": threads, "prompt_cache_hit": False,
+                                "engine": f"transformers {self.version}"}
+        if self.commit:
+            info["revision"] = self.commit
+        return info
 
     @property
     def templated(self) -> bool:
@@ -122,14 +150,14 @@ class TransformersEngine:
         mode, k = params.get("mode") or "chat", params.get("logprobs")
         threads = request.get("threads") or self.default_threads
         if mode == "score":
-            self._score(document(request["messages"]), k or 0, threads, emit)
+            score(self, document(request["messages"]), k or 0, threads, self._info(threads), emit)
             return
         inputs = self._prompt(request["messages"], mode).to(self.model.device)
         prompt_len = int(inputs["input_ids"].shape[1])
         max_new = int(params.get("max_tokens") or DEFAULT_MAX_NEW_TOKENS)
         stops = [s for s in params.get("stop") or () if s]
-        recorder = _Recorder(self, k) if k is not None else None
-        streamer = _streamer(transformers)(self.tokenizer, recorder, skip_prompt=True, skip_special_tokens=True)
+        recorder = Recorder(self, k) if k is not None else None
+        streamer = recording_streamer(transformers)(self.tokenizer, recorder, skip_prompt=True, skip_special_tokens=True)
         kwargs: dict[str, Any] = {
             **inputs, **self._sampling(params), "max_new_tokens": max_new, "streamer": streamer,
             "stopping_criteria": transformers.StoppingCriteriaList([_Cancel(cancelled, torch)]),
@@ -148,8 +176,7 @@ class TransformersEngine:
 
         if params.get("seed") is not None:
             torch.manual_seed(int(params["seed"]))
-        info: dict[str, Any] = {"threads": threads, "prompt_cache_hit": False,
-                                "engine": f"transformers {self.version}"}
+        info = self._info(threads)
         if k is not None:
             info["logprob_kind"] = "raw"  # the model's logits, before temperature and top-p
         if mode == "chat" and not self.templated:
@@ -192,127 +219,9 @@ class TransformersEngine:
              else "stop")
 
 
-    def _score(self, text: str, k: int, threads: int, emit: Callable[..., None]) -> None:
-        """Score mode: one forward pass; each token's log-probability given the ones before (the
-        first is unscored unless the tokenizer puts a BOS before it)."""
-        torch = self.torch
-        ids = self.tokenizer(text, return_tensors="pt")["input_ids"].to(self.model.device)
-        emit("info", {"threads": threads, "prompt_cache_hit": False, "logprob_kind": "raw",
-                      "engine": f"transformers {self.version}"})
-        emit("started")
-        torch.set_num_threads(threads)
-        with torch.inference_mode():
-            logprobs = torch.log_softmax(self.model(ids).logits[0].double(), dim=-1)
-        seq = ids[0].tolist()
-        pieces = _Pieces(self.tokenizer)
-        special = set(self.tokenizer.all_special_ids)
-        first = pieces.next(seq[0]) if seq and seq[0] not in special else ""
-        if first:
-            emit("text", first)  # shown, not scored: nothing came before it
-        top = torch.topk(logprobs[:-1], k, dim=-1) if k else None
-        rows = []
-        for i in range(1, len(seq)):
-            alts = ([[pieces.alone(int(t)), float(v)] for t, v in zip(top.indices[i - 1].tolist(),
-                                                                        top.values[i - 1].tolist(), strict=True)]
-                    if top is not None else [])
-            rows.append([pieces.next(seq[i]), float(logprobs[i - 1, seq[i]]), alts])
-        if rows:
-            emit("text", "".join(r[0] for r in rows))
-            emit("logprobs", rows)
-        emit("usage", len(seq), 0)
-        emit("finish", "stop")
-
-
 def document(messages: list[dict[str, str]]) -> str:
     """Complete and score modes: the messages' texts joined as they are (backends.gguf.document)."""
     return "".join(m["content"] for m in messages if m["role"] != "system")
-
-
-class _Pieces:
-    """Generated ids to text one token at a time, each decoded after the token before it (so a
-    tokenizer that drops a leading space on a lone token keeps it), a split character held until
-    it is whole: the pieces join to the decoded text."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer, self.ids, self.prefix = tokenizer, [], ""
-
-    def next(self, token: int) -> str:
-        self.ids.append(token)
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):
-            return ""  # a character split over tokens: its last token gets it
-        piece = text[len(self.prefix):] if text.startswith(self.prefix) else text
-        self.ids = self.ids[-1:]
-        self.prefix = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        return piece
-
-    def alone(self, token: int) -> str:
-        return self.tokenizer.decode([token])
-
-
-class _Recorder:
-    """Probabilities of each generated token, paired by step, not by text.
-
-    A forward hook keeps the log-softmax of the last position's logits as the model computes them
-    (raw: before temperature, top-p and every logits processor); the streamer's ``put`` — called
-    with each chosen token right after sampling — pairs that distribution with the token. The
-    ``TextIteratorStreamer`` buffers text to a space, so rows are sent after each text chunk and
-    may run ahead of it; end-of-sequence tokens are left out (they have no text)."""
-
-    def __init__(self, engine: TransformersEngine, k: int) -> None:
-        self.engine, self.k = engine, k
-        self.torch = engine.torch
-        self.pending: Any = None
-        self.rows: list[list[Any]] = []
-        self.lock = threading.Lock()
-        self.pieces = _Pieces(engine.tokenizer)
-        self.handle: Any = None
-
-    def attach(self) -> None:
-        def hook(module: Any, args: Any, output: Any) -> None:
-            self.pending = self.torch.log_softmax(output.logits[0, -1].double(), dim=-1)
-
-        self.handle = self.engine.model.register_forward_hook(hook)
-
-    def detach(self) -> None:
-        if self.handle is not None:
-            self.handle.remove()
-            self.handle = None
-
-    def chosen(self, value: Any) -> None:
-        logprobs, self.pending = self.pending, None
-        if logprobs is None:
-            return
-        token = int(value.reshape(-1)[0])
-        if token in self.engine.eos_ids:
-            return
-        top = self.torch.topk(logprobs, self.k) if self.k else None
-        alts = ([[self.pieces.alone(int(t)), float(v)] for t, v in zip(top.indices.tolist(), top.values.tolist(),
-                                                                      strict=True)] if top is not None else [])
-        row = [self.pieces.next(token), float(logprobs[token]), alts]
-        with self.lock:
-            self.rows.append(row)
-
-    def take(self) -> list[list[Any]]:
-        with self.lock:
-            rows, self.rows = self.rows, []
-        return rows
-
-
-def _streamer(transformers: Any) -> type:
-    """A TextIteratorStreamer that also hands each chosen token to a recorder (None: it is the plain one)."""
-
-    class RecordingStreamer(transformers.TextIteratorStreamer):
-        def __init__(self, tokenizer: Any, recorder: _Recorder | None, **kwargs: Any) -> None:
-            super().__init__(tokenizer, **kwargs)
-            self.recorder = recorder
-
-        def put(self, value: Any) -> None:
-            if self.recorder is not None and not (self.skip_prompt and self.next_tokens_are_prompt):
-                self.recorder.chosen(value)
-            super().put(value)
-
-    return RecordingStreamer
 
 
 class _Cancel:

@@ -8,11 +8,15 @@ A path is looked up once (``locate``), when the lane's id is resolved (``pin``):
 real absolute path it names then, and that path is what is checked and what the worker loads —
 never a second lookup by name that a file in the working directory could win. An exposed page
 (``confined``) looks only under the models directory and refuses whatever leads out of it.
+
+A hub id (``OWNER/REPO[@REVISION]``, ``backends.hub``) goes to the worker with its revision, the
+settings' offline flag and hub cache; offline, ``check`` says in one line when that cache lacks it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from abc import abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -21,6 +25,7 @@ from typing import Any, ClassVar
 
 from backends.base import Backend, Event, Loading, Request
 from backends.errors import ConfigError
+from backends.hub import HubRef, hub_cache, not_cached, offline, snapshot
 from backends.worker import Worker
 
 EMBEDDED = "smollm2"
@@ -118,6 +123,21 @@ class LocalBackend(Backend):
     def models_dir(self) -> Path:
         return Path(self.config.options.get("models_dir", ""))
 
+    @property
+    def hub_offline(self) -> bool:
+        """HF_HUB_OFFLINE as the settings read it: hub ids load from the cache only."""
+        return offline(self.config.options.get("hf_offline"))
+
+    @property
+    def hub_cache(self) -> str:
+        """The hub cache the settings name (a hand-built config: this process's environment's)."""
+        return str(self.config.options.get("hf_hub_cache") or hub_cache(os.environ))
+
+    def hub_args(self, ref: HubRef) -> dict[str, Any]:
+        """What a worker needs to load a hub id: the revision, offline or not, and the cache the
+        parent checked (the worker uses that one, whatever its own environment says)."""
+        return {"revision": ref.revision, "offline": self.hub_offline, "cache": self.hub_cache}
+
     def pin(self, model: str, *, confined: bool = False) -> str:
         """A local path becomes the real absolute path it names now, so ``resolve`` has nothing
         left to look up by name and what was checked is what is loaded. The embedded model stays
@@ -142,9 +162,24 @@ class LocalBackend(Backend):
             return (f"{self.config.name}: the Python package(s) {', '.join(missing)} are missing — "
                     "pip install 'playground[local]'")
         try:
-            self.resolve(model)
+            _, args = self.resolve(model)
         except ConfigError as exc:
             return str(exc)
+        return self.hub_problem(args)
+
+    def hub_problem(self, args: dict[str, Any]) -> str | None:
+        """Offline, a hub id whose revision (or file) the cache lacks: why, and how to fetch it."""
+        ref = self.hub_target(args)
+        if ref is None or not args.get("offline"):
+            return None
+        filename = args.get("hub_file")
+        found = snapshot(args["cache"], ref)
+        if found is None or (filename and not (found[0] / filename).is_file()):
+            return not_cached(ref, filename)
+        return None
+
+    def hub_target(self, args: dict[str, Any]) -> HubRef | None:
+        """The hub repository and revision of a resolved id's load args; None: not a hub id."""
         return None
 
     async def stream(self, request: Request) -> AsyncIterator[Event]:

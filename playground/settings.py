@@ -43,6 +43,7 @@ from typing import Any
 from backends import redact
 from backends.base import Params, ProviderConfig, RateLimit, RetryPolicy, Timeouts
 from backends.errors import ConfigError
+from backends.hub import hub_cache
 from backends.registry import PROVIDERS, ProviderSpec
 
 CONFIG_NAME = "playground.toml"
@@ -124,8 +125,7 @@ class Settings:
             cpu_threads=int(cpu.get("threads") or os.cpu_count() or 1),
             limits=_limits(_section(data, "limits", {"prompt_chars", "upload_mb"}, path), path),
             exposed_test_model=test_model,
-            hf_hub_cache=Path(env.get("HF_HUB_CACHE") or Path(
-                env.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub"),
+            hf_hub_cache=hub_cache(env),
         )
 
 
@@ -197,7 +197,7 @@ def _provider_config(spec: ProviderSpec, data: Mapping[str, Any], env: Mapping[s
                        concurrency=data.get("concurrency")),
         default_max_tokens=int(data.get("default_max_tokens", 1024)),
         options={"models_dir": str(home / "models"), "hf_offline": env.get("HF_HUB_OFFLINE"),
-                 **data.get("options", {})},
+                 "hf_hub_cache": str(hub_cache(env)), **data.get("options", {})},
     )
 
 

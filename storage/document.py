@@ -176,6 +176,9 @@ class Output(_Open):
         None, description="the commit a hub revision (model@REVISION) resolved to when it ran")
     template: bool | SkipJsonSchema[None] = Field(
         None, description="false: the model has no chat template, the prompt was sent as plain text")
+    notes: list[Annotated[str, Field(min_length=1, max_length=500)]] | SkipJsonSchema[None] = Field(
+        None, description=("what a reader should know about how this output was made, one line each, to show "
+                           "beside it (\"no chat template: the prompt was sent as plain text\")"))
     continues: Index | SkipJsonSchema[None] = Field(  # type: ignore[valid-type]
         None, description="complete mode: the lane whose continuation of the previous turn this document kept")
 

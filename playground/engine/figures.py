@@ -83,6 +83,12 @@ def notes(metrics: dict[str, Any]) -> list[str]:
     return out
 
 
+def output_notes(output: dict[str, Any]) -> list[str]:
+    """Everything to show beside an output: its figures' notes, then what the record itself notes
+    (a base model asked to chat: "no chat template: the prompt was sent as plain text")."""
+    return notes(output.get("metrics") or {}) + [str(n) for n in output.get("notes") or ()]
+
+
 def summary_line(output: dict[str, Any], best: dict[str, set[int]] | None = None, lane: int = 0) -> str:
     """One line of figures for a lane: TTFT, rate, tokens, total, cost; ★ marks the best."""
     m = output.get("metrics") or {}

@@ -12,11 +12,15 @@ from backends.redact import mask
 if TYPE_CHECKING:
     from playground.engine.lane import LaneState
 
+# the output's note for a model without a chat template asked to chat: shown by the page and the CLI
+NO_TEMPLATE_NOTE = "no chat template: the prompt was sent as plain text"
+
 
 def probability_record(self: LaneState) -> dict[str, Any]:
     """The record's mode, probabilities and revision keys (absent when they do not apply): the
     tokens as compact rows, ``logprobs: {top_k, kind}`` (kind None + a note when the engine
-    offered none), the resolved commit, and whether a chat prompt went without a template."""
+    offered none), the resolved commit, and whether a chat prompt went without a template (with
+    its note in ``notes``)."""
     out: dict[str, Any] = {}
     if self.params.mode != "chat":
         out["mode"] = self.params.mode
@@ -33,6 +37,7 @@ def probability_record(self: LaneState) -> dict[str, Any]:
         out["revision"] = self.revision
     if self.template is False:
         out["template"] = False
+        out["notes"] = [NO_TEMPLATE_NOTE]
     if self.continues is not None and self.params.mode == "complete":
         out["continues"] = self.continues
     return out
