@@ -102,3 +102,13 @@ def test_a_resolved_id_is_checked_by_name(settings, tmp_path):
         unusable.check()
     ok.check()
     assert unusable.local and not ok.local and not unknown.local
+
+
+def test_a_refused_id_is_named_in_one_short_line_however_long_it_was_typed(settings):
+    typed = "hf:owner/tiny@" + "a" * 10_000  # a revision over its 200 characters
+    resolved = Runtime(settings).prepare([typed])[0]
+    with pytest.raises(ConfigError) as caught:
+        resolved.check()
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 500, message[:600]
+    assert message.startswith("hf:owner/tiny@aaa") and "bad revision" in message

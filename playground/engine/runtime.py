@@ -16,6 +16,7 @@ from typing import Any
 
 from backends.base import Backend, Params, ProviderConfig
 from backends.errors import ConfigError
+from backends.redact import redact
 from backends.registry import load_backend_class, provider_spec, split_model_id
 from playground.engine.contention import CpuBudget, Occupancy
 from playground.settings import Settings
@@ -62,7 +63,8 @@ class Resolved:
         if self.error is not None:
             raise self.error
         if self.problem:
-            raise ConfigError(f"{self.model_id}: {self.problem}")
+            shown = self.model_id if len(self.model_id) <= 120 else self.model_id[:120] + "…"
+            raise ConfigError(f"{redact(shown)}: {self.problem}")  # one line, whatever was typed
 
 
 _heap_settled = False
