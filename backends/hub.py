@@ -163,3 +163,40 @@ def fetch_file(ref: HubRef, filename: str, *, offline: bool, cache: str | None) 
 def hub_cache_now() -> Path:
     """The cache this process's environment names (a worker given no cache by its parent)."""
     return hub_cache(os.environ)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSnapshot:
+    """One snapshot the cache holds, under each name it can be asked for: the revision (None = the
+    default branch) and the snapshot's folder."""
+
+    repo: str
+    revision: str | None
+    folder: Path
+
+
+def cached_snapshots(cache: Path | str) -> list[CachedSnapshot]:
+    """Every (repository, revision) the cache can load offline: one per ref (``refs/main`` → no
+    revision, ``refs/step1`` → ``step1``, ``refs/pr/1`` → ``refs/pr/1``) whose snapshot is there,
+    plus each snapshot no ref names (by its commit). Names that would not pass ``parse_revision``
+    are left out: what is offered can be typed back."""
+    out: list[CachedSnapshot] = []
+    for folder in sorted(Path(cache).glob("models--*")):
+        repo = "/".join(folder.name.split("--")[1:])
+        named: set[str] = set()
+        refs = folder / "refs"
+        for ref in sorted(p for p in refs.rglob("*") if p.is_file()) if refs.is_dir() else ():
+            name = ref.relative_to(refs).as_posix()
+            try:
+                commit = ref.read_text("utf-8").strip()
+                revision = None if name == DEFAULT_REVISION else parse_revision(name)
+            except (OSError, UnicodeDecodeError, ConfigError):
+                continue
+            snap = folder / "snapshots" / commit
+            if _COMMIT.fullmatch(commit) and snap.is_dir():
+                named.add(commit)
+                out.append(CachedSnapshot(repo, revision, snap))
+        for snap in sorted((folder / "snapshots").glob("*")):
+            if _COMMIT.fullmatch(snap.name) and snap.name not in named and snap.is_dir():
+                out.append(CachedSnapshot(repo, snap.name, snap))
+    return out

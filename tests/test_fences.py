@@ -18,7 +18,7 @@ from backends.errors import ConfigError
 from backends.local import embedded_gguf
 from backends.scripted import MAX_CHUNKS, ScriptedBackend
 from playground.api import Comparison, compare
-from playground.engine.discovery import gguf_files
+from playground.engine.discovery import gguf_files, hub_models
 from playground.engine.runtime import Runtime
 from playground.settings import Settings
 
@@ -118,14 +118,21 @@ def test_an_exposed_picker_offers_only_files_a_run_would_accept(tmp_path) -> Non
     settings = settings_in(tmp_path / "home")
     (settings.models_dir / "inside.gguf").write_bytes(b"GGUF")
     (settings.models_dir / "escape.gguf").symlink_to(embedded_gguf())
-    snapshot = tmp_path / "hub" / "models--org--repo" / "snapshots" / "abc"
+    commit = "a" * 40
+    snapshot = tmp_path / "hub" / "models--org--repo" / "snapshots" / commit
     snapshot.mkdir(parents=True)
     (snapshot / "cached.gguf").write_bytes(b"GGUF")
+    (tmp_path / "hub" / "models--org--repo" / "refs").mkdir()
+    (tmp_path / "hub" / "models--org--repo" / "refs" / "main").write_text(commit)
     settings = dataclasses.replace(settings, hf_hub_cache=tmp_path / "hub")
-    loopback = {m.id: m.usable for m in gguf_files(Runtime(settings))}
-    assert loopback == {"gguf:escape.gguf": True, "gguf:inside.gguf": True, "gguf:org/repo/cached.gguf": True}
-    offered = {m.id: m.usable for m in gguf_files(exposed(settings))}
-    assert offered == {"gguf:escape.gguf": False, "gguf:inside.gguf": True, "gguf:org/repo/cached.gguf": False}
+
+    def found(runtime: Runtime) -> dict[str, bool]:
+        return {m.id: m.usable for m in gguf_files(runtime) + hub_models(runtime)}
+
+    assert found(Runtime(settings)) == {"gguf:escape.gguf": True, "gguf:inside.gguf": True,
+                                        "gguf:org/repo/cached.gguf": True}
+    assert found(exposed(settings)) == {"gguf:escape.gguf": False, "gguf:inside.gguf": True,
+                                        "gguf:org/repo/cached.gguf": False}
 
 
 # ---- the scripted model: bounded, and stopped by max tokens -------------------------------------

@@ -23,6 +23,7 @@ from backends.errors import ConfigError, ModelLoadError
 from backends.local import embedded_gguf
 from playground.api import compare
 from playground.engine import figures
+from playground.engine.discovery import hub_models
 from playground.engine.runtime import Runtime
 from playground.engine.tokens import NO_TEMPLATE_NOTE
 from playground.settings import Settings
@@ -241,3 +242,11 @@ def test_a_hostile_revision_is_refused_in_one_line(runtime: Runtime, prefix: str
     problem = resolved.problem or ""
     assert "\n" not in problem and len(problem) < 300  # the hostile text quoted short and escaped
     assert problem.startswith("bad revision") and "branch, tag or commit" in problem
+
+
+def test_the_picker_offers_each_cached_revision_once(runtime: Runtime) -> None:
+    offered = {m.id: m.usable for m in hub_models(runtime)}
+    assert offered == {f"hf:{REPO}": True, f"hf:{REPO}@refs/pr/1": True, f"hf:{REPO}@step1": True,
+                       f"gguf:{GGUF_REPO}/smol.gguf@v1": True}
+    for model_id in offered:  # what is offered can be typed back, and is found offline
+        assert runtime.problem(runtime.resolve(model_id)) is None, model_id

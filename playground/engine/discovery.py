@@ -4,7 +4,8 @@ Lists the embedded default (smollm2 in both engines), named models of playground
 providers and whether their key is set (never the key), what each configured provider serves
 (the OpenAI-compatible ``GET /models`` of openai and its presets, Anthropic's ``GET /v1/models``,
 Gemini's ``GET /v1beta/models``, Ollama's ``GET /api/tags``; docs/protocols.md, "Model lists"),
-and GGUF files under ``$PLAYGROUND_HOME/models`` and in the Hugging Face cache. Nothing here
+GGUF files under ``$PLAYGROUND_HOME/models``, and what the Hugging Face cache holds (GGUF files and
+transformers models, once per cached revision: ``@step1``). Nothing here
 loads a model. The provider lists are asked for all at once, each under a short timeout; one
 that fails is a notice (its error redacted like any other: never a key). ``catalog`` keeps the
 answer per runtime for ``CATALOG_TTL_S``, so a page load never waits on a provider twice.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backends.errors import ConfigError, PlaygroundError
+from backends.hub import cached_snapshots
 from backends.registry import PROVIDERS
 from playground.engine.runtime import Runtime
 
@@ -182,16 +184,31 @@ def gguf_files(runtime: Runtime) -> list[ModelInfo]:
     if models_dir.is_dir():
         for path in sorted(models_dir.rglob("*.gguf")):
             out.append(_found(runtime, f"gguf:{path.relative_to(models_dir)}", "models dir", path))
+    return out
+
+
+def hub_models(runtime: Runtime) -> list[ModelInfo]:
+    """What the Hugging Face cache can load offline, once per revision it holds: its GGUF files
+    (``gguf:OWNER/REPO/FILE.gguf@REV``) and transformers models (a ``config.json``: ``hf:OWNER/REPO@REV``);
+    the default branch without ``@``."""
     hub = runtime.settings.hf_hub_cache
-    if hub and hub.is_dir():
-        for path in sorted(hub.glob("models--*/snapshots/*/*.gguf")):
-            repo = path.parts[-4].removeprefix("models--").replace("--", "/")
-            out.append(_found(runtime, f"gguf:{repo}/{path.name}", "hf cache", path))
+    if not (hub and hub.is_dir()):
+        return []
+    out, seen = [], set()
+    for snap in cached_snapshots(hub):
+        at = f"@{snap.revision}" if snap.revision else ""
+        found = [(f"gguf:{snap.repo}/{path.name}{at}", path) for path in sorted(snap.folder.glob("*.gguf"))]
+        if (snap.folder / "config.json").is_file():
+            found.append((f"hf:{snap.repo}{at}", snap.folder))
+        for model_id, path in found:
+            if model_id not in seen:
+                seen.add(model_id)
+                out.append(_found(runtime, model_id, "hf cache", path))
     return out
 
 
 async def discover(runtime: Runtime, *, network: bool = True) -> list[ModelInfo]:
-    found = embedded(runtime) + configured(runtime) + gguf_files(runtime)
+    found = embedded(runtime) + configured(runtime) + gguf_files(runtime) + hub_models(runtime)
     if network:
         found += await hosted_models(runtime)
     return found + keyed_providers(runtime)
