@@ -26,7 +26,7 @@ from playground.api import Comparison
 from playground.engine import figures
 from playground.engine.runtime import Resolved
 from playground.session.recorder import Recorder
-from playground.web import lane_view
+from playground.web import lane_view, tokens_view
 from playground.web.coalesce import FLUSH_S, LOCAL_FLUSH_S, Coalescer
 from playground.web.context import Context
 from playground.web.frame import Frame
@@ -116,13 +116,13 @@ def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
                 done: bool = False) -> Frame:
     """The lanes' answers and figures that changed since ``sent`` (what was sent last)."""
     states = list(job.lanes())[:n]
-    shown = {i: s.figures() for i, s in enumerate(states) if done or i in changed}
+    shown = {i: s.figures() | tokens_view.info_of(s) for i, s in enumerate(states) if done or i in changed}
     best = figures.best_lanes([shown[i] for i in range(len(states))]) if done else {}
     frame = Frame()
     for i, state in enumerate(states):
         if i not in changed and not done:
             continue
-        text = lane_view.answer_html(state.text)
+        text = lane_view.answer_html(state.text, tokens_view.probs_of(state))
         if text != sent["text"][i]:
             frame.texts[i] = sent["text"][i] = text
         seconds, detail = clock(job.coalescer, i)
