@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -122,8 +123,11 @@ def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
     for i, state in enumerate(states):
         if i not in changed and not done:
             continue
-        text = lane_view.answer_html(state.text, tokens_view.probs_of(state))
-        if text != sent["text"][i]:
+        probs = tokens_view.probs_of(state)
+        text = lane_view.answer_html(state.text, probs)
+        # a shaded answer is redrawn within the page's budget (tokens_view.redraw_due); its end always
+        if text != sent["text"][i] and (done or probs is None or probs.final or tokens_view.redraw_due(
+                sent.setdefault("drawn", [None] * n), i, len(text), time.monotonic())):
             frame.texts[i] = sent["text"][i] = text
         seconds, detail = clock(job.coalescer, i)
         html = lane_view.stats_html(shown[i], status=state.status, lane=i, best=best,

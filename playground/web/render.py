@@ -90,7 +90,8 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
                                      elem_id=f"lane-{i}",
                                      elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
                 stats_.append(gr.HTML(lane_view.stats_html(
-                    out.model_dump(include={"status", "error", "metrics", "finish_reason", "logprobs", "mode"},
+                    out.model_dump(include={"status", "error", "metrics", "finish_reason", "logprobs", "mode",
+                                            "template"},
                                    exclude_none=True) if out else None,
                     status=out.status if out else "waiting", lane=i, best=best, blind=names is not None, hide=hide),
                                       elem_id=f"stats-{i}", js_on_load=None))

@@ -4,8 +4,8 @@ shown on hover or focus (pure CSS: the tip is the span's ``data-tip`` attribute,
 ``::after``); the legend of the one colour scale; the lane's likelihood figures.
 
 Tokens are model output: each token's text, and every alternative's, is HTML-escaped once here
-(as element text, or inside the quoted ``data-tip`` attribute, which CSS shows as text and never
-parses), so a token ``<img src=x onerror=…>`` is shown as those characters.
+(as element text, or inside the single-quoted ``data-tip`` attribute, which CSS shows as text and
+never parses), so a token ``<img src=x onerror=…>`` is shown as those characters.
 
 Streaming: the view is built so that a longer answer's HTML *starts with* the shorter one's — the
 legend, then an unclosed ``<div class="tk-view">`` (the browser closes it), then one span per
@@ -33,15 +33,23 @@ from backends.redact import mask
 from playground.web.escape import esc
 
 # The one colour scale: (lowest probability of the band, its class, background). Light backgrounds
-# under the same dark text (#111827): every band keeps a contrast of 5.9:1 or more (WCAG AA: 4.5).
-BANDS = ((0.9, "p0", "#fff7ed"), (0.7, "p1", "#ffedd5"), (0.5, "p2", "#fed7aa"),
-         (0.3, "p3", "#fdba74"), (0.1, "p4", "#fb923c"), (0.0, "p5", "#f97316"))
+# under the same dark text (#111827): every band keeps a contrast of 4.8:1 or more (WCAG AA: 4.5).
+# Orange, light for the likely, deep for the surprising: the tokens a reader should look at stand out.
+BANDS = ((0.9, "p0", "#ffedd5"), (0.7, "p1", "#fed7aa"), (0.5, "p2", "#fdba74"),
+         (0.3, "p3", "#fb923c"), (0.1, "p4", "#f97316"), (0.0, "p5", "#ea580c"))
 _LABELS = ("≥ 90%", "70–90%", "50–70%", "30–50%", "10–30%", "< 10%")
 KINDS = {"raw": "raw probabilities (the model's own, before temperature and top-p)",
          "sampled": "sampled probabilities (after the sampler's temperature and top-p)",
          "provider": "probabilities as the provider reports them"}
 NOT_COMPARABLE = ("per-token figures are not comparable across tokenizers; bits per character and per "
                   "byte are")
+NO_TEMPLATE = "no chat template: the prompt was sent as plain text"
+# Gradio 6.31 redraws a gr.HTML by parsing its whole new value and walking every node of it against
+# the page's (its HTML component's morph), so an update of a shaded lane costs the browser in
+# proportion to the lane's whole HTML, not to the tokens added. Measured with bench/page_tokens.py
+# on the shared 2-core box: the page keeps up with ~300 KB of lane HTML redrawn a second; past that it
+# falls behind the lanes (page done 2–3× the slowest lane). A long shaded answer is redrawn less often.
+PAGE_REDRAW_BYTES_PER_S = 300_000
 CACHE_SIZE = 64  # token lists being drawn at once: lanes × open pages, with room to spare
 
 
@@ -106,6 +114,17 @@ def shaded(text: str, probs: Probs) -> str:
             + body + (f'<span class="tk-none">{esc(tail)}</span>' if tail else ""))
 
 
+def redraw_due(drawn_at: list[float | None], lane: int, size: int, now: float) -> bool:
+    """Whether a shaded lane of ``size`` bytes of HTML may be sent again at ``now`` (noted in
+    ``drawn_at`` when it may): the page's redraw budget (``PAGE_REDRAW_BYTES_PER_S``) is shared by
+    its lanes. A lane's last update (its end) is always sent, by the caller."""
+    last = drawn_at[lane]
+    if last is not None and now - last < size * len(drawn_at) / PAGE_REDRAW_BYTES_PER_S:
+        return False
+    drawn_at[lane] = now
+    return True
+
+
 def legend_html() -> str:
     """The colour scale, once per shaded lane (it stays at the top of the lane while it scrolls)."""
     keys = "".join(f'<span class="tk-key {cls}">{esc(label)}</span>' for (_, cls, _), label in zip(BANDS, _LABELS,
@@ -165,15 +184,15 @@ def tip(text: str, logprob: float, top: Sequence[Any]) -> str:
     """The tip of a token, as text: its probability, then its alternatives best first, the chosen
     one marked ▸ (or a line saying it is not among them)."""
     p = _prob(logprob)
-    lines = [f"{_shown(text)}  {percent(p)}  (logprob {float(logprob):.3f})"]
+    lines = [f"{_shown(text)} {percent(p)} · logprob {float(logprob):.3f}"]
     if top:
         lines.append(f"top {len(top)} alternative{'s' if len(top) > 1 else ''}:")
-        width = min(max(len(_shown(str(a))) for a, _ in top), 24)
+        width = min(max(len(_shown(str(a))) for a, _ in top), 16)
         chosen = False
         for alt, lp in top:
             mine = str(alt) == text and not chosen
             chosen = chosen or mine
-            lines.append(f"{'▸' if mine else ' '} {_shown(str(alt)):<{width}}  {percent(_prob(lp)):>6}")
+            lines.append(f"{'▸' if mine else ' '} {_shown(str(alt)):<{width}} {percent(_prob(lp)):>5}")
         if not chosen:
             lines.append("▸ the chosen token is not among them")
     return "\n".join(lines)
@@ -181,17 +200,23 @@ def tip(text: str, logprob: float, top: Sequence[Any]) -> str:
 
 def _span(text: str, logprob: float, top: Sequence[Any]) -> str:
     focus = ' tabindex="0"' if text else ""  # an empty token has nothing to hover or tap
-    return (f'<span class="tk {band(_prob(logprob))}"{focus} data-tip="{esc(tip(text, logprob, top))}">'
+    return (f"<span class=\"tk {band(_prob(logprob))}\"{focus} data-tip='{_attr(tip(text, logprob, top))}'>"
             f"{esc(text)}</span>")
 
 
+def _attr(text: str) -> str:
+    """``text`` for a single-quoted attribute: ``&``, ``'``, ``<`` and ``>`` as references; the
+    tip's many ``"`` stay one byte each (inside ``'…'`` they end nothing)."""
+    return text.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def info_of(state: Any) -> dict[str, Any]:
-    """The ``logprobs`` and ``mode`` keys of a lane's record, for its figures line while it runs: a
+    """The ``logprobs``, ``mode`` and ``template`` keys of a lane's record, for its figures line: a
     live lane's asked-for top-K and kind (its whole ``probability_record`` once it has ended, with
     the note of an engine that offered none); a replayed or recorded lane's as recorded."""
     output = getattr(state, "output", None)
     if output is not None:
-        return output.model_dump(include={"logprobs", "mode"}, exclude_none=True)
+        return output.model_dump(include={"logprobs", "mode", "template"}, exclude_none=True)
     params = getattr(state, "params", None)
     if params is None:
         return {}
@@ -199,8 +224,10 @@ def info_of(state: Any) -> dict[str, Any]:
         from playground.engine.tokens import probability_record
 
         saved = probability_record(state)
-        return {k: saved[k] for k in ("logprobs", "mode") if k in saved}
+        return {k: saved[k] for k in ("logprobs", "mode", "template") if k in saved}
     out: dict[str, Any] = {"mode": params.mode} if params.mode != "chat" else {}
+    if state.template is False:
+        out["template"] = False
     if params.logprobs is not None or state.tokens:
         out["logprobs"] = {"top_k": params.logprobs or 0, "kind": state.logprob_kind}
     return out
@@ -210,7 +237,7 @@ def figures_html(record: dict[str, Any], *, blind: bool = False) -> str:
     """The lane's likelihood line under its figures: mean log-probability and perplexity (score
     mode: the total log-likelihood, the tokens, bits per character and per byte, and why only those
     compare across tokenizers); the kind of probabilities, or the note of an engine that offered
-    none (not in a blind lane: the note names the model)."""
+    none; that a chat prompt went without a template (neither in a blind lane: they tell models apart)."""
     m = record.get("metrics") or {}
     info = record.get("logprobs") or {}
     score = record.get("mode") == "score"
@@ -225,6 +252,8 @@ def figures_html(record: dict[str, Any], *, blind: bool = False) -> str:
         for key, label in (("bits_per_char", "bits/char"), ("bits_per_byte", "bits/byte")):
             if score and m.get(key) is not None:
                 parts.append(_fig(key, label, f"{m[key]:.3f}"))
+    if record.get("template") is False and not blind:
+        parts.append(f'<span class="prob-note">{NO_TEMPLATE}</span>')
     if info and not blind:
         if info.get("note"):
             parts.append(f'<span class="prob-note">{esc(info["note"])}</span>')
