@@ -70,7 +70,6 @@ def one_run(page, ctx, url: str, lanes: int, tokens: int, top_k: int | None) -> 
     begin = min(s.t0 for s in states) + offset
     slowest = max(s.t_end for s in states) + offset - begin
     page_done = max(page.evaluate("window.__done").values()) / 1000 - begin
-    print("TIMES", round(begin, 3), round(begin + slowest, 3), round(begin + page_done, 3), file=sys.stderr)
     counted = sum(len(s.tokens) or len(s.chunks) for s in states)
     return {"bytes_per_token": round(received / counted), "ratio": round(page_done / slowest, 3),
             "slowest_lane_s": round(slowest, 2), "page_done_s": round(page_done, 2),
