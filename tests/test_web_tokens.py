@@ -162,3 +162,14 @@ async def test_the_scripted_model_streams_probabilities_only_when_asked(tmp_path
         assert "tokens" not in plain["turns"][-1]["outputs"][0]
     finally:
         await runtime.aclose()
+
+
+def test_a_lane_still_running_with_probabilities_asked_can_be_saved() -> None:
+    """Its record says ``kind: null`` until the engine says which (and for good when it offers none):
+    the schema's enum must list null too, or every run with probabilities on failed to save."""
+    from storage.schema import check_output
+
+    running = {"model": "test:x", "label": None, "params": {"logprobs": 3}, "text": "", "status": "running",
+               "error": None, "finish_reason": None, "metrics": {}, "server_metrics": {}, "timeline": [],
+               "logprobs": {"top_k": 3, "kind": None}}
+    check_output(running, "lane 0", ValueError)
