@@ -11,6 +11,11 @@ The model part is a query string: ``test:chunks=50&delay_ms=5&fail_at=10&text=he
 | fail_at    | raise a ServerError just before this delta                     | none        |            |
 | echo       | 1: stream the last user message back word by word instead      | 0           |            |
 
+With ``Params.logprobs = K`` each delta also comes with its probabilities (``TokenLogprobs``, kind
+``raw``): the delta is the chosen token, its log-probability cycles through a fixed pattern (so a
+view shades every band), and its K alternatives are the chosen text first, then the text with
+``·1``, ``·2``, … appended — scripted text, so a hostile ``text=`` reaches the alternatives too.
+
 and in all at most 2,000,000 characters of text and 10 minutes of pauses: a script is data from
 whoever typed the id, so what it may cost the server is bounded, and a script past a bound is
 refused with one line naming it. Every delta counts as one token (exact: reported as the
@@ -21,11 +26,23 @@ Deltas are made one at a time, never all at once. It makes no network call and l
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from backends.base import Backend, Event, Finish, Request, Started, TextDelta, Usage
+from backends.base import (
+    Backend,
+    EngineInfo,
+    Event,
+    Finish,
+    Request,
+    Started,
+    TextDelta,
+    TokenLogprobs,
+    TokenProb,
+    Usage,
+)
 from backends.errors import ConfigError, ServerError
 
 MAX_CHUNKS = 100_000  # bench/engine.py streams 100,000 deltas through one lane
@@ -35,6 +52,8 @@ MAX_TEXT_CHARS = 1_000
 MAX_TOTAL_CHARS = 2_000_000
 MAX_TOTAL_MS = 600_000
 _KEYS = ("chunks", "delay_ms", "first_ms", "text", "fail_at", "echo")
+# the chosen token's log-probability at delta i is _LOGPROBS[i % len]: ~99 %, 80 %, 60 %, 40 %, 20 %, 5 %
+_LOGPROBS = (-0.01, -0.2231, -0.5108, -0.9163, -1.6094, -2.9957)
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,9 @@ class ScriptedBackend(Backend):
         script = parse_script(request.model)
         limit = request.params.max_tokens
         prompt_tokens = sum(len(m.content.split()) for m in request.messages)
+        k = request.params.logprobs
+        if k is not None:
+            yield EngineInfo(logprob_kind="raw")
         yield Started()
         if script.first_ms:
             await asyncio.sleep(script.first_ms / 1000)
@@ -136,6 +158,19 @@ class ScriptedBackend(Backend):
             if script.delay_ms:
                 await asyncio.sleep(script.delay_ms / 1000)
             yield TextDelta(delta)
+            if k is not None:
+                yield TokenLogprobs((probabilities(delta, sent, k),))
             sent += 1
         yield Usage(prompt_tokens, sent, source="tokenizer")
         yield Finish("length" if cut else "stop")
+
+
+def probabilities(text: str, i: int, k: int) -> TokenProb:
+    """Delta ``i``'s scripted probabilities: the chosen text at ``_LOGPROBS[i % 6]``; its ``k``
+    alternatives, best first, are the chosen text and ``text·1``, ``text·2``, … holding half, a
+    quarter, … of the rest (so they add up to less than 1)."""
+    chosen = _LOGPROBS[i % len(_LOGPROBS)]
+    rest = 1 - math.exp(chosen)
+    others = [(f"{text}·{j}", round(math.log(rest / 2 ** j), 4)) for j in range(1, k)]
+    top = sorted([(text, chosen), *others], key=lambda pair: -pair[1])[:k]
+    return TokenProb(text, chosen, tuple(top))

@@ -25,7 +25,9 @@ class _Generator(GenerateJsonSchema):
     def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
         inner = self.generate_inner(schema["schema"])
         if isinstance(inner.get("type"), str) and "$ref" not in inner:
-            return {**inner, "type": [inner["type"], "null"]}
+            # an enum lists null too: `"type": [..., "null"]` alone still refused None (enum wins)
+            enum = {"enum": [*inner["enum"], None]} if "enum" in inner else {}
+            return {**inner, "type": [inner["type"], "null"], **enum}
         return super().nullable_schema(schema)
 
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:

@@ -75,7 +75,7 @@ def _lane_panel(lane: Any, record: dict[str, Any], best: dict[str, set[int]], in
     status = lane.status
     foot = Text(f"[{status}] ", style=STATUS_STYLE.get(status, "dim"))
     foot.append(figures.summary_line(record, best, index))
-    notes = figures.notes(record["metrics"])
+    notes = figures.notes(record["metrics"]) if blind_name else figures.output_notes(record)
     if notes:
         foot.append("\n" + "; ".join(notes), style="dim")
     return header, body, foot
@@ -122,7 +122,7 @@ def figures_table(doc: dict[str, Any], names: list[str] | None = None) -> Table:
             f"{figures.estimated_mark(m, 'output_tokens')}{m['output_tokens']}",
             figures.estimated_mark(m, "tokens_per_s") + figures.fmt_rate(m["tokens_per_s"]) + star["tokens_per_s"],
             figures.fmt_cost(m["cost_usd"]) + star["cost_usd"],
-            "; ".join(figures.notes(m)) or "",
+            "; ".join(figures.output_notes(out)) or "",
         )
     return table
 

@@ -23,6 +23,8 @@ from playground.web.context import Context
 from playground.web.escape import esc
 from playground.web.limits import BodyLimit
 from playground.web.theme import CSS, JS, theme
+from playground.web.tokens_style import CSS as TOKENS_CSS
+from playground.web.tokens_style import with_tokens_js
 
 DEFAULT_MODELS = ["gguf:smollm2", "hf:smollm2"]
 
@@ -34,7 +36,7 @@ def launch_options(ctx: Context) -> dict[str, Any]:
     (``escape.toast``), reach a toast; anything else is logged by the server, its text never shown."""
     ctx.exports.mkdir(parents=True, exist_ok=True)
     limit = ctx.settings.limits.upload_bytes  # a file, and any request body (see web/limits.py)
-    return {"css": CSS, "js": JS, "theme": theme(), "run_history": False,
+    return {"css": CSS + TOKENS_CSS, "js": with_tokens_js(JS), "theme": theme(), "run_history": False,
             "footer_links": ["api"], "allowed_paths": [str(ctx.exports)], "show_error": False,
             "max_file_size": limit,
             "app_kwargs": {"middleware": [Middleware(BodyLimit, max_bytes=limit)]}}

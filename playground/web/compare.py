@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from playground.api import Comparison
 from playground.engine import figures
 from playground.engine.runtime import Resolved
 from playground.session.recorder import Recorder
-from playground.web import lane_view
+from playground.web import lane_view, tokens_view
 from playground.web.coalesce import FLUSH_S, LOCAL_FLUSH_S, Coalescer
 from playground.web.context import Context
 from playground.web.frame import Frame
@@ -116,14 +117,17 @@ def lane_values(job: Job, n: int, changed: set[int], sent: dict[str, list[Any]],
                 done: bool = False) -> Frame:
     """The lanes' answers and figures that changed since ``sent`` (what was sent last)."""
     states = list(job.lanes())[:n]
-    shown = {i: s.figures() for i, s in enumerate(states) if done or i in changed}
+    shown = {i: s.figures() | tokens_view.info_of(s) for i, s in enumerate(states) if done or i in changed}
     best = figures.best_lanes([shown[i] for i in range(len(states))]) if done else {}
     frame = Frame()
     for i, state in enumerate(states):
         if i not in changed and not done:
             continue
-        text = lane_view.answer_html(state.text)
-        if text != sent["text"][i]:
+        probs = tokens_view.probs_of(state)
+        text = lane_view.answer_html(state.text, probs)
+        # a shaded answer is redrawn within the page's budget (tokens_view.redraw_due); its end always
+        if text != sent["text"][i] and (done or probs is None or probs.final or tokens_view.redraw_due(
+                sent.setdefault("drawn", [None] * n), i, len(text), time.monotonic())):
             frame.texts[i] = sent["text"][i] = text
         seconds, detail = clock(job.coalescer, i)
         html = lane_view.stats_html(shown[i], status=state.status, lane=i, best=best,

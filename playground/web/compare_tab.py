@@ -11,7 +11,7 @@ import gradio as gr
 
 from playground.arena.blind import blind_names
 from playground.engine import discovery
-from playground.web import actions, arena_ui, blind_runs, lane_view
+from playground.web import actions, arena_ui, blind_runs, lane_view, prob_controls
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
 from playground.web.escape import md
@@ -61,6 +61,7 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
                                interactive=True, elem_id="repeat")
             warmup = gr.Checkbox(False, label="uncounted warm-up run first", scale=1, min_width=150,
                                  interactive=True, elem_id="warmup")
+            probs = prob_controls.build()
             with gr.Column(scale=2, min_width=200), gr.Accordion("System prompt", open=False, elem_id="system-box"):
                 system = gr.Textbox(label="System prompt", show_label=False, lines=2, max_lines=6,
                                     placeholder="optional system prompt", elem_id="system", interactive=True)
@@ -98,8 +99,9 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
         same=same, system=system, prompt=prompt, run=run_btn, stop=stop_btn, new=new_btn, temperature=temp,
         max_tokens=max_tokens, seed=seed, repeat=repeat, warmup=warmup, export_html=export_html, speed=speed,
         replay=replay_btn, rerun=rerun_btn, diff_a=diff_a, diff_b=diff_b, diff_run=diff_btn, diff_out=diff_out,
-        arena=arena, judge=judge, join_from=join_from, refresh=refresh, models_note=models_note)
+        arena=arena, judge=judge, join_from=join_from, refresh=refresh, models_note=models_note, probs=probs)
     _wire(ctx, view)
+    prob_controls.wire(probs, session)
     return view
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from playground.arena.blind import blind_names
 from playground.engine.run import LaneEvent, LaneSpec, Run
 from playground.session.history import lane_histories, own_system
-from playground.web import blind_runs, history, lane_view
+from playground.web import blind_runs, history, lane_view, tokens_view
 from playground.web.compare import Job, flush_for, page_frames
 from playground.web.context import Context
 from playground.web.escape import md, toast
@@ -110,7 +110,7 @@ async def regenerate(ctx: Context, key: str, doc: dict[str, Any] | None, lane: i
             why = ("was stopped before any text" if record["status"] == "cancelled"
                    else "failed" if hidden or not message else f"failed ({message})")  # hidden: it may name the model
             return Frame(notice=f"lane {lane + 1}: the regeneration {md(why)} — the earlier answer is kept",
-                         texts={lane: lane_view.answer_html(old["text"])},
+                         texts={lane: lane_view.answer_html(old["text"], tokens_view.probs_of(old))},
                          stats={lane: lane_view.stats_html(old, status=old["status"], lane=lane,
                                                            blind=hidden, hide=hidden and hide)})
         outputs = list(turn["outputs"])

@@ -19,6 +19,7 @@ from playground.engine import figures
 from playground.session.history import LaneHistory
 from playground.web.escape import esc, md
 from playground.web.markdown_view import answer_body
+from playground.web.tokens_view import Probs, figures_html, shaded
 from storage.document import Output
 
 STATUS_TEXT = {
@@ -53,9 +54,10 @@ def engine_of(ctx: Any, model: str) -> str:
         return ""
 
 
-def answer_html(text: str) -> str:
-    """The lane's answer: rendered Markdown, with the text as written for the raw view and copy."""
-    return answer_body(text)
+def answer_html(text: str, probs: Probs | None = None) -> str:
+    """The lane's answer: rendered Markdown, with the text as written for the raw view and copy —
+    or, when it has token probabilities (``tokens_view.probs_of``), the text shaded by them."""
+    return shaded(text, probs) if probs is not None and probs.rows else answer_body(text)
 
 
 def header_html(model: str, engine: str) -> str:
@@ -124,13 +126,14 @@ def stats_html(record: dict[str, Any] | None, *, status: str, lane: int = 0,
         figs = ['<span class="fig">figures after the vote</span>']
     if record.get("finish_reason") == "length":
         figs.append(f'<span class="fig cut" {_tip(_CUT_TIP)}>✂ {CUT_AT_MAX}</span>')
-    parts = [f'<div class="figs">{badge} {" ".join(figs)}</div>']
+    parts = [f'<div class="figs">{badge} {" ".join(figs)}</div>' + ("" if blind and hide else
+                                                                    figures_html(record, blind=blind))]
     error = record.get("error")
     if blind:
         return parts[0] + ('<div class="lane-error">⚠ the error is shown after the vote</div>' if error else "")
     if record.get("answered_by"):  # a server that ignored the model name: say who answered
         parts.insert(0, f'<div class="answered-by">answered by {esc(record["answered_by"])}</div>')
-    notes = figures.notes(m)
+    notes = figures.output_notes(record)
     if notes:
         parts.append(f'<div class="notes">{esc(" · ".join(notes))}</div>')
     if error:

@@ -15,7 +15,16 @@ import gradio as gr
 
 from playground.engine import figures as figs
 from playground.session.history import LaneHistory, lane_histories
-from playground.web import actions, blind_runs, lane_actions, lane_params, lane_view, voting
+from playground.web import (
+    actions,
+    blind_runs,
+    lane_actions,
+    lane_params,
+    lane_view,
+    prob_controls,
+    tokens_view,
+    voting,
+)
 from playground.web.compare import resend_unchanged
 from playground.web.context import Context
 from playground.web.escape import notice
@@ -77,10 +86,13 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
                     lane_params.remember(view.view_state, model, per_lane[-1])
                 earlier.append(gr.HTML(lane_view.history_html(hist, asked, not hide, named=names is None),
                                        elem_id=f"earlier-{i}", js_on_load=None))
-                texts.append(gr.HTML(lane_view.answer_html(out.text if out else ""), elem_id=f"lane-{i}",
+                texts.append(gr.HTML(lane_view.answer_html(out.text if out else "", out and tokens_view.probs_of(out)),
+                                     elem_id=f"lane-{i}",
                                      elem_classes=["lane-answer"], autoscroll=True, js_on_load=None))
                 stats_.append(gr.HTML(lane_view.stats_html(
-                    out.model_dump(include={"status", "error", "metrics", "finish_reason"}) if out else None,
+                    out.model_dump(include={"status", "error", "metrics", "finish_reason", "logprobs", "mode",
+                                            "template"},
+                                   exclude_none=True) if out else None,
                     status=out.status if out else "waiting", lane=i, best=best, blind=names is not None, hide=hide),
                                       elem_id=f"stats-{i}", js_on_load=None))
     gr.HTML(lane_view.legend_html(), elem_id="fig-legend-box", js_on_load=None)
@@ -104,9 +116,10 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
     page = view.page.components()
 
     def regen_of(i: int) -> Any:
-        async def on_regen(request: gr.Request, doc: Any, same: bool, t: Any, m: Any, sd: Any,
-                           *own: Any) -> AsyncIterator[dict[Any, Any]]:
+        async def on_regen(request: gr.Request, doc: Any, same: bool, t: Any, m: Any, sd: Any, on: Any, k: Any,
+                           mode: Any, *own: Any) -> AsyncIterator[dict[Any, Any]]:
             settings = lane_params.lane_settings(same, (t, m, sd), [list(own)], [called[i]])[0]
+            settings = replace(settings, params=prob_controls.apply([settings.params], on, k, mode)[0])
             frames = lane_actions.regenerate(ctx, request.session_hash, doc, i, settings, hide=v.hide)
             async with aclosing(_updates(frames, outs, view)) as updates:
                 async for update in updates:
@@ -122,7 +135,8 @@ def _wire_lane_buttons(ctx: Context, v: LaneView, called: list[str], view: Compa
     for i, (regen, stop) in enumerate(buttons):
         ev = regen.click(lambda: _buttons(view, running=True), None, controls, queue=False,
                          api_visibility="private").then(
-            regen_of(i), [view.session, view.same, view.temperature, view.max_tokens, view.seed, *lanes.params[i]],
+            regen_of(i), [view.session, view.same, view.temperature, view.max_tokens, view.seed,
+                          *view.probs.components(), *lanes.params[i]],
             [*lanes.texts, *lanes.stats, *page], concurrency_limit=None, show_progress="hidden",
             api_visibility="private")
         # as the page's Run: the buttons come back on success and on failure (a refused regeneration)
@@ -165,12 +179,14 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
     other_lanes = LaneOutputs([], lanes.texts, lanes.stats, lanes.earlier, lanes.params)
     stop_lanes = LaneOutputs([], lanes.texts, lanes.stats, [], lanes.params)
     run_inputs = [view.prompt, view.system, view.same, view.temperature, view.max_tokens, view.seed, view.session,
-                  view.arena.pool, view.repeat, view.warmup, *(c for boxes in lanes.params for c in boxes)]
+                  view.arena.pool, view.repeat, view.warmup, *view.probs.components(),
+                  *(c for boxes in lanes.params for c in boxes)]
 
     async def on_run(request: gr.Request, *values: Any) -> AsyncIterator[dict[Any, Any]]:
-        prompt, system, same, t, m, sd, doc, pool, repeat, warmup, *rest = values
+        prompt, system, same, t, m, sd, doc, pool, repeat, warmup, on, k, mode, *rest = values
         own = lane_params.lane_settings(same, (t, m, sd), lane_params.chunks(rest), names or chosen)
-        params, systems = [s.params for s in own], [s.system for s in own]
+        params = prob_controls.apply([s.params for s in own], on, k, mode)
+        systems = [s.system for s in own]
         if arena:
             models, doc = blind_runs.lineup(ctx, v, doc, n, prompt, (system or "").strip() or None, pool)
             frames = actions.run(ctx, request.session_hash, models, prompt, system, params, doc,

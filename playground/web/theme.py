@@ -173,7 +173,7 @@ JS = """
       button.setAttribute('aria-pressed', String(raw));
       return;
     }
-    const answer = lane.querySelector('.lane-answer .answer-raw');
+    const answer = lane.querySelector('.lane-answer .answer-raw, .lane-answer .tk-view');  // tokens_view
     const said = (text) => { button.textContent = text; setTimeout(() => { button.textContent = 'copy'; }, 1500); };
     copyText(answer ? answer.textContent : '').then(() => said('copied'), () => said('copy failed'));
   });

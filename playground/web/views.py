@@ -120,6 +120,7 @@ class CompareView:
     join_from: Any = None  # "new models see answers of": none, or a model of the session
     refresh: Any = None  # the picker's "refresh the model lists" button
     models_note: Any = None  # the picker's notices (a provider not listed, a 9th model left out)
+    probs: Any = None  # prob_controls.ProbControls: the probabilities switch, its top-K, the mode
 
     @property
     def session(self) -> Any:
