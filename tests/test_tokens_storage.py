@@ -52,7 +52,9 @@ def test_more_texts_than_uint16_can_index_use_the_wide_format(store, output):
     assert store.export_document(sid)["turns"][0]["outputs"][0]["tokens"] == rows
 
 
-def test_blobs_of_format_1_still_read():
+def test_format_2_is_written_and_blobs_of_format_1_still_read():
+    rows = [[" Paris", -0.2644, [[" Paris", -0.2644], [" the", -2.8043]]], [" the", -1.25, []]]
+    assert pack_tokens(rows)[0] == 2
     # format 1, as the store wrote it before: header, text table, uint32 indexes, int32 units of 1e-4
     texts = [" Paris", " the"]
     encoded = [t.encode() for t in texts]
@@ -60,16 +62,14 @@ def test_blobs_of_format_1_still_read():
             + array.array("I", [0, 1]).tobytes() + array.array("i", [-2644, -12500]).tobytes()
             + array.array("B", [2, 0]).tobytes() + array.array("I", [0, 1]).tobytes()
             + array.array("i", [-2644, -28043]).tobytes())
-    assert unpack_tokens(blob) == [[" Paris", -0.2644, [[" Paris", -0.2644], [" the", -2.8043]]],
-                                   [" the", -1.25, []]]
+    assert unpack_tokens(blob) == rows
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    (1e10, r"tokens\[1\]: a logprob that is not a finite number"),
-    (10**400, r"tokens\[1\]: a logprob that is not a finite number"),
-    (True, r"tokens\[1\]: expected \[text, logprob"),
-])
-def test_a_bad_alternative_is_refused_with_one_line_naming_its_row(store, output, bad, message):
-    rows = [["a", -1.0, [["a", -1.0]]], ["b", -2.0, [["b", -2.0], ["c", bad]]]]
-    with pytest.raises(StorageError, match=message):
-        _save(store, output, rows)
+def test_a_bad_alternative_is_refused_with_one_line_naming_its_row(store, output):
+    for bad, message in ((10**400, r"tokens\[1\]: a logprob that is not a finite number"),  # once a crash
+                         (1e10, r"tokens\[1\]: a logprob that is not a finite number"),
+                         (float("nan"), r"tokens\[1\]: a logprob that is not a finite number"),
+                         (True, r"tokens\[1\]: expected \[text, logprob")):
+        rows = [["a", -1.0, [["a", -1.0]]], ["b", -2.0, [["b", -2.0], ["c", bad]]]]
+        with pytest.raises(StorageError, match=message):
+            _save(store, output, rows)
