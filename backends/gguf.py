@@ -163,7 +163,7 @@ class LlamaEngine:
         the ones before. The first token has no context unless the model adds a BOS: unscored."""
         import numpy as np
 
-        from backends.tokenprobs import Pieces, log_softmax_row, row_for
+        from backends.tokenprobs import Pieces, row_from_logits
 
         llm = self.llm
         bos = [llm.token_bos()] if llm._model.add_bos_token() else []  # noqa: SLF001 - no public reader
@@ -188,7 +188,7 @@ class LlamaEngine:
                     break
                 chosen = ids[start + j + 1]
                 piece = pieces.next(chosen)
-                rows.append(row_for(log_softmax_row(logits[j]), chosen, k, piece, pieces.alone))
+                rows.append(row_from_logits(logits[j], chosen, k, piece, pieces.alone))
             if rows:
                 emit("text", "".join(r[0] for r in rows))
                 emit("logprobs", rows)
@@ -240,7 +240,7 @@ class _Recorder:
     def __init__(self, llm: Any, k: int) -> None:
         import numpy as np
 
-        from backends.tokenprobs import Pieces, log_softmax_row, row_for
+        from backends.tokenprobs import Pieces, row_from_logits
 
         self.llm, self.k, self.rows = llm, k, []
         pieces = Pieces(piece_reader(llm))
@@ -251,7 +251,7 @@ class _Recorder:
             token = original(*args, **kwargs)
             if not eog(token):
                 logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(n_vocab,))  # noqa: SLF001
-                self.rows.append(row_for(log_softmax_row(logits), token, k, pieces.next(token), pieces.alone))
+                self.rows.append(row_from_logits(logits, token, k, pieces.next(token), pieces.alone))
             return token
 
         llm.sample = sample  # this instance only, for this generation (detach removes it)

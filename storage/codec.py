@@ -19,23 +19,31 @@ check and twice this module's work (~1 ms per 2,000-chunk output), on every flus
 Their statuses and required keys are the types' own (`STATUSES`, `OUTPUT_KEYS`).
 
 An output's token probabilities (`tokens`: `[[text, logprob, [[alt, logprob], ...]], ...]`, up to 21
-strings and numbers a token) go to `outputs.tokens` packed the same way: format byte 1, the counts,
-a table of the distinct texts (a vocabulary repeats: 8 × 2,000 tokens with 20 alternatives hold a few
-thousand distinct strings), then per token its text's index (uint32), its logprob in units of 10⁻⁴
-(int32: the engine rounds to 4 decimals, so `k / 10000` is the same float) and its number of
-alternatives (uint8), then every alternative's index and logprob. Anything else (a logprob not on
-that grid, more than 255 alternatives) is kept as compact JSON behind format byte 0.
+strings and numbers a token) go to `outputs.tokens` packed the same way: a format byte, the counts,
+a table of the distinct texts (a vocabulary repeats: 2,000 tokens with 20 alternatives hold a few
+thousand distinct strings), then per token its text's index, its logprob (float64) and its number
+of alternatives (uint8), then every alternative's index and logprob. Format 2 writes the indexes
+as uint16 (a table of at most 65,536 texts: always, below ~3,000 tokens of 20 alternatives), 3 as
+uint32. Format 1 (written before; still read) held uint32 indexes and logprobs as int32 units of
+10⁻⁴: checking that every logprob was on that grid took four passes over them and made packing
+~3x slower than float64's one; float64 is exact for any float, so it needs no check (8 bytes a
+logprob instead of 4, against 2 saved per index). Rows that are not all strings and floats (an
+integer logprob from a hand-made import, more than 255 alternatives) are kept as compact JSON
+behind format byte 0. The rows are split into columns once per save (storage/tokens.py), for the
+check and the packing both.
 """
 
 from __future__ import annotations
 
 import array
+import contextlib
 import gc
 import hashlib
 import json
 import math
 import struct
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import chain, repeat
 from operator import itemgetter, truediv
@@ -45,6 +53,7 @@ from sqlalchemy import ColumnElement, String, type_coerce
 
 from storage.document import STATUSES, Output
 from storage.errors import StorageError
+from storage.tokens import split_tokens
 
 # Output keys with their own columns, in the order the export writes them: an output's required
 # fields. Any other key of an output (repeat, warmup, reasoning, retries, and later additions) goes
@@ -156,67 +165,50 @@ def unpack_timeline(data: bytes) -> list[list[float | int]]:
 
 
 _TOKENS_HEADER = struct.Struct("<BII")
-_GRID = 10000  # logprobs are stored in units of 1e-4
-
-
-def _grid(values: list[Any]) -> array.array | None:
-    """The values as int32 units of 1e-4 when each is a float exactly on that grid, else None."""
-    if values and set(map(type, values)) != {float}:
-        return None
-    units = list(map(round, map(float(_GRID).__mul__, values)))
-    if list(map(truediv, units, repeat(_GRID))) != values:
-        return None
-    try:
-        return array.array("i", units)
-    except OverflowError:
-        return None
+_GRID = 10000  # format 1 stored logprobs in units of 1e-4
+_WIDE, _NARROW = 3, 2  # formats of today's writer: text indexes as uint32 / as uint16
 
 
 def pack_tokens(tokens: list[Any] | None) -> bytes | None:
     """An output's token rows as bytes (see the module docstring); None when it has none."""
     if tokens is None:
         return None
-    try:
-        texts = list(map(itemgetter(0), tokens))
-        logprobs = list(map(itemgetter(1), tokens))
-        tops = list(map(itemgetter(2), tokens))
-        exact = (set(map(len, tokens)) <= {3} and set(map(type, tokens)) <= {list}
-                 and set(map(type, tops)) <= {list} and max(map(len, tops), default=0) <= 255)
-        flat = list(chain.from_iterable(tops))
-        exact = exact and set(map(type, flat)) <= {list} and set(map(len, flat)) <= {2}
-        alt_texts = list(map(itemgetter(0), flat)) if exact else []
-        alt_lps = list(map(itemgetter(1), flat)) if exact else []
-        exact = exact and set(map(type, texts)) | set(map(type, alt_texts)) <= {str}
-        lps, alps = (_grid(logprobs), _grid(alt_lps)) if exact else (None, None)
-    except (TypeError, IndexError, KeyError):
-        lps = alps = None
-    if lps is None or alps is None:
+    columns = split_tokens(tokens)
+    if columns is None or not columns.floats or max(columns.counts, default=0) > 255:
         return bytes([_JSON]) + dumps(tokens).encode("utf-8")
-    distinct = dict.fromkeys(chain(texts, alt_texts))  # first-seen order; C-speed passes below
+    distinct = dict.fromkeys(chain(columns.texts, columns.alt_texts))  # first-seen order; C-speed passes
     table = dict(zip(distinct, range(len(distinct)), strict=True))
-    index = array.array("I", map(table.__getitem__, texts))
-    alt_index = array.array("I", map(table.__getitem__, alt_texts))
+    fmt, code = (_NARROW, "H") if len(table) <= 0x10000 else (_WIDE, "I")
+    index = array.array(code, map(table.__getitem__, columns.texts))
+    alt_index = array.array(code, map(table.__getitem__, columns.alt_texts))
     encoded = [t.encode("utf-8", "surrogatepass") for t in table]
     lengths = array.array("I", map(len, encoded))
-    counts = array.array("B", map(len, tops))
-    parts = [lengths, index, lps, counts, alt_index, alps]
+    counts = array.array("B", columns.counts)
+    parts = [lengths, index, columns.logprobs, counts, alt_index, columns.alt_logprobs]
     if sys.byteorder == "big":
+        parts = [array.array(p.typecode, p) for p in parts]  # copies: the columns are shared
         for part in parts:
             part.byteswap()
-    return b"".join([_TOKENS_HEADER.pack(_PACKED, len(tokens), len(table)), lengths.tobytes(),
+    return b"".join([_TOKENS_HEADER.pack(fmt, len(tokens), len(table)), parts[0].tobytes(),
                      b"".join(encoded), *(p.tobytes() for p in parts[1:])])
 
 
 def unpack_tokens(data: bytes | None) -> list[Any] | None:
     if data is None:
         return None
-    # ~44,000 new lists for 2,000 tokens with 20 alternatives: the cyclic collector would walk the
-    # growing heap again and again while they are made (3x the unpacking itself); none of them can
-    # form a cycle, so it waits until they are all built.
+    with paused_gc():
+        return _unpack_tokens(data)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic collection while many new lists are built (token rows: ~44,000 for 2,000 tokens
+    with 20 alternatives): the collector would walk the growing heap again and again (3x the
+    unpacking itself); none of them can form a cycle."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _unpack_tokens(data)
+        yield
     finally:
         if enabled:
             gc.enable()
@@ -226,7 +218,7 @@ def _unpack_tokens(data: bytes) -> list[Any]:
     data = bytes(data)  # PostgreSQL gives a memoryview
     if data[0] == _JSON:
         return json.loads(data[1:].decode("utf-8"))
-    _, n, n_texts = _TOKENS_HEADER.unpack_from(data)
+    fmt, n, n_texts = _TOKENS_HEADER.unpack_from(data)
     at = _TOKENS_HEADER.size
 
     def take(code: str, count: int) -> list[Any]:
@@ -243,12 +235,18 @@ def _unpack_tokens(data: bytes) -> list[Any]:
     for size in lengths:
         texts.append(data[at:at + size].decode("utf-8", "surrogatepass"))
         at += size
-    index, lps, counts = take("I", n), take("i", n), take("B", n)
-    m = sum(counts)
-    alt_texts = map(texts.__getitem__, take("I", m))
-    pairs = list(map(list, zip(alt_texts, map(truediv, take("i", m), repeat(_GRID)), strict=True)))
+    if fmt == _PACKED:  # format 1 (before issue 13's storage fix): uint32 indexes, int32 units of 1e-4
+        index, lps, counts = take("I", n), list(map(truediv, take("i", n), repeat(_GRID))), take("B", n)
+        m = sum(counts)
+        alt_index, alt_lps = take("I", m), list(map(truediv, take("i", m), repeat(_GRID)))
+    else:
+        code = "H" if fmt == _NARROW else "I"
+        index, lps, counts = take(code, n), take("d", n), take("B", n)
+        m = sum(counts)
+        alt_index, alt_lps = take(code, m), take("d", m)
+    pairs = list(map(list, zip(map(texts.__getitem__, alt_index), alt_lps, strict=True)))
     rows, k = [], 0
-    for text, lp, c in zip(map(texts.__getitem__, index), map(truediv, lps, repeat(_GRID)), counts, strict=True):
+    for text, lp, c in zip(map(texts.__getitem__, index), lps, counts, strict=True):
         rows.append([text, lp, pairs[k:k + c]])
         k += c
     return rows

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
-from storage.codec import loads, output_document, raw_time, stored_time, to_iso
+from storage.codec import loads, output_document, paused_gc, raw_time, stored_time, to_iso
 from storage.errors import NotFound, skipped
 from storage.tables import OUTPUTS, SESSIONS, SPECS, TURNS
 
@@ -53,8 +53,9 @@ def load_document(conn: Connection, session_id: str) -> dict[str, Any]:
         .where(OUTPUTS.c.session_id == session_id)
         .order_by(OUTPUTS.c.turn_id, OUTPUTS.c.lane)
     )
-    for row in rows:
-        outputs[row.turn_id].append(output_document(row))
+    with paused_gc():  # token rows: many small lists (storage/codec.py)
+        for row in rows:
+            outputs[row.turn_id].append(output_document(row))
     doc["turns"] = [
         {"prompt": t.prompt, "created_at": to_iso(t.created_at), "outputs": outputs[t.id]} for t in turns
     ]

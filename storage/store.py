@@ -12,11 +12,12 @@ thread-safe (each call takes its own pooled connection); the caller runs them of
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from ulid import ULID
@@ -32,6 +33,7 @@ from storage.recovery import Writer, recover, release
 from storage.rows import Specs, insert_turn
 from storage.schema import SCHEMA_ID, check_head, check_output, check_turn, check_votes, validate
 from storage.tables import OUTPUTS, SESSIONS, TURNS
+from storage.tokens import one_split
 
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 # Statements of the flush path, built once (building them per call costs more than running them).
@@ -47,6 +49,19 @@ _UPDATE_OUTPUT = (
 # An output with token probabilities also writes `tokens` (one without leaves the column alone,
 # NULL since its insert: outputs without probabilities write what they always wrote).
 _UPDATE_OUTPUT_TOKENS = _UPDATE_OUTPUT.values(tokens=bindparam("tokens"))
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _one_split(method: _Method) -> _Method:
+    """A write whose token rows are split into columns once, for the check and the packing both
+    (storage/tokens.py)."""
+    @functools.wraps(method)
+    def write(*args: Any, **kwargs: Any) -> Any:
+        with one_split():
+            return method(*args, **kwargs)
+    return write  # type: ignore[return-value]
 
 
 class Store:
@@ -124,6 +139,7 @@ class Store:
             conn.execute(insert(SESSIONS).values(pg_safe(conn, row)))
         return sid
 
+    @_one_split
     def start_turn(
         self, session_id: str, *, prompt: str, outputs: list[dict[str, Any]],
         created_at: datetime | str | None = None,
@@ -148,6 +164,7 @@ class Store:
         """Replace one lane's output: a flush of the text so far, or its final record."""
         self.update_outputs(session_id, turn_index, {lane: output})
 
+    @_one_split
     def update_outputs(self, session_id: str, turn_index: int, outputs: dict[int, dict[str, Any]]) -> None:
         """Replace several lanes' outputs of one turn in one transaction (a flush of every lane)."""
         full = {lane: self._checked(o, f"lane {lane}", flush=True) for lane, o in outputs.items()}
@@ -224,6 +241,7 @@ class Store:
         was edited) is kept, and the file is imported beside it under a new id: (new id, True)."""
         return self._import(doc_or_text, reuse=True)
 
+    @_one_split
     def _import(self, doc_or_text: str | bytes | dict[str, Any], *, reuse: bool) -> tuple[str, bool]:
         doc = parse(embedded_document(doc_or_text))
         validate(doc)

@@ -42,8 +42,8 @@ def test_tokens_pack_compactly_and_come_back_exactly():
     rows = [[" Paris", -0.2644, [[" Paris", -0.2644], [" the", -2.8043]]], ["\u00e9", -0.0001, []],
             ["", -12.5, [["\ud800x", -1.0]]]]  # a lone surrogate survives too
     packed = pack_tokens(rows)
-    assert packed[0] == 1 and unpack_tokens(packed) == rows
-    odd = [["a", -1, []], ["b", 1e-9, []]]  # an integer, a value off the 4-decimal grid: JSON, kept exactly
+    assert packed[0] == 2 and unpack_tokens(packed) == rows  # format 2 (storage/codec.py)
+    odd = [["a", -1, []], ["b", 1e-9, []]]  # an integer logprob: JSON, kept exactly
     assert pack_tokens(odd)[0] == 0 and unpack_tokens(pack_tokens(odd)) == odd
 
 

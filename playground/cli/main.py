@@ -3,6 +3,7 @@
     playground serve [--host H] [--port P] [--auth U:P | --no-auth] [--share]
     playground models
     playground compare -m ID [-m ID ...] [--system S] [--temperature T] [--max-tokens N] [--seed N]
+                       [--logprobs K] [--mode chat|complete|score]
                        [--repeat N] [--warmup] [--session ID [--join-from ID]] [--json] [--no-save]
                        PROMPT|-
     playground sessions list|show|export|import|search|rerun|delete ...
@@ -20,6 +21,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from backends.base import MAX_TOP_LOGPROBS, MODES
 from backends.errors import ConfigError, PlaygroundError
 from storage.errors import StorageError
 
@@ -40,6 +42,27 @@ def _add_params(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop", action="append", default=[], help="a stop sequence (repeatable)")
 
 
+def _top_k(value: str) -> int:
+    """``--logprobs K``: a whole number from 0 to 20, or a one-line refusal."""
+    try:
+        k = int(value)
+    except ValueError:
+        k = -1
+    if not 0 <= k <= MAX_TOP_LOGPROBS:
+        raise argparse.ArgumentTypeError(
+            f"give a whole number from 0 to {MAX_TOP_LOGPROBS} (the alternatives kept per token), not {value!r}")
+    return k
+
+
+def _add_probabilities(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--logprobs", type=_top_k, metavar="K",
+                   help=f"token probabilities with the K (0–{MAX_TOP_LOGPROBS}) most likely alternatives "
+                   "per token: each token coloured by its probability")
+    p.add_argument("--mode", choices=MODES, default="chat",
+                   help="chat (the default), complete (the prompt is a document to continue) or "
+                   "score (no answer: how likely each model finds the prompt's text)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="playground", description="Compare LLMs side by side with honest figures.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -56,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="one prompt to several models, live side by side")
     cmp_.add_argument("-m", "--model", action="append", dest="models", default=[], metavar="ID")
     _add_params(cmp_)
+    _add_probabilities(cmp_)
     cmp_.add_argument("--repeat", type=int, default=1, help="run each lane N times")
     cmp_.add_argument("--warmup", action="store_true", help="one uncounted warm-up run first")
     cmp_.add_argument("--session", help="continue this saved session (its models unless -m); each "

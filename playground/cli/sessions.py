@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from backends.errors import ConfigError
-from playground.cli.console import console
+from playground.cli.console import console, printable
 from playground.settings import Settings
 from storage.document import Session
 
@@ -167,7 +167,7 @@ def _export(store: Store, args: argparse.Namespace) -> None:
 
 
 def _show(out: Console, doc: dict[str, Any]) -> None:
-    from playground.cli.compare import figures_table
+    from playground.cli.tables import figures_table
 
     session = Session.of(doc)
     out.print(Text.assemble((str(session.title), "bold"), f"  {session.id}  {session.created_at}"))
@@ -178,14 +178,15 @@ def _show(out: Console, doc: dict[str, Any]) -> None:
         out.print(Text(f"> {turn.prompt}", style="bold"))
         for o in turn.outputs:
             out.print(Text.assemble((o.model, "cyan"), f" [{o.status}]"))
-            out.print(o.text)
+            out.print(printable(o.text))
             if o.error:
-                out.print(Text(str(o.error.message), style="red"))
+                out.print(Text(printable(str(o.error.message)), style="red"))
         out.print(figures_table({"turns": [record]}))
 
 
 async def _rerun(settings: Settings, store: Store, args: argparse.Namespace) -> int:
-    from playground.cli.compare import check_models, figures_table
+    from playground.cli.compare import check_models
+    from playground.cli.tables import figures_table
     from playground.engine.runtime import Runtime
     from playground.session.recorder import Recorder
     from playground.session.rerun import Rerun

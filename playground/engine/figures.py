@@ -114,3 +114,26 @@ def fmt_summary(summary: dict[str, Any], unit: str) -> str:
         return "—"
     return (f"{summary['median']:.1f} · {summary['p90']:.1f} "
             f"({summary['min']:.1f}–{summary['max']:.1f}) {unit}")
+
+
+def fmt_logprob(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}".replace("-", "−")
+
+
+def likelihood_line(metrics: dict[str, Any]) -> str | None:
+    """``mean logprob −0.532 · perplexity 1.70`` for a lane with probabilities, else None."""
+    if metrics.get("logprob_mean") is None:
+        return None
+    ppl = metrics.get("perplexity")
+    return (f"mean logprob {fmt_logprob(metrics['logprob_mean'])} · "
+            f"perplexity {'—' if ppl is None else f'{ppl:.2f}'}")
+
+
+def probability_note(output: dict[str, Any]) -> str | None:
+    """Why a lane that was asked for probabilities shows none (``probabilities not offered by X``)."""
+    return (output.get("logprobs") or {}).get("note")
+
+
+# Said wherever per-token likelihoods of several models are shown side by side.
+TOKENIZER_NOTE = ("per-token figures (tokens, mean, perplexity) depend on each model's tokenizer and "
+                  "are not comparable across tokenizers; bits per character and per byte are")

@@ -24,10 +24,8 @@ def probability_record(self: LaneState) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if self.params.mode != "chat":
         out["mode"] = self.params.mode
-    if self.params.logprobs is not None or self.tokens:
-        info: dict[str, Any] = {"top_k": self.params.logprobs or 0, "kind": self.logprob_kind}
-        if not self.tokens and self.ended == "ok":
-            info["note"] = f"probabilities not offered by {self.model}"
+    info = probability_info(self)
+    if info is not None:
         out["logprobs"] = info
     if self.tokens:
         # token texts are model output: masked like the answer, so no key leaks through them
@@ -41,3 +39,14 @@ def probability_record(self: LaneState) -> dict[str, Any]:
     if self.continues is not None and self.params.mode == "complete":
         out["continues"] = self.continues
     return out
+
+
+def probability_info(self: LaneState) -> dict[str, Any] | None:
+    """``{top_k, kind}`` (+ ``note`` when the engine offered none) for a lane asked for
+    probabilities or holding some; None otherwise. Cheap: live views call it every frame."""
+    if self.params.logprobs is None and not self.tokens:
+        return None
+    info: dict[str, Any] = {"top_k": self.params.logprobs or 0, "kind": self.logprob_kind}
+    if not self.tokens and self.ended == "ok":
+        info["note"] = f"probabilities not offered by {self.model}"
+    return info
