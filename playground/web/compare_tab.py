@@ -21,6 +21,8 @@ from playground.web.views import CompareView, LaneView, PageOutputs
 from storage.document import Session
 
 NO_JOIN = ("none (the earlier prompts only)", "")
+# the view changed: the lanes will be drawn again; clicks on them wait for it (theme.JS)
+LANES_PENDING = "() => { window.__lanesPending && window.__lanesPending(30000, true); }"
 
 
 def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
@@ -65,6 +67,8 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
                 system = gr.Textbox(label="System prompt", show_label=False, lines=2, max_lines=6,
                                     placeholder="optional system prompt", elem_id="system", interactive=True)
         notice = gr.Markdown("", elem_id="notice", latex_delimiters=[])  # text, never math
+
+        view_state.change(None, None, None, js=LANES_PENDING)  # outside the render: see render.py
 
         @gr.render(inputs=[view_state])
         def lanes(v: LaneView) -> None:

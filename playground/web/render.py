@@ -6,6 +6,7 @@ being shown (its last turn, earlier turns collapsed), so an opened session looks
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
@@ -44,6 +45,9 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
     chosen, names = blind_runs.lane_setup(ctx, v)
     doc = v.doc
     n = len(chosen)
+    # a new mark each time the lanes are drawn: the page script holds a click on Run (or a lane's
+    # button) until it changes, since the events of the lanes drawn before are gone (theme.JS)
+    gr.HTML(f'<span data-drawn="{uuid.uuid4().hex}"></span>', elem_id="lanes-drawn", js_on_load=None)
     if not n:
         gr.Markdown("Choose at least one model above." if not blind_runs.arena_on(v)
                     else "Choose the models (or the battle pool) above.")
