@@ -118,3 +118,26 @@ def test_a_link_to_a_turn_the_session_lacks_says_so_and_shows_the_last(page: Any
                                                     timeout=SLOW)
     expect(page.locator("#lane-0")).to_contain_text("First answer 3.")
     expect(page.locator("#replay")).to_be_enabled()
+
+
+def test_a_model_added_later_can_start_fresh_and_its_lane_says_so(page: Any, web: SimpleNamespace) -> None:
+    web.server.default = Reply(chunks=["An ", "answer."])
+    page.locator("#prompt textarea").fill("Name a colour.")
+    page.locator("#run").click()
+    expect(page.locator("#stats-1")).to_contain_text("done", timeout=SLOW)
+    page.locator("#models input").fill("openai:c")
+    page.locator("#models input").press("Enter")
+    expect(page.locator("#head-2")).to_contain_text("openai:c", timeout=SLOW)
+    expect(page.locator("#earlier-2")).to_contain_text("joined later — turn 1: prompt only")
+    page.locator("#join-from input").click()
+    page.locator("#join-from").get_by_role("option", name="nothing: it starts fresh").click()
+    expect(page.locator("#earlier-2")).to_contain_text("joined later — turn 1: not sent (started fresh)",
+                                                       timeout=SLOW)
+    web.server.requests.clear()
+    page.locator("#prompt textarea").fill("Why that one?")
+    page.locator("#run").click()
+    expect(page.locator("#stats-2")).to_contain_text("done", timeout=SLOW)
+    sent = {r.model: [(m["role"], m["content"]) for m in r.body["messages"]] for r in web.server.requests}
+    assert sent["c"] == [("user", "Why that one?")]  # nothing of turn 1
+    assert sent["a"] == [("user", "Name a colour."), ("assistant", "An answer."), ("user", "Why that one?")]
+    expect(page.locator("#earlier-2")).to_contain_text("not sent (started fresh)")  # still said after the run

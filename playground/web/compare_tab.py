@@ -11,6 +11,7 @@ import gradio as gr
 
 from playground.arena.blind import blind_names
 from playground.engine import discovery
+from playground.session.history import FRESH
 from playground.web import actions, arena_ui, blind_runs, lane_view
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
@@ -21,6 +22,7 @@ from playground.web.views import CompareView, LaneView, PageOutputs
 from storage.document import Session
 
 NO_JOIN = ("none (the earlier prompts only)", "")
+START_FRESH = ("nothing: it starts fresh (no earlier turns)", FRESH)
 # the view changed: the lanes will be drawn again; clicks on them wait for it (theme.JS)
 LANES_PENDING = "() => { window.__lanesPending && window.__lanesPending(30000, true); }"
 
@@ -160,8 +162,9 @@ def _wire(ctx: Context, view: CompareView) -> None:
         """The models of the session shown (none for a blind one: the names may be hidden)."""
         session = Session.of(doc) if doc else None
         known = [] if session is None or blind_runs.is_blind(session) else list(dict.fromkeys(session.models()))
-        return {view.join_from: gr.update(choices=[NO_JOIN, *((m, m) for m in known)], visible=bool(known),
-                                          value=v.join_from if v.join_from in known else "")}
+        return {view.join_from: gr.update(choices=[NO_JOIN, START_FRESH, *((m, m) for m in known)],
+                                          visible=bool(known),
+                                          value=v.join_from if v.join_from in [*known, FRESH] else "")}
 
     page.session.change(join_choices, [page.session, view.view_state], view.join_from, api_visibility="private")
 
