@@ -141,3 +141,20 @@ def test_a_model_added_later_can_start_fresh_and_its_lane_says_so(page: Any, web
     assert sent["c"] == [("user", "Why that one?")]  # nothing of turn 1
     assert sent["a"] == [("user", "Name a colour."), ("assistant", "An answer."), ("user", "Why that one?")]
     expect(page.locator("#earlier-2")).to_contain_text("not sent (started fresh)")  # still said after the run
+
+
+def test_a_markdown_table_has_light_cell_lines_and_no_box_around_it(page: Any, web: SimpleNamespace) -> None:
+    web.server.default = Reply(chunks=["Here:\n\n| dose | time |\n| --- | ---: |\n| 18 g | 25 s |\n"])
+    page.locator("#prompt textarea").fill("Espresso numbers?")
+    page.locator("#run").click()
+    table = page.locator("#lane-0 .answer-md table")
+    expect(table).to_be_visible(timeout=SLOW)
+    look = table.evaluate("""(t) => ({
+      box: ['borderTopStyle', 'borderLeftStyle'].map((k) => getComputedStyle(t)[k]),
+      rows: [...t.querySelectorAll('tr')].map((r) => getComputedStyle(r).borderTopStyle),
+      cell: getComputedStyle(t.querySelector('td')).borderTopColor,
+      text: getComputedStyle(t).color,
+      widths: [t.getBoundingClientRect().width, t.querySelector('tr').getBoundingClientRect().width]})""")
+    assert look["box"] == ["none", "none"] and set(look["rows"]) == {"none"}  # no dark box, no row lines
+    assert look["cell"] != look["text"]  # the cells' lines are lighter than the text
+    assert look["widths"][0] - look["widths"][1] < 2  # as wide as its columns, not the lane

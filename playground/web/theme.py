@@ -65,7 +65,12 @@ CSS = """
 .answer-md code { font-size: 0.92em; padding: 0 3px; border-radius: 4px; background: var(--background-fill-secondary); }
 .answer-md blockquote { border-left: 3px solid var(--border-color-primary); padding-left: 10px;
                         color: var(--body-text-color-subdued); }
-.answer-md table { border-collapse: collapse; display: block; overflow-x: auto; font-size: 13px; }
+.answer-md table { border-collapse: collapse; display: block; overflow-x: auto; font-size: 13px;
+                  width: max-content; max-width: 100%; }
+/* Gradio's .prose draws a dark 1px box around a table and each row (var(--body-text-color)): the
+   cells' light lines are enough, and the table is as wide as its columns, not the lane */
+.answer-md table, .answer-md tr { border: none !important; }
+.answer-md table { padding: 0 !important; }  /* Gradio pads a table like a cell */
 .answer-md th, .answer-md td { border: 1px solid var(--border-color-primary); padding: 3px 8px; }
 .answer-md th { font-weight: 600; background: var(--background-fill-secondary); }
 .answer-md a { color: var(--link-text-color); text-decoration: underline; }
