@@ -73,7 +73,8 @@ def _output(model: str, answer: str) -> dict[str, Any]:
 
 def _three_turns(sid: str) -> dict[str, Any]:
     turns = [{"prompt": f"Question number {n}?", "created_at": "2026-02-03T04:05:06.000Z",
-              "outputs": [_output("openai:a", f"First answer {n}."), _output("openai:b", f"Second answer {n}.")]}
+              "outputs": [_output("openai:a", f"First answer {n}."), _output("openai:b", f"Second answer {n}.")]
+              + ([_output("openai:c", f"Third answer {n}.")] if n == 3 else [])}  # a model added in turn 3
              for n in (1, 2, 3)]
     return {"schema": "playground.session/1", "id": sid, "title": "Three turns of questions",
             "created_at": "2026-02-03T04:05:06.000Z", "system": None, "turns": turns}
@@ -88,6 +89,7 @@ def test_a_link_with_a_turn_shows_that_turn_and_replays_it(page: Any, web: Simpl
     expect(page.locator("#earlier-0")).to_contain_text("Turn 1: Question number 1?")
     expect(page.locator("#earlier-0")).not_to_contain_text("Question number 3")
     expect(page.locator("#notice")).to_contain_text("turn 2 of 3")
+    expect(page.locator("#lane-2")).to_have_count(0)  # the lanes of the turns shown: openai:c came later
     expect(page).to_have_url(re.compile(rf"session={sid}&turn=2$"))  # the address still names the turn
     page.locator("#speed").get_by_text("instant").click()
     page.locator("#replay").click()  # ready, and replaying the turn shown

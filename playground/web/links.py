@@ -19,7 +19,7 @@ from typing import Any
 
 import gradio as gr
 
-from playground.web import arena_ui, history_tab, lane_view
+from playground.web import arena_ui, blind_runs, history_tab, lane_view
 from playground.web.context import Context
 from playground.web.views import CompareView, LaneView
 from storage.document import Session
@@ -122,6 +122,10 @@ def opened_at(ctx: Context, compare: CompareView, doc: dict[str, Any], v: LaneVi
         return out | {compare.page.notice: f"⚠ this session has {count} turn{'s' if count != 1 else ''}: "
                       f"the link's turn {turn} is not one of them — the last is shown"}
     shown = out[compare.view_state].but(turn=turn - 1)
-    outputs = Session.of(shown.shown_doc()).turns[-1].outputs
+    upto = Session.of(shown.shown_doc())
+    if shown.models and not blind_runs.is_hidden(ctx, doc):  # the lanes of the turns up to it, not later ones
+        shown = shown.but(models=upto.models())
+        out[compare.models] = gr.update(value=upto.models(), visible=True)
+    outputs = upto.turns[-1].outputs
     return out | {compare.view_state: shown, compare.page.race: lane_view.race_frame(outputs),
                   compare.page.notice: f"{out[compare.page.notice]}, turn {turn} of {count}"}
