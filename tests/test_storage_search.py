@@ -161,3 +161,15 @@ def test_hostile_queries_find_exactly_the_titles_holding_every_term(store: Store
     words = terms(query)
     expected = sorted(t for t in TITLES if words and all(w.lower() in t.lower() for w in words))
     assert found == expected, (query, words)
+
+
+def test_a_part_in_many_rows_is_found_by_reading_the_newest_sessions(store: Store, output, monkeypatch) -> None:
+    """Past ``CAP`` rows a part inside words is looked for session by session (newest first), not
+    collected from the index: the same sessions either way."""
+    for n, answer in enumerate(["Moonlight", "a honeymoon", "no match", "MOONS"]):
+        sid = store.create_session(title=f"s{n}", system=None)
+        store.start_turn(sid, prompt="p", outputs=[output(answer)])
+    collected = _titles(store.search("oon", limit=10))
+    monkeypatch.setattr("storage.search.CAP", 1)  # every term is "found in many rows" now
+    assert _titles(store.search("oon", limit=10)) == collected == ["s3", "s1", "s0"]
+    assert _titles(store.search("oon", limit=2)) == ["s3", "s1"]
