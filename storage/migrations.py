@@ -165,25 +165,30 @@ def _m5_tokens(conn: Connection) -> None:
 
 
 # Substring search (a part inside a word: "oon" finds "Moon"): SQLite, a trigram FTS5 index of the
-# prompts and of the answers once final; PostgreSQL, pg_trgm's trigram GIN indexes for ILIKE (only
-# where the extension can be created: without them ILIKE still works, reading the texts). An answer
-# is indexed when it is final, not at each flush of its stream (the recorder's, every second):
-# re-indexing a long answer's trigrams every second cost more than the rest of the save. The SQLite
-# tables keep their own copy of the text, so a row leaves them by its id alone.
+# prompts and of the final answers; PostgreSQL, pg_trgm's trigram GIN indexes for ILIKE (only where
+# the extension can be created: without them ILIKE still works, reading the texts). An answer's
+# trigrams are indexed just after its final save, not in it (storage/indexer.py, as PostgreSQL's
+# tsvector): 8 long answers' trigrams tripled a save on SQLite. SQLite: a final answer waits in
+# outputs_tri_pending until the indexer moves it into outputs_tri (which keeps its own copy of the
+# text, so a row leaves it by its id alone); PostgreSQL: the partial index holds the rows the
+# indexer has given a `search` vector. Search reads the waiting rows' texts meanwhile.
 _SQLITE_TRIGRAM = """
 CREATE VIRTUAL TABLE outputs_tri USING fts5(text, tokenize='trigram');
+CREATE TABLE outputs_tri_pending (id INTEGER NOT NULL PRIMARY KEY);
 CREATE TRIGGER outputs_tri_insert AFTER INSERT ON outputs WHEN new.status <> 'running' BEGIN
-    INSERT INTO outputs_tri (rowid, text) VALUES (new.id, new.text);
+    INSERT OR IGNORE INTO outputs_tri_pending (id) VALUES (new.id);
 END;
 CREATE TRIGGER outputs_tri_delete AFTER DELETE ON outputs BEGIN
     DELETE FROM outputs_tri WHERE rowid = old.id;
+    DELETE FROM outputs_tri_pending WHERE id = old.id;
 END;
 CREATE TRIGGER outputs_tri_update AFTER UPDATE OF text, status ON outputs
 WHEN old.text IS NOT new.text OR old.status IS NOT new.status BEGIN
     DELETE FROM outputs_tri WHERE rowid = old.id;
-    INSERT INTO outputs_tri (rowid, text) SELECT new.id, new.text WHERE new.status <> 'running';
+    INSERT OR IGNORE INTO outputs_tri_pending (id) SELECT new.id WHERE new.status <> 'running';
+    DELETE FROM outputs_tri_pending WHERE id = old.id AND new.status = 'running';
 END;
-INSERT INTO outputs_tri (rowid, text) SELECT id, text FROM outputs WHERE status <> 'running';
+INSERT INTO outputs_tri_pending (id) SELECT id FROM outputs WHERE status <> 'running';
 CREATE VIRTUAL TABLE turns_tri USING fts5(prompt, tokenize='trigram');
 CREATE TRIGGER turns_tri_insert AFTER INSERT ON turns BEGIN
     INSERT INTO turns_tri (rowid, prompt) VALUES (new.id, new.prompt);
@@ -198,7 +203,7 @@ END;
 INSERT INTO turns_tri (rowid, prompt) SELECT id, prompt FROM turns;
 """
 _POSTGRES_TRIGRAM = [
-    'CREATE INDEX ix_outputs_text_trgm ON outputs USING GIN (text "{ext}".gin_trgm_ops) WHERE status <> \'running\'',
+    'CREATE INDEX ix_outputs_text_trgm ON outputs USING GIN (text "{ext}".gin_trgm_ops) WHERE search IS NOT NULL',
     'CREATE INDEX ix_turns_prompt_trgm ON turns USING GIN (prompt "{ext}".gin_trgm_ops)',
 ]
 

@@ -120,13 +120,17 @@ _SQL = {
                 "OR EXISTS (SELECT 1 FROM turns t CROSS JOIN turns_fts g ON g.rowid = t.id "
                 "WHERE t.session_id = sessions.id AND turns_fts MATCH :{p}))",
         # the same three, for a part inside a word (the trigram indexes; ``fts5_substring``)
+        # (answers waiting for the trigram indexer, storage/indexer.py, are read: :l is the term lowered)
         "sub_count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs_tri WHERE outputs_tri MATCH :m "
                      "LIMIT :cap)) + (SELECT count(*) FROM (SELECT 1 FROM turns_tri WHERE turns_tri MATCH :m "
-                     "LIMIT :cap))",
+                     "LIMIT :cap)) + (SELECT count(*) FROM (SELECT 1 FROM outputs_tri_pending w JOIN outputs o "
+                     "ON o.id = w.id WHERE instr(lower(o.text), :l) > 0 LIMIT :cap))",
         "sub_sessions": "SELECT o.session_id FROM outputs o WHERE o.id IN "
                         "(SELECT rowid FROM outputs_tri WHERE outputs_tri MATCH :{p}) "
                         "UNION SELECT t.session_id FROM turns t WHERE t.id IN "
-                        "(SELECT rowid FROM turns_tri WHERE turns_tri MATCH :{p})",
+                        "(SELECT rowid FROM turns_tri WHERE turns_tri MATCH :{p}) "
+                        "UNION SELECT o.session_id FROM outputs_tri_pending w JOIN outputs o ON o.id = w.id "
+                        "WHERE instr(lower(o.text), :{p}_l) > 0",
         # a part found in many rows: each session walked reads its own texts (lower() folds ASCII
         # only, where the trigram index folds every letter; only such a common part is read so)
         "sub_test": "(EXISTS (SELECT 1 FROM outputs o WHERE o.session_id = sessions.id AND o.status <> 'running' "
@@ -146,10 +150,16 @@ _SQL = {
                 "OR COALESCE((SELECT bool_or(t.search @@ to_tsquery('english', :{p})) FROM turns t "
                 "WHERE t.session_id = sessions.id), false))",
         # a part inside a word: ILIKE, through pg_trgm's indexes where migration 6 could make them
-        "sub_count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs WHERE text ILIKE :m ESCAPE '\\' "
-                     "AND status <> 'running' LIMIT :cap) AS a) + (SELECT count(*) FROM (SELECT 1 FROM turns "
+        # (the index holds the answers the indexer has seen: those waiting are read, found by
+        # ix_outputs_unindexed)
+        "sub_count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs WHERE search IS NOT NULL "
+                     "AND text ILIKE :m ESCAPE '\\' LIMIT :cap) AS a) + (SELECT count(*) FROM (SELECT 1 FROM "
+                     "outputs WHERE search IS NULL AND status <> 'running' AND text ILIKE :m ESCAPE '\\' "
+                     "LIMIT :cap) AS w) + (SELECT count(*) FROM (SELECT 1 FROM turns "
                      "WHERE prompt ILIKE :m ESCAPE '\\' LIMIT :cap) AS b)",
-        "sub_sessions": "SELECT session_id FROM outputs WHERE text ILIKE :{p} ESCAPE '\\' AND status <> 'running' "
+        "sub_sessions": "SELECT session_id FROM outputs WHERE search IS NOT NULL AND text ILIKE :{p} ESCAPE '\\' "
+                        "UNION SELECT session_id FROM outputs WHERE search IS NULL AND status <> 'running' "
+                        "AND text ILIKE :{p} ESCAPE '\\' "
                         "UNION SELECT session_id FROM turns WHERE prompt ILIKE :{p} ESCAPE '\\'",
         "sub_test": "(EXISTS (SELECT 1 FROM outputs o WHERE o.session_id = sessions.id AND o.text ILIKE :{p} "
                     "ESCAPE '\\' AND o.status <> 'running') OR EXISTS (SELECT 1 FROM turns t "
@@ -181,10 +191,12 @@ def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
     inside = [(fts5_substring(t) if sqlite else like_pattern(t)) if len(t) >= MIN_SUBSTRING else None
               for t in found]
 
-    def count(query: str, value: str | None) -> int:
-        return conn.execute(text(query), {"m": value, "cap": CAP + 1}).scalar_one() if value is not None else 0
+    def count(query: str, value: str | None, lowered: str = "") -> int:
+        if value is None:
+            return 0
+        return conn.execute(text(query), {"m": value, "cap": CAP + 1, "l": lowered}).scalar_one()
 
-    sub_counts = [count(sql["sub_count"], sub) for sub in inside]
+    sub_counts = [count(sql["sub_count"], sub, t.lower()) for sub, t in zip(inside, found, strict=True)]
     counts = [
         count(sql["count"], v) + sub_count
         + conn.execute(select(func.count()).select_from(
@@ -210,7 +222,8 @@ def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
             if key and sqlite and sub_counts[i] > CAP and not (i == rarest and narrow):
                 bound = found[i].lower()  # the per-session test reads the texts: the term itself
             elif start:
-                sessions = text(sql[key + "sessions"].format(p=name)).bindparams(**{name: bound})
+                waiting = {f"{name}_l": found[i].lower()} if key and sqlite else {}  # read, not indexed yet
+                sessions = text(sql[key + "sessions"].format(p=name)).bindparams(**{name: bound}, **waiting)
                 either.append(SESSIONS.c.id.in_(sessions.columns(OUTPUTS.c.session_id)))
                 continue
             either.append(text(sql[key + "test"].format(p=name)).bindparams(**{name: bound}))

@@ -173,3 +173,23 @@ def test_a_part_in_many_rows_is_found_by_reading_the_newest_sessions(store: Stor
     monkeypatch.setattr("storage.search.CAP", 1)  # every term is "found in many rows" now
     assert _titles(store.search("oon", limit=10)) == collected == ["s3", "s1", "s0"]
     assert _titles(store.search("oon", limit=2)) == ["s3", "s1"]
+
+
+def test_a_final_answer_is_found_inside_its_words_before_and_after_its_trigrams_are_indexed(store: Store,
+                                                                                              output) -> None:
+    """The trigrams of an answer are indexed just after its save (storage/indexer.py); meanwhile
+    search reads its text, so it is found the moment it is saved."""
+    store.indexing.pause()
+    sid = store.create_session(title="waits", system=None)
+    store.start_turn(sid, prompt="p", outputs=[output("running", status="running")])
+    store.update_output(sid, 0, 0, output("Moonlight sonata"))
+    assert _titles(store.search("onlig")) == ["waits"]  # not indexed yet: read
+    with store.engine.connect() as conn:
+        waiting = ("SELECT count(*) FROM outputs_tri_pending" if store.engine.dialect.name == "sqlite"
+                   else "SELECT count(*) FROM outputs WHERE search IS NULL AND status <> 'running'")
+        assert conn.exec_driver_sql(waiting).scalar_one() == 1
+    store.indexing.resume()
+    assert store.wait_indexed(10)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql(waiting).scalar_one() == 0
+    assert _titles(store.search("onlig")) == ["waits"]  # through the index now
