@@ -4,9 +4,11 @@
 
 For sessions of several shapes, prints the bytes of the JSON export (`playground sessions export`,
 indented), of the HTML export (`storage.html.to_html`), their ratio, the ratio of the embedded data
-(the HTML less the fixed part) to the JSON export, whether the HTML is within 1.5 × the JSON export
-plus the fixed part (the page's template, style, script and CSP: the HTML of a session with no
-turns less its embedded JSON), and the form the document is embedded in
+(the HTML less the fixed part and the rendered answers) to the JSON export, the bytes of the
+answers' rendered Markdown (`answers_html`: only answers with Markdown in them), whether the HTML is
+within 1.5 × the JSON export plus the fixed part (the page's template, style, script and CSP: the
+HTML of a session with no turns less its embedded JSON) plus the rendered answers, and the form the
+document is embedded in
 (escaped JSON, or base64 where that is smaller). Also the median time to render the HTML
 and to take the document back out of it (`embedded_document` + `json.loads`, what import does
 before validating). Sessions are synthetic, shaped like real runs: one chunk per ~5 characters.
@@ -28,10 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage.html import embedded_document, embedding, script_json, to_html  # noqa: E402
+from storage.html import answers_html, embedded_document, embedding, script_json, to_html  # noqa: E402
 
 PROSE = ("The crema forms when pressurised water emulsifies the oils of freshly ground coffee; "
          "a fine, even grind and 9 bar for about 25 seconds give the best balance. ")
+MARKDOWN = ("## Brewing\n\n- **grind**: fine, even\n- *pressure*: 9 bar\n\n| dose | time |\n| --- | --- |\n"
+            "| 18 g | 25 s |\n\n```python\ndef ratio(dose, out):\n    return out / dose\n```\n\n")
 CODE = '<div class="card">\n  <a href="/x?a=1&b=2">link</a> &amp; <b>bold</b> if (a < b && c > d) {}\n</div>\n'
 
 
@@ -59,6 +63,7 @@ SESSIONS: dict[str, dict[str, Any]] = {
     "3 lanes × 2 turns, ~600-char prose answers": _session(3, 2, PROSE * 4),
     "8 lanes × 2,000 chunks (~10,000 chars each)": _session(8, 1, (PROSE * 70)[:10_000]),
     "3 lanes, code answers (~12 % of chars are < > &)": _session(3, 1, CODE * 40),
+    "3 lanes, Markdown answers (~1,000 chars: a list, a table, a fenced block)": _session(3, 1, MARKDOWN * 3),
     "1 lane, 10,000 '<' streamed 5 at a time": _session(1, 1, "<" * 10_000),
     "1 lane, 10,000 '<' in one chunk (imported, no stream)": _session(1, 1, "<" * 10_000, chunk=10_000),
     "1 lane, 10,000 chars of '</script><!--' in one chunk": _session(1, 1, ("</script><!--" * 770)[:10_000],
@@ -106,20 +111,21 @@ def main() -> None:
     print(f"fixed part (template + style + script + CSP): {fixed:,} bytes\n")
     pages = {name: to_html(doc) for name, doc in SESSIONS.items()}
     opened = dict(zip(pages, _open_ms(list(pages.values())), strict=True)) if args.browser else {}
-    print("| session | JSON export | HTML | HTML / JSON | data / JSON | ≤ 1.5 × JSON + fixed "
-          "| embedded as | render ms "
+    print("| session | JSON export | HTML | HTML / JSON | data / JSON | rendered answers "
+          "| ≤ 1.5 × JSON + fixed + rendered | embedded as | render ms "
           "| read back ms |" + (" open in Chromium ms |" if opened else ""))
-    print("| --- | ---: | ---: | ---: | ---: | :---: | :---: | ---: | ---: |" + (" ---: |" if opened else ""))
+    print("| --- | ---: | ---: | ---: | ---: | ---: | :---: | :---: | ---: | ---: |" + (" ---: |" if opened else ""))
     for name, doc in SESSIONS.items():
         exported = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
         page = pages[name]
         size = len(page.encode())
-        within = "yes" if size <= 1.5 * len(exported) + fixed else "**no**"
+        rendered = len(answers_html(doc).encode())
+        within = "yes" if size <= 1.5 * len(exported) + fixed + rendered else "**no**"
         form = "base64" if embedding(doc)[0] else "JSON"
         render = _median_ms(lambda doc=doc: to_html(doc))
         back = _median_ms(lambda page=page: json.loads(embedded_document(page)))
         print(f"| {name} | {len(exported):,} | {size:,} | {size / len(exported):.2f} "
-              f"| {(size - fixed) / len(exported):.2f} | {within} | {form} "
+              f"| {(size - fixed - rendered) / len(exported):.2f} | {rendered:,} | {within} | {form} "
               f"| {render:.1f} | {back:.1f} |" + (f" {opened[name]:.0f} |" if opened else ""))
 
 

@@ -161,8 +161,9 @@ def run(name: str, url: str, sessions: int, runs: int) -> dict[str, float]:
         t = time.perf_counter()
         fill(store, sessions, rng, words)
         print(f"{name}: filled {sessions} sessions in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-        if store.engine.dialect.name == "postgresql":
+        if store.indexing.active:  # PostgreSQL, and SQLite's trigrams (storage/indexer.py)
             index_pending(store.engine)  # the fill wrote answers with the store's insert, not its save
+        if store.engine.dialect.name == "postgresql":
             # What autovacuum does on a live server; without statistics the planner hashes whole tables.
             with store.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")

@@ -1,6 +1,8 @@
 /* The page of a Playground HTML export (storage/html.py): builds every turn from the embedded
  * session document and replays it from the recorded timelines, as playground/web/replay.py does.
- * Text from the document is only ever set with textContent or SVG text nodes, never parsed as HTML.
+ * Text from the document is only ever set with textContent or SVG text nodes, never parsed as HTML;
+ * an answer's rendered Markdown is static HTML of the file (storage/html.py: #rendered, made by the
+ * page's own safe renderer), moved into its lane, and shown once the lane has replayed to its end.
  * Figures are formatted as playground/engine/figures.py formats them. */
 "use strict";
 (() => {
@@ -15,6 +17,10 @@
   const blind = source.id === "playground-blind";
   const doc = JSON.parse(source.dataset.encoding === "base64" ? fromBase64(source.textContent) : source.textContent);
   let speed = 2;
+  const rendered = new Map();  // "turn/lane" -> its .answer-md element (storage/html.py: answers_html)
+  document.querySelectorAll("#rendered > .answer-md").forEach((md) => {
+    rendered.set(`${md.dataset.turn}/${md.dataset.lane}`, md);
+  });
 
   // ---- small helpers -------------------------------------------------------------------------
   // storage/html.py embeds a document whose JSON would grow too much in escapes as base64 of its UTF-8
@@ -228,7 +234,7 @@
     return box;
   }
 
-  function laneCard(o, i, best) {
+  function laneCard(o, i, best, turnIndex) {
     const card = el("article", `lane c${i % COLOURS}`);
     card.dataset.lane = String(i);
     const head = el("header", "lane-head");
@@ -246,11 +252,15 @@
       r.append(el("summary", "", "reasoning"), el("div", "prose", o.reasoning));
       card.appendChild(r);
     }
-    const answer = el("div", "answer prose");
-    // The answer is one text node the replay appends to. Per-token data (a `tokens` field on the
-    // output, not recorded yet) would be drawn here as shaded spans, built with textContent too.
+    const answer = el("div", "answer");
+    // The answer as written is one text node the replay appends to. Per-token data (a `tokens` field
+    // on the output, not recorded yet) would be drawn here as shaded spans, built with textContent too.
+    const raw = el("div", "answer-raw prose");
     const text = document.createTextNode(o.text || "");
-    answer.appendChild(text);
+    raw.appendChild(text);
+    answer.appendChild(raw);
+    const md = rendered.get(`${turnIndex}/${i}`);
+    if (md) { answer.appendChild(md); answer.classList.add("has-md"); }
     card.appendChild(answer);
     const after = el("div", "after");
     after.appendChild(figuresOf(o, i, best));
@@ -275,7 +285,7 @@
       }
     }
     card.appendChild(after);
-    return {card, text, badge, clock, after, output: o};
+    return {card, text, answer, badge, clock, after, output: o};
   }
 
   function setStatus(lane, status) {
@@ -339,7 +349,7 @@
     section.appendChild(el("div", "prompt prose", turn.prompt || ""));
     const best = blind ? {} : bestLanes(outputs);
     const grid = el("div", "lanes");
-    const lanes = outputs.map((o, i) => laneCard(o, i, best));
+    const lanes = outputs.map((o, i) => laneCard(o, i, best, index));
     lanes.forEach((l) => grid.appendChild(l.card));
     section.appendChild(grid);
     const view = {index, outputs, lanes, plan: schedule(outputs), replay: null, clock, button, section};
@@ -375,6 +385,7 @@
     view.section.classList.add("replaying");
     for (const lane of view.lanes) {
       lane.text.data = "";
+      lane.answer.classList.remove("shown-md");  // the text as written streams; rendered at the end
       lane.after.hidden = true;  // figures once the lane has replayed to its end, as in the page
       lane.ended = false;
       setStatus(lane, "waiting");
@@ -398,6 +409,7 @@
     if (chunk === null) {
       lane.ended = true;
       lane.after.hidden = false;
+      lane.answer.classList.add("shown-md");
       lane.clock.textContent = fmtClock(view.plan.ends[i] - view.plan.starts[i]);
       setStatus(lane, lane.output.status);
     } else {
@@ -421,6 +433,7 @@
     view.section.classList.remove("replaying");
     view.lanes.forEach((lane, i) => {
       if (lane.text.data !== (lane.output.text || "")) lane.text.data = lane.output.text || "";
+      lane.answer.classList.add("shown-md");
       lane.after.hidden = false;
       lane.ended = true;
       lane.clock.textContent = fmtClock(view.plan.ends[i] - view.plan.starts[i]);

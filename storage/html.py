@@ -21,9 +21,17 @@ session document but a reduced view under id `playground-blind`: texts, statuses
 waits (queue, load, retries) the replay needs; no model id, label, parameters, figures, error
 message or reasoning. Such a file cannot be imported.
 
-Size: at most 1.5 × the JSON export plus a fixed ~31.5 KB (the template, style, script and CSP) for
-every document: the embedded data is the only part of the file that varies with the session (the
-`<title>` is fixed; the script sets the session's). Compact JSON is never larger than the indented
+Answers are shown rendered as on the page (`answers_html`): the Markdown of each answer rendered
+on export by the page's own renderer (`storage/rendered.py`: no raw HTML, no script links, no
+images), placed in the file as static HTML (`<div id="rendered" hidden>`, one `.answer-md` a lane)
+that the script moves into its lane — the script itself still parses no text as HTML. A replay
+streams the text as written; each lane shows its rendered answer once it has replayed to its end.
+An answer that renders as one plain paragraph is not repeated (its text says the same).
+
+Size: at most 1.5 × the JSON export plus a fixed ~33 KB (the template, style, script and CSP) for
+every document, plus the rendered HTML of the answers that have Markdown in them: the embedded
+data and those are the only parts of the file that vary with the session (the `<title>` is fixed;
+the script sets the session's). Compact JSON is never larger than the indented
 export; an escape adds 5 bytes, and when escapes make the JSON form larger than base64 (4/3 × the
 compact JSON, plus the attribute's 23 bytes) the base64 form is embedded instead.
 `bench/html_export.py` measures it (figures in docs/benchmarks.md).
@@ -41,6 +49,7 @@ from importlib import resources
 from typing import Any
 
 from storage.errors import ImportRejected
+from storage.rendered import highlight_rules, markdown_html, plain
 
 SESSION_ID, BLIND_ID = "playground-session", "playground-blind"
 _REPLAY_METRICS = ("queue_ms", "load_ms", "retry_ms", "total_ms")  # what a blind view keeps: the replay's schedule
@@ -58,6 +67,9 @@ def _assets() -> tuple[str, str, str, str]:
     """(template, style, script, CSP) — read once; the CSP holds the style's and script's hashes."""
     files = resources.files("storage")
     template, style, script = (files.joinpath(f"export_page.{ext}").read_text("utf-8") for ext in ("html", "css", "js"))
+    # the highlighted code's colours, the page's own (storage/rendered.py); dark with the reader's scheme
+    style += ("\n" + highlight_rules(".answer-md pre") + "\n@media (prefers-color-scheme: dark) {\n"
+              + highlight_rules(".answer-md pre", "github-dark") + "\n}\n")
     assert "</style" not in style.lower() and not _SCRIPT_MARKUP.search(script)
     csp = ("default-src 'none'; "
            f"script-src '{_sha256(script)}'; style-src '{_sha256(style)}'; "
@@ -95,9 +107,22 @@ def to_html(doc: dict[str, Any], *, blind: bool = False) -> str:
     template, style, script, csp = _assets()
     data_id, data = (BLIND_ID, blind_view(doc)) if blind else (SESSION_ID, doc)
     encoding, payload = embedding(data)
-    values = {"CSP": csp, "STYLE": style, "SCRIPT": script,
+    values = {"CSP": csp, "STYLE": style, "SCRIPT": script, "RENDERED": answers_html(data),
               "DATA_ID": data_id, "ENCODING": encoding, "DATA": payload}
     return _MARK.sub(lambda m: values[m.group(1)], template)  # one pass: inserted text is not scanned
+
+
+def answers_html(doc: dict[str, Any]) -> str:
+    """Each answer with Markdown in it rendered (``storage/rendered.py``), as static HTML the page's
+    script moves into its lane (``data-turn``, ``data-lane``); "" when none has any."""
+    parts = []
+    for t, turn in enumerate(doc.get("turns") or ()):
+        for i, output in enumerate(turn.get("outputs") or ()):
+            text = output.get("text") or ""
+            rendered = markdown_html(text) if text else ""
+            if rendered and not plain(text, rendered) and not _SCRIPT_MARKUP.search(rendered):
+                parts.append(f'<div class="answer-md" data-turn="{t}" data-lane="{i}">{rendered}</div>')
+    return f'<div id="rendered" hidden>{"".join(parts)}</div>' if parts else ""
 
 
 def blind_view(doc: dict[str, Any]) -> dict[str, Any]:

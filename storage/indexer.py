@@ -12,7 +12,9 @@ found the moment it is saved, and also while its lanes are still streaming. Seve
 index one database at once (`FOR UPDATE SKIP LOCKED`); rows a process left unindexed (killed
 before its thread ran) are picked up by the next store that opens the database.
 
-SQLite keeps its FTS5 triggers (indexing there is ~1 ms per 10,000 characters, in-process).
+SQLite keeps its FTS5 word index in triggers (~1 ms per 10,000 characters, in-process); its
+trigram index for parts inside words (migration 6) is filled here the same way, just after the
+save: a final answer waits in `outputs_tri_pending` (search reads its text meanwhile).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -36,13 +39,31 @@ _INDEX = text(
 )
 
 
+_SQLITE_WAITING = text(f"SELECT id FROM outputs_tri_pending ORDER BY id LIMIT {BATCH}")
+
+
+def _index_sqlite(conn: Any) -> int:
+    """Move up to BATCH waiting answers into the trigram index; how many were waiting."""
+    ids = list(conn.execute(_SQLITE_WAITING).scalars())
+    if ids:
+        marks = ", ".join(str(int(i)) for i in ids)  # integers read from the table
+        conn.exec_driver_sql("INSERT INTO outputs_tri (rowid, text) SELECT id, text FROM outputs "
+                             f"WHERE id IN ({marks}) AND status <> 'running'")
+        conn.exec_driver_sql(f"DELETE FROM outputs_tri_pending WHERE id IN ({marks})")
+    return len(ids)
+
+
 def index_pending(engine: Engine) -> int:
     """Index every saved output still waiting for it; returns how many were indexed."""
     done = 0
+    sqlite = engine.dialect.name == "sqlite"
     while True:
         with transaction(engine, write=True) as conn:
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")  # rebuilt from the text if lost
-            count = conn.execute(_INDEX).rowcount
+            if sqlite:
+                count = _index_sqlite(conn)
+            else:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")  # rebuilt from the text if lost
+                count = conn.execute(_INDEX).rowcount
         done += count
         if count < BATCH:
             return done
@@ -95,8 +116,8 @@ class Indexer:
 
 
 class Indexing:
-    """One store's search indexing: an `Indexer` started by the first save that needs it (PostgreSQL
-    only; SQLite indexes inside the transaction, so every method here is a no-op there)."""
+    """One store's search indexing: an `Indexer` started by the first save that needs it (PostgreSQL:
+    the word index and the trigrams; SQLite: the trigrams, its word index being in the transaction)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -106,7 +127,7 @@ class Indexing:
 
     @property
     def active(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
+        return self.engine.dialect.name in ("postgresql", "sqlite")
 
     def saved(self, statuses: Iterable[str] | None = None) -> None:
         """Have the answers just committed indexed, unless every one of ``statuses`` is still

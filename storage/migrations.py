@@ -164,12 +164,73 @@ def _m5_tokens(conn: Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE outputs ADD COLUMN tokens {blob}")
 
 
+# Substring search (a part inside a word: "oon" finds "Moon"): SQLite, a trigram FTS5 index of the
+# prompts and of the final answers; PostgreSQL, pg_trgm's trigram GIN indexes for ILIKE (only where
+# the extension can be created: without them ILIKE still works, reading the texts). An answer's
+# trigrams are indexed just after its final save, not in it (storage/indexer.py, as PostgreSQL's
+# tsvector): 8 long answers' trigrams tripled a save on SQLite. SQLite: a final answer waits in
+# outputs_tri_pending until the indexer moves it into outputs_tri (which keeps its own copy of the
+# text, so a row leaves it by its id alone); PostgreSQL: the partial index holds the rows the
+# indexer has given a `search` vector. Search reads the waiting rows' texts meanwhile.
+_SQLITE_TRIGRAM = """
+CREATE VIRTUAL TABLE outputs_tri USING fts5(text, tokenize='trigram');
+CREATE TABLE outputs_tri_pending (id INTEGER NOT NULL PRIMARY KEY);
+CREATE TRIGGER outputs_tri_insert AFTER INSERT ON outputs WHEN new.status <> 'running' BEGIN
+    INSERT OR IGNORE INTO outputs_tri_pending (id) VALUES (new.id);
+END;
+CREATE TRIGGER outputs_tri_delete AFTER DELETE ON outputs BEGIN
+    DELETE FROM outputs_tri WHERE rowid = old.id;
+    DELETE FROM outputs_tri_pending WHERE id = old.id;
+END;
+CREATE TRIGGER outputs_tri_update AFTER UPDATE OF text, status ON outputs
+WHEN old.text IS NOT new.text OR old.status IS NOT new.status BEGIN
+    DELETE FROM outputs_tri WHERE rowid = old.id;
+    INSERT OR IGNORE INTO outputs_tri_pending (id) SELECT new.id WHERE new.status <> 'running';
+    DELETE FROM outputs_tri_pending WHERE id = old.id AND new.status = 'running';
+END;
+INSERT INTO outputs_tri_pending (id) SELECT id FROM outputs WHERE status <> 'running';
+CREATE VIRTUAL TABLE turns_tri USING fts5(prompt, tokenize='trigram');
+CREATE TRIGGER turns_tri_insert AFTER INSERT ON turns BEGIN
+    INSERT INTO turns_tri (rowid, prompt) VALUES (new.id, new.prompt);
+END;
+CREATE TRIGGER turns_tri_delete AFTER DELETE ON turns BEGIN
+    DELETE FROM turns_tri WHERE rowid = old.id;
+END;
+CREATE TRIGGER turns_tri_update AFTER UPDATE OF prompt ON turns WHEN old.prompt IS NOT new.prompt BEGIN
+    DELETE FROM turns_tri WHERE rowid = old.id;
+    INSERT INTO turns_tri (rowid, prompt) VALUES (new.id, new.prompt);
+END;
+INSERT INTO turns_tri (rowid, prompt) SELECT id, prompt FROM turns;
+"""
+_POSTGRES_TRIGRAM = [
+    'CREATE INDEX ix_outputs_text_trgm ON outputs USING GIN (text "{ext}".gin_trgm_ops) WHERE search IS NOT NULL',
+    'CREATE INDEX ix_turns_prompt_trgm ON turns USING GIN (prompt "{ext}".gin_trgm_ops)',
+]
+
+
+def _m6_substring_search(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        _run(conn, _SQLITE_TRIGRAM)
+        return
+    try:
+        with conn.begin_nested():  # a role that may not create the extension: no index, still correct
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception:  # noqa: BLE001 - any refusal means the same: search reads the texts
+        return
+    # the extension lives in one schema of the database (perhaps not this one's search path)
+    ext = conn.exec_driver_sql("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                               "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'").scalar_one()
+    for statement in _POSTGRES_TRIGRAM:
+        conn.exec_driver_sql(statement.format(ext=ext.replace('"', '""')))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "tables", _m1_tables),
     (2, "full-text search", _m2_search),
     (3, "imported arena battles", _m3_battles),
     (4, "search indexed after the save", _m4_deferred_search),
     (5, "token probabilities", _m5_tokens),
+    (6, "substring search", _m6_substring_search),
 ]
 LATEST = MIGRATIONS[-1][0]
 

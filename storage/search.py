@@ -8,9 +8,12 @@ phrases"; a session matches when each of them occurs somewhere in it. A term mat
 - as the start of a word in a prompt or an answer, through the index ("Moo" finds "Moon", "steeping"
   finds "steep"; the last word of a phrase is a prefix too). The index holds stems, so a prefix
   longer than a word's stem but shorter than the word ("runn" for "running") does not match;
-- anywhere inside the session's title (its first prompt's first words): "oon" finds "Moon landing".
-  Titles are short, so this scan stays cheap; a substring inside answers is not searched, as that
-  would read every answer of every session (docs/benchmarks.md has the figures).
+- anywhere inside the session's title (its first prompt's first words): "oon" finds "Moon landing";
+- anywhere inside a prompt or a final answer, for a term of 3 characters or more ("oon" finds
+  "Moon"), through trigram indexes (migration 6: SQLite's FTS5 trigram tokenizer; PostgreSQL's
+  pg_trgm for ILIKE), so this never reads every answer (docs/benchmarks.md has the figures). Shorter
+  terms have no trigram: they match the start of a word, or a title. An answer still streaming is
+  found by the start of a word only (its trigrams are indexed once, when it is final).
 Results are the matching sessions, newest first, with one snippet each (matches between ** marks).
 
 Plan, so that a common word is as fast as a rare one: a term found in few rows (≤ CAP) narrows
@@ -82,6 +85,14 @@ def like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+MIN_SUBSTRING = 3  # a trigram index finds nothing shorter
+
+
+def fts5_substring(term: str) -> str | None:
+    """The trigram index's query for ``term`` anywhere (a quoted string: no syntax); None when too short."""
+    return '"' + term.replace('"', '""') + '"' if len(term) >= MIN_SUBSTRING else None
+
+
 def _in_title(term: str) -> ColumnElement[bool]:
     return SESSIONS.c.title.ilike(like_pattern(term), escape="\\")
 
@@ -108,6 +119,23 @@ _SQL = {
                 "WHERE o.session_id = sessions.id AND outputs_fts MATCH :{p}) "
                 "OR EXISTS (SELECT 1 FROM turns t CROSS JOIN turns_fts g ON g.rowid = t.id "
                 "WHERE t.session_id = sessions.id AND turns_fts MATCH :{p}))",
+        # the same three, for a part inside a word (the trigram indexes; ``fts5_substring``)
+        # (answers waiting for the trigram indexer, storage/indexer.py, are read: :l is the term lowered)
+        "sub_count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs_tri WHERE outputs_tri MATCH :m "
+                     "LIMIT :cap)) + (SELECT count(*) FROM (SELECT 1 FROM turns_tri WHERE turns_tri MATCH :m "
+                     "LIMIT :cap)) + (SELECT count(*) FROM (SELECT 1 FROM outputs_tri_pending w JOIN outputs o "
+                     "ON o.id = w.id WHERE instr(lower(o.text), :l) > 0 LIMIT :cap))",
+        "sub_sessions": "SELECT o.session_id FROM outputs o WHERE o.id IN "
+                        "(SELECT rowid FROM outputs_tri WHERE outputs_tri MATCH :{p}) "
+                        "UNION SELECT t.session_id FROM turns t WHERE t.id IN "
+                        "(SELECT rowid FROM turns_tri WHERE turns_tri MATCH :{p}) "
+                        "UNION SELECT o.session_id FROM outputs_tri_pending w JOIN outputs o ON o.id = w.id "
+                        "WHERE instr(lower(o.text), :{p}_l) > 0",
+        # a part found in many rows: each session walked reads its own texts (lower() folds ASCII
+        # only, where the trigram index folds every letter; only such a common part is read so)
+        "sub_test": "(EXISTS (SELECT 1 FROM outputs o WHERE o.session_id = sessions.id AND o.status <> 'running' "
+                    "AND instr(lower(o.text), :{p}) > 0) OR EXISTS (SELECT 1 FROM turns t "
+                    "WHERE t.session_id = sessions.id AND instr(lower(t.prompt), :{p}) > 0))",
     },
     "postgresql": {
         "count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs o "
@@ -121,6 +149,21 @@ _SQL = {
                 "WHERE o.session_id = sessions.id), false) "
                 "OR COALESCE((SELECT bool_or(t.search @@ to_tsquery('english', :{p})) FROM turns t "
                 "WHERE t.session_id = sessions.id), false))",
+        # a part inside a word: ILIKE, through pg_trgm's indexes where migration 6 could make them
+        # (the index holds the answers the indexer has seen: those waiting are read, found by
+        # ix_outputs_unindexed)
+        "sub_count": "SELECT (SELECT count(*) FROM (SELECT 1 FROM outputs WHERE search IS NOT NULL "
+                     "AND text ILIKE :m ESCAPE '\\' LIMIT :cap) AS a) + (SELECT count(*) FROM (SELECT 1 FROM "
+                     "outputs WHERE search IS NULL AND status <> 'running' AND text ILIKE :m ESCAPE '\\' "
+                     "LIMIT :cap) AS w) + (SELECT count(*) FROM (SELECT 1 FROM turns "
+                     "WHERE prompt ILIKE :m ESCAPE '\\' LIMIT :cap) AS b)",
+        "sub_sessions": "SELECT session_id FROM outputs WHERE search IS NOT NULL AND text ILIKE :{p} ESCAPE '\\' "
+                        "UNION SELECT session_id FROM outputs WHERE search IS NULL AND status <> 'running' "
+                        "AND text ILIKE :{p} ESCAPE '\\' "
+                        "UNION SELECT session_id FROM turns WHERE prompt ILIKE :{p} ESCAPE '\\'",
+        "sub_test": "(EXISTS (SELECT 1 FROM outputs o WHERE o.session_id = sessions.id AND o.text ILIKE :{p} "
+                    "ESCAPE '\\' AND o.status <> 'running') OR EXISTS (SELECT 1 FROM turns t "
+                    "WHERE t.session_id = sessions.id AND t.prompt ILIKE :{p} ESCAPE '\\'))",
     },
 }
 
@@ -132,6 +175,10 @@ def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
     if conn.dialect.name == "sqlite":
         values = [_fts5_term(t) for t in found]
     else:  # a stop word makes an empty tsquery, which matches nothing in the index
+        # plans made for these values: a statement the driver has prepared gets a generic plan after
+        # a few runs, and `text ILIKE $1` with no pattern known cannot use the trigram index (a
+        # term found nowhere read every answer: 130-200 ms for 3,000 sessions instead of ~25)
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         values = [pg_tsquery(t) for t in found]
         if found:
             probe = ", ".join(f"numnode(to_tsquery('english', :t{i}))" for i in range(len(found)))
@@ -140,28 +187,47 @@ def session_filter(conn: Connection, query: str) -> ColumnElement[bool] | None:
     if not found:
         return None
     titled = [_in_title(t) for t in found]
+    sqlite = conn.dialect.name == "sqlite"
+    inside = [(fts5_substring(t) if sqlite else like_pattern(t)) if len(t) >= MIN_SUBSTRING else None
+              for t in found]
+
+    def count(query: str, value: str | None, lowered: str = "") -> int:
+        if value is None:
+            return 0
+        return conn.execute(text(query), {"m": value, "cap": CAP + 1, "l": lowered}).scalar_one()
+
+    sub_counts = [count(sql["sub_count"], sub, t.lower()) for sub, t in zip(inside, found, strict=True)]
     counts = [
-        (conn.execute(text(sql["count"]), {"m": v, "cap": CAP + 1}).scalar_one() if v is not None else 0)
+        count(sql["count"], v) + sub_count
         + conn.execute(select(func.count()).select_from(
             select(SESSIONS.c.id).where(title).limit(CAP + 1).subquery())).scalar_one()
-        for v, title in zip(values, titled, strict=True)
+        for v, sub_count, title in zip(values, sub_counts, titled, strict=True)
     ]
     if min(counts) == 0:
         return SESSIONS.c.id.is_(None)  # a term that occurs nowhere: no session matches
     rarest = counts.index(min(counts))
     narrow = counts[rarest] <= CAP
     # FTS5 merges every word a prefix stands for each time a MATCH runs, so on SQLite each term's
-    # rows are found once (an IN list) rather than once per session walked
-    once = conn.dialect.name == "sqlite"
+    # rows are found once (an IN list) rather than once per session walked. Not a part inside
+    # words found in many rows: collecting them all cost more (~90 ms for 3,000 sessions) than
+    # reading the texts of the newest sessions until enough match (``sub_test``)
+    once = sqlite
     clauses = []
-    for i, (value, title) in enumerate(zip(values, titled, strict=True)):
-        if value is None:  # only a stop word to PostgreSQL's index: the title alone can hold it
-            clauses.append(title)
-        elif (i == rarest and narrow) or once:  # few rows: start from their sessions
-            sessions = text(sql["sessions"].format(p=f"s{i}")).bindparams(**{f"s{i}": value})
-            clauses.append(or_(SESSIONS.c.id.in_(sessions.columns(OUTPUTS.c.session_id)), title))
-        else:
-            clauses.append(or_(title, text(sql["test"].format(p=f"s{i}")).bindparams(**{f"s{i}": value})))
+    for i, (value, sub, title) in enumerate(zip(values, inside, titled, strict=True)):
+        start = (i == rarest and narrow) or once  # few rows: start from their sessions
+        either = [title]
+        for key, bound, name in (("", value, f"s{i}"), ("sub_", sub, f"u{i}")):
+            if bound is None:  # only a stop word to PostgreSQL's index; a term too short for trigrams
+                continue
+            if key and sqlite and sub_counts[i] > CAP and not (i == rarest and narrow):
+                bound = found[i].lower()  # the per-session test reads the texts: the term itself
+            elif start:
+                waiting = {f"{name}_l": found[i].lower()} if key and sqlite else {}  # read, not indexed yet
+                sessions = text(sql[key + "sessions"].format(p=name)).bindparams(**{name: bound}, **waiting)
+                either.append(SESSIONS.c.id.in_(sessions.columns(OUTPUTS.c.session_id)))
+                continue
+            either.append(text(sql[key + "test"].format(p=name)).bindparams(**{name: bound}))
+        clauses.append(or_(*either))
     return and_(*clauses)
 
 
@@ -225,13 +291,14 @@ def _stem(word: str) -> str:
 
 
 def _highlighter(found: list[str]) -> re.Pattern[str]:
-    """Matches any term, allowing other endings (a rough stand-in for stemming)."""
+    """Matches any term, allowing other endings (a rough stand-in for stemming), and the whole
+    word around a term found inside it ("oon": "Moon")."""
     parts = []
     for term in found:
         words = term.split()
         words[-1] = _stem(words[-1])
         parts.append(r"\W+".join(re.escape(w) for w in words) + r"\w*")
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
+    return re.compile(r"(?<!\w)\w*?(?:" + "|".join(parts) + ")", re.IGNORECASE)
 
 
 def cut_snippet(body: str, pattern: re.Pattern[str], before: int = 40, after: int = 100) -> str | None:

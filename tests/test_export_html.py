@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from playground.testing import ScriptedServer
 from playground.testing.frames import Reply
 from storage import ImportRejected, Store
-from storage.html import blind_view, embedded_document, script_json, to_html
+from storage.html import answers_html, blind_view, embedded_document, script_json, to_html
 
 EVIL_ANSWER = ["<img src=x onerror=alert(11)>", " <script>alert(12)</script>", " & </script> that's",
                " \u2028all\u2029", " 😀 fin."]
@@ -135,7 +135,7 @@ def test_size_is_at_most_one_and_a_half_json_exports_plus_the_fixed_part(recorde
     fixed = len(to_html(empty).encode()) - len(script_json(empty).encode())
     for doc in (recorded.named, recorded.hidden):
         html = to_html(doc).encode()
-        assert len(html) <= 1.5 * len(_json_export(doc).encode()) + fixed, (len(html), fixed)
+        assert len(html) <= 1.5 * len(_json_export(doc).encode()) + fixed + _rendered(doc), (len(html), fixed)
 
 
 def test_round_trip_html_import_then_json_export_equals_the_original(recorded, tmp_path) -> None:
@@ -266,7 +266,7 @@ def test_every_lane_shows_its_text_figures_and_errors_and_nothing_planted_runs(r
         assert section.locator(".prompt").text_content() == turn["prompt"]
         for i, o in enumerate(turn["outputs"]):
             lane = section.locator(f"article.lane[data-lane='{i}']")
-            assert lane.locator(".answer").text_content() == o["text"]
+            assert lane.locator(".answer-raw").text_content() == o["text"]
             assert lane.get_attribute("data-status") == o["status"]
             assert o["model"] in lane.text_content()
             m = o["metrics"]
@@ -328,7 +328,7 @@ def test_replay_at_10x_finishes_the_lanes_in_the_recorded_order_at_a_tenth_of_th
         assert abs(ends[-1] - expected_ms) <= 0.15 * expected_ms, (ends, expected_ms)
         for i, o in enumerate(turn["outputs"]):
             lane = opened.page.locator(f"#turn-{t} article.lane[data-lane='{i}']")
-            assert lane.locator(".answer").text_content() == o["text"]
+            assert lane.locator(".answer-raw").text_content() == o["text"]
 
 
 @pytest.mark.browser
@@ -342,14 +342,14 @@ def test_replay_at_1x_runs_the_clocks_shows_partial_text_and_stop_restores_the_e
     page.locator("#turn-0 button.replay").click()
     page.wait_for_timeout(900)
     assert lane.get_attribute("data-status") == "replaying"
-    partial = lane.locator(".answer").text_content()
+    partial = lane.locator(".answer-raw").text_content()
     assert 0 < len(partial) < len(turn["outputs"][slowest]["text"])
     assert turn["outputs"][slowest]["text"].startswith(partial)
     clock = _number(page.locator("#turn-0 .turn-clock").text_content())
     assert 0.5 < clock < 2.0
     assert lane.locator(".after").is_hidden()  # figures once the lane has replayed to its end
     page.locator("#turn-0 button.replay").click()  # Stop: back to the recorded end
-    assert lane.locator(".answer").text_content() == turn["outputs"][slowest]["text"]
+    assert lane.locator(".answer-raw").text_content() == turn["outputs"][slowest]["text"]
     assert lane.get_attribute("data-status") == "ok" and lane.locator(".after").is_visible()
     page.locator("input[name=speed][value='instant']").click()
     page.locator("#turn-1 button.replay").click()
@@ -366,7 +366,7 @@ def test_a_blind_file_names_lanes_by_letter_and_hides_figures(recorded, open_fil
     assert names == ["Model A", "Model B"]
     for i, o in enumerate(recorded.hidden["turns"][0]["outputs"]):
         lane = page.locator(f"#turn-0 article.lane[data-lane='{i}']")
-        assert lane.locator(".answer").text_content() == o["text"]
+        assert lane.locator(".answer-raw").text_content() == o["text"]
         assert lane.locator(".figs").text_content() == "figures after the vote"
     assert "not voted on yet" in page.locator("#blind-note").text_content()
     assert all(model not in page.content() for model in BLIND_MODELS)
@@ -440,6 +440,11 @@ def _fixed_part() -> int:
     return len(to_html(empty).encode()) - len(script_json(empty).encode())
 
 
+def _rendered(doc: dict) -> int:
+    """The bytes of the answers' rendered Markdown in the file (storage/html.py: answers_html)."""
+    return len(answers_html(doc).encode())
+
+
 def _parser_markup(page: str) -> list[str]:
     return re.findall(r"</?script|<!--", page, re.IGNORECASE | re.ASCII)  # as the HTML parser matches
 
@@ -448,7 +453,7 @@ def test_text_of_lt_amp_gt_or_script_markup_stays_within_the_size_bound_and_read
     fixed = _fixed_part()
     for name, doc in (("flood", hostile.flood), ("markup", hostile.markup)):
         page = hostile.files[name].read_text(encoding="utf-8")
-        assert len(page.encode()) <= 1.5 * len(_json_export(doc).encode()) + fixed, name
+        assert len(page.encode()) <= 1.5 * len(_json_export(doc).encode()) + fixed + _rendered(doc), name
         assert _parser_markup(page) == ["<script", "</script", "<script", "</script"], name  # the file's own
         assert json.loads(embedded_document(page)) == doc
         assert json.loads(embedded_document(page.encode())) == doc
@@ -496,7 +501,7 @@ def test_every_document_stays_within_the_bound_and_reads_back(texts: list[str], 
            "turns": [{"prompt": prompt, "outputs": [{"model": f"openai:{t[:12]}", "text": t, "status": "ok",
                                                      "timeline": [[12.5, len(t)]] if t else []} for t in texts]}]}
     page = to_html(doc)
-    assert len(page.encode()) <= 1.5 * len(_json_export(doc).encode()) + _fixed_part()
+    assert len(page.encode()) <= 1.5 * len(_json_export(doc).encode()) + _fixed_part() + _rendered(doc)
     assert _parser_markup(page) == ["<script", "</script", "<script", "</script"]
     assert json.loads(embedded_document(page)) == doc
 
@@ -516,7 +521,7 @@ def test_text_of_lt_amp_gt_or_script_markup_opens_as_literal_text_and_nothing_ru
                 page.locator("#turn-0 button.replay").click()
             for i, o in enumerate(turn["outputs"]):
                 lane = page.locator(f"#turn-0 article.lane[data-lane='{i}']")
-                assert lane.locator(".answer").text_content() == o["text"]
+                assert lane.locator(".answer-raw").text_content() == o["text"]
                 assert o["model"] in lane.text_content()
         assert page.locator("img").count() == 0 and page.locator("script").count() == 2
         page.wait_for_timeout(200)
@@ -547,7 +552,7 @@ async def _record_retried(home: Path, server: ScriptedServer) -> dict[str, Any]:
 
 FIRST_TEXT = """() => new Promise((resolve) => {
   document.querySelector("input[name=speed][value='1×']").click();
-  const answer = document.querySelector('#turn-0 article.lane .answer');
+  const answer = document.querySelector('#turn-0 article.lane .answer-raw');
   const watch = new MutationObserver(() => {
     if (answer.textContent) { watch.disconnect(); resolve(performance.now() - t0); }
   });
@@ -573,6 +578,6 @@ def test_a_retried_lane_replays_its_answer_after_the_failed_attempts(open_file, 
     # machine only makes it later)
     assert opened.page.evaluate(FIRST_TEXT) >= 0.95 * (m["retry_ms"] + m["ttft_ms"])
     expect(lane).to_have_attribute("data-status", "ok", timeout=10_000)
-    assert lane.locator(".answer").text_content() == output["text"]
+    assert lane.locator(".answer-raw").text_content() == output["text"]
     assert opened.problems == [] and opened.requests == [path.as_uri()]
     assert blind_view(doc)["turns"][0]["outputs"][0]["metrics"]["retry_ms"] == m["retry_ms"]  # a blind replay's too

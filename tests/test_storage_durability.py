@@ -117,7 +117,7 @@ def test_migrations_are_recorded_and_the_tables_match_the_models(store: Store) -
         versions = conn.execute(text("SELECT version, name FROM schema_migrations ORDER BY version")).all()
     assert [tuple(v) for v in versions] == [(1, "tables"), (2, "full-text search"), (3, "imported arena battles"),
                                             (4, "search indexed after the save"),
-                                            (5, "token probabilities")] and LATEST == 5
+                                            (5, "token probabilities"), (6, "substring search")] and LATEST == 6
     assert migrate(store.engine) == []  # re-opening is a no-op
     inspector = inspect(store.engine)
     for table in SQLModel.metadata.sorted_tables:

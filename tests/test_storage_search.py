@@ -101,8 +101,34 @@ def test_a_title_is_found_by_any_part_of_it(store: Store, searchable) -> None:
     store.create_session(title="Moon landing questions", system=None)
     assert _titles(store.search("oon")) == ["Moon landing questions"]  # inside a word
     assert _titles(store.search("andi")) == ["Moon landing questions"]
-    assert _titles(store.search("spress")) == ["espresso"]  # the title, not the prompt of "coffee"
-    assert store.search("rema") == []  # mid-word in answers ("Crema") is not searched: storage/search.py
+    assert _titles(store.search("spress")) == ["coffee", "espresso"]  # a title, and inside the prompt of "coffee"
+
+
+def test_a_part_inside_a_word_of_an_answer_or_a_prompt_is_found(store: Store, searchable, output) -> None:
+    sid = store.create_session(title="Space questions", system=None)
+    store.start_turn(sid, prompt="Who walked on the Moon first?", outputs=[output("Neil Armstrong, in 1969.")])
+    assert _titles(store.search("oon")) == ["Space questions"]  # inside a word of a prompt
+    assert _titles(store.search("rmstro")) == ["Space questions"]  # inside a word of an answer
+    assert _titles(store.search("rema")) == ["espresso"]  # "Crema", in an answer only
+    assert _titles(store.search("ARMSTRONG")) == ["Space questions"]  # any case
+    assert _titles(store.search("rema weet")) == ["espresso"]  # every term, each anywhere
+    assert store.search("rema fruity") == []
+    [hit] = store.search("rmstro")
+    assert "**Armstrong**" in hit["snippet"]  # the whole word marked
+    assert store.search("rm") == []  # two letters: a start of a word or a title only (no trigram)
+    store.delete_session(sid)
+    assert store.search("rmstro") == []  # the index follows a delete
+
+
+def test_an_answer_is_found_inside_its_words_once_final(store: Store, output) -> None:
+    sid = store.create_session(title="live", system=None)
+    store.start_turn(sid, prompt="p", outputs=[output("first draft", status="running")])
+    assert store.search("raft") == []  # still streaming: its trigrams wait for the final record
+    assert _titles(store.search("draft")) == ["live"]  # a word's start is found meanwhile
+    store.update_output(sid, 0, 0, output("final wording"))
+    assert store.search("raft") == [] and _titles(store.search("ordin")) == ["live"]
+    store.update_output(sid, 0, 0, output("reworded"))  # a final answer changed again (regenerated)
+    assert store.search("ordin") == [] and _titles(store.search("worde")) == ["live"]
 
 
 def test_wildcards_and_query_syntax_are_taken_literally(store: Store) -> None:
@@ -135,3 +161,35 @@ def test_hostile_queries_find_exactly_the_titles_holding_every_term(store: Store
     words = terms(query)
     expected = sorted(t for t in TITLES if words and all(w.lower() in t.lower() for w in words))
     assert found == expected, (query, words)
+
+
+def test_a_part_in_many_rows_is_found_by_reading_the_newest_sessions(store: Store, output, monkeypatch) -> None:
+    """Past ``CAP`` rows a part inside words is looked for session by session (newest first), not
+    collected from the index: the same sessions either way."""
+    for n, answer in enumerate(["Moonlight", "a honeymoon", "no match", "MOONS"]):
+        sid = store.create_session(title=f"s{n}", system=None)
+        store.start_turn(sid, prompt="p", outputs=[output(answer)])
+    collected = _titles(store.search("oon", limit=10))
+    monkeypatch.setattr("storage.search.CAP", 1)  # every term is "found in many rows" now
+    assert _titles(store.search("oon", limit=10)) == collected == ["s3", "s1", "s0"]
+    assert _titles(store.search("oon", limit=2)) == ["s3", "s1"]
+
+
+def test_a_final_answer_is_found_inside_its_words_before_and_after_its_trigrams_are_indexed(store: Store,
+                                                                                              output) -> None:
+    """The trigrams of an answer are indexed just after its save (storage/indexer.py); meanwhile
+    search reads its text, so it is found the moment it is saved."""
+    store.indexing.pause()
+    sid = store.create_session(title="waits", system=None)
+    store.start_turn(sid, prompt="p", outputs=[output("running", status="running")])
+    store.update_output(sid, 0, 0, output("Moonlight sonata"))
+    assert _titles(store.search("onlig")) == ["waits"]  # not indexed yet: read
+    with store.engine.connect() as conn:
+        waiting = ("SELECT count(*) FROM outputs_tri_pending" if store.engine.dialect.name == "sqlite"
+                   else "SELECT count(*) FROM outputs WHERE search IS NULL AND status <> 'running'")
+        assert conn.exec_driver_sql(waiting).scalar_one() == 1
+    store.indexing.resume()
+    assert store.wait_indexed(10)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql(waiting).scalar_one() == 0
+    assert _titles(store.search("onlig")) == ["waits"]  # through the index now

@@ -12,7 +12,7 @@ messages here, and the page shows a lane's earlier turns from the same ``LaneHis
 - **A model that joins later** (or comes back after a turn without it) is sent, for each turn it
   missed, the prompt and, when the user picked one (``join_from``), that model's answer in that
   turn as if it were its own — else the prompt alone: a model never hears another model's answers
-  unless someone chose it. The choice is stored on the joiner's output as ``history_from`` (the
+  unless someone chose it. ``join_from=FRESH`` sends it nothing of those turns (it starts fresh). The choice is stored on the joiner's output as ``history_from`` (the
   join source of the turns missed since its previous answer), so every later turn sends it the
   same history again whatever ``join_from`` says by then.
 - A turn whose answer is empty (the lane failed before any text) adds the prompt alone.
@@ -34,6 +34,7 @@ from backends.errors import ConfigError
 from storage.document import Session, lane_indexes, round_of
 
 HISTORY_FROM = "history_from"  # the output key: whose answers filled the turns this model missed
+FRESH = "(fresh)"  # join_from: the turns a model missed are not sent at all (no model id has parentheses)
 Document = dict[str, Any] | Session | None  # the document as data, or its typed reading
 
 
@@ -66,12 +67,17 @@ class LaneHistory:
     def messages(self, system: str | None, prompt: str) -> tuple[Message, ...]:
         """System prompt, each earlier turn (prompt, then its answer when there is one), the new prompt."""
         messages = [Message("system", system)] if system else []
-        for turn in self.turns:
+        for turn in self.sent:
             messages.append(Message("user", turn.prompt))
             if turn.text:
                 messages.append(Message("assistant", turn.text))
         messages.append(Message("user", prompt))
         return tuple(messages)
+
+    @property
+    def sent(self) -> tuple[Earlier, ...]:
+        """The earlier turns sent: all but those a model that started fresh missed."""
+        return tuple(t for t in self.turns if t.source != FRESH)
 
     def note(self) -> str:
         """A line for the lane saying which earlier turns were not its own ("" when all were):
@@ -82,8 +88,8 @@ class LaneHistory:
                 groups.setdefault(turn.source, []).append(n)
         if not groups:
             return ""
-        parts = [f"{_numbers(nums)}: " + (f"answers of {src}" if src else
-                                         "prompt only" if len(nums) == 1 else "prompts only")
+        parts = [f"{_numbers(nums)}: " + ("not sent (started fresh)" if src == FRESH else f"answers of {src}" if src
+                                         else "prompt only" if len(nums) == 1 else "prompts only")
                  for src, nums in groups.items()]
         return "joined later — " + " · ".join(parts)
 
@@ -132,8 +138,8 @@ def session_models(doc: Document) -> list[str]:
 
 
 def check_join_from(doc: Document, join_from: str | None) -> None:
-    """``join_from`` must name a model that answered an earlier turn of the session."""
-    if join_from is None:
+    """``join_from`` must name a model that answered an earlier turn of the session (or be ``FRESH``)."""
+    if join_from is None or join_from == FRESH:
         return
     known = list(dict.fromkeys(session_models(doc)))
     if not known:
@@ -147,7 +153,8 @@ def check_join_from(doc: Document, join_from: str | None) -> None:
 def lane_histories(doc: Document, models: Sequence[str],
                    join_from: str | None = None) -> list[LaneHistory]:
     """Each lane's history for a new turn of ``doc`` (see the module's rules), lane by lane.
-    ``join_from``: whose answers fill the earlier turns a model was not in (None: prompts only)."""
+    ``join_from``: whose answers fill the earlier turns a model was not in (None: prompts only;
+    ``FRESH``: none of those turns)."""
     turns = [(t["prompt"], turn_lanes(t)) for t in _plain(doc).get("turns") or []]
     return [_history(turns, model, n, join_from) for model, n in lane_keys(models)]
 
@@ -161,8 +168,8 @@ def _history(turns: list[tuple[str, list[dict[str, Any]]]], model: str, n: int,
         source = source if isinstance(source, str) and source != model else None  # outside text: a str or nothing
         for k in missed:
             prompt, lanes = turns[k]
-            out = model_output(lanes, source) if source else None
-            earlier[k] = Earlier(prompt, out, source if out is not None else None)
+            out = model_output(lanes, source) if source and source != FRESH else None
+            earlier[k] = Earlier(prompt, out, source if out is not None or source == FRESH else None)
         missed.clear()
 
     for k, (prompt, lanes) in enumerate(turns):

@@ -1,5 +1,6 @@
-"""Re-run a saved session: its turns again, same (or substituted) models and parameters, as a
-new session linked to its source by ``rerun_of`` — so the two can be compared.
+"""Re-run a saved session: its turns again, same (or substituted) models, each lane with the
+parameters and the own system prompt recorded for it, as a new session linked to its source by
+``rerun_of`` — so the two can be compared.
 
 Used by ``playground sessions rerun`` and the page's Re-run button; renders nothing.
 """
@@ -28,17 +29,26 @@ def substitute(source_models: list[str], given: Sequence[str] | None) -> list[st
     return list(given)
 
 
-def lane_params(turn: dict[str, Any], source_models: list[str], lanes: int) -> list[Params | None]:
-    """Each lane's recorded parameters in that turn: those of the source model it stands for (lane i
-    re-runs ``source_models[i]``, found in the turn by model, not by position), else the turn's first
-    lane's (a model that was not in that turn, or lanes beyond the source's)."""
+def _sources(turn: dict[str, Any], source_models: list[str], lanes: int) -> list[dict[str, Any] | None]:
+    """The output each lane re-runs in that turn: the source model's it stands for (lane i re-runs
+    ``source_models[i]``, found in the turn by model, not by position), else the turn's first lane's
+    (a model that was not in that turn, or lanes beyond the source's)."""
     outputs = turn_lanes(turn)
     keys = lane_keys(source_models)
-    out: list[Params | None] = []
-    for i in range(lanes):
-        src = (model_output(outputs, *keys[i]) if i < len(keys) else None) or (outputs[0] if outputs else None)
-        out.append(Params.from_record(src["params"]) if src else None)
-    return out
+    return [(model_output(outputs, *keys[i]) if i < len(keys) else None) or (outputs[0] if outputs else None)
+            for i in range(lanes)]
+
+
+def lane_params(turn: dict[str, Any], source_models: list[str], lanes: int) -> list[Params | None]:
+    """Each lane's recorded parameters in that turn (``_sources``)."""
+    return [Params.from_record(src["params"]) if src else None for src in _sources(turn, source_models, lanes)]
+
+
+def lane_systems(turn: dict[str, Any], source_models: list[str], lanes: int) -> list[str | None]:
+    """Each lane's own system prompt in that turn, as recorded in its output's params (None: the
+    session's)."""
+    return [(src.get("params") or {}).get("system") if src else None
+            for src in _sources(turn, source_models, lanes)]
 
 
 class Rerun:
@@ -73,6 +83,7 @@ class Rerun:
             self.comparison = Comparison(
                 self.runtime, self.models, turn["prompt"], system=self.source.get("system"),
                 params=lane_params(turn, self.source_models, len(self.models)), session=self.document,
+                systems=lane_systems(turn, self.source_models, len(self.models)),
                 recorder=self.recorder_factory() if self.recorder_factory else None,
                 resolved=self.targets)
             async with aclosing(self.comparison.events()) as events:

@@ -11,6 +11,7 @@ import gradio as gr
 
 from playground.arena.blind import blind_names
 from playground.engine import discovery
+from playground.session.history import FRESH
 from playground.web import actions, arena_ui, blind_runs, lane_view, prob_controls
 from playground.web.context import Context
 from playground.web.diff import word_diff_html
@@ -21,6 +22,9 @@ from playground.web.views import CompareView, LaneView, PageOutputs
 from storage.document import Session
 
 NO_JOIN = ("none (the earlier prompts only)", "")
+START_FRESH = ("nothing: it starts fresh (no earlier turns)", FRESH)
+# the view changed: the lanes will be drawn again; clicks on them wait for it (theme.JS)
+LANES_PENDING = "() => { window.__lanesPending && window.__lanesPending(30000, true); }"
 
 
 def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
@@ -66,6 +70,8 @@ def build(ctx: Context, chosen: list[str], choices: list[str]) -> CompareView:
                 system = gr.Textbox(label="System prompt", show_label=False, lines=2, max_lines=6,
                                     placeholder="optional system prompt", elem_id="system", interactive=True)
         notice = gr.Markdown("", elem_id="notice", latex_delimiters=[])  # text, never math
+
+        view_state.change(None, None, None, js=LANES_PENDING)  # outside the render: see render.py
 
         @gr.render(inputs=[view_state])
         def lanes(v: LaneView) -> None:
@@ -158,8 +164,9 @@ def _wire(ctx: Context, view: CompareView) -> None:
         """The models of the session shown (none for a blind one: the names may be hidden)."""
         session = Session.of(doc) if doc else None
         known = [] if session is None or blind_runs.is_blind(session) else list(dict.fromkeys(session.models()))
-        return {view.join_from: gr.update(choices=[NO_JOIN, *((m, m) for m in known)], visible=bool(known),
-                                          value=v.join_from if v.join_from in known else "")}
+        return {view.join_from: gr.update(choices=[NO_JOIN, START_FRESH, *((m, m) for m in known)],
+                                          visible=bool(known),
+                                          value=v.join_from if v.join_from in [*known, FRESH] else "")}
 
     page.session.change(join_choices, [page.session, view.view_state], view.join_from, api_visibility="private")
 

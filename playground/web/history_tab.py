@@ -132,7 +132,7 @@ def opened(ctx: Context, compare: CompareView, doc: dict[str, Any], v: LaneView)
     page = compare.page
     session = Session.of(doc)
     outputs = session.last_turn.outputs if session.last_turn else []
-    shown = v.but(doc=doc, blind=False, battle=False)
+    shown = v.but(doc=doc, blind=False, battle=False, turn=None)
     out = {page.session: doc, compare.system: session.system or "", **arena_ui.opened(compare.arena)}
     if blind_runs.is_hidden(ctx, doc):  # no names, no export files until the vote
         return out | {compare.view_state: shown, compare.models: gr.update(visible=True),

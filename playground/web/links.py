@@ -4,8 +4,10 @@ such an address shows that session (its lanes filled, Replay ready), so a reload
 
 The id in an address is hostile input: it is checked to be a ULID before the store sees it, and it
 is never written back into the page — an address that names no saved session gets a one-line
-notice and an empty Compare tab. ``turn=N`` (a turn index, from 0) is read and checked the same
-way; the page has no turn chooser yet, so the address it writes never carries one.
+notice and an empty Compare tab. ``turn=N`` (counted from 1, as the lanes' "Turn N" are) shows
+that turn — its answers in the lanes, the turns before it collapsed above them, Replay replaying
+it; a turn the session does not have gets a notice and the last turn. The address carries the turn
+while one other than the last is shown (a run adds a turn: the address drops it).
 """
 
 from __future__ import annotations
@@ -17,21 +19,24 @@ from typing import Any
 
 import gradio as gr
 
-from playground.web import arena_ui, history_tab
+from playground.web import arena_ui, blind_runs, history_tab, lane_view
 from playground.web.context import Context
 from playground.web.views import CompareView, LaneView
+from storage.document import Session
 
 _ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _TURN = re.compile(r"[0-9]{1,4}")
 
 # After each change of the session shown: its id (or "") into the address, without a reload or a
 # new history entry; other parameters of the address are kept.
-FOLLOW = """(sid) => {
+FOLLOW = """(shown) => {
   const url = new URL(window.location.href);
+  const [sid, turn] = (shown || '').split(':');
   url.searchParams.delete('turn');
   if (sid) url.searchParams.set('session', sid); else url.searchParams.delete('session');
+  if (sid && turn) url.searchParams.set('turn', turn);
   window.history.replaceState(window.history.state, '', url.pathname + url.search + url.hash);
-  return sid;
+  return shown;
 }"""
 
 # Copies the address; the button says so for two seconds (its name is "Copy link" again after).
@@ -78,10 +83,13 @@ def wire(ctx: Context, demo: gr.Blocks, compare: CompareView, copy: Any) -> None
     page = compare.page
     address = gr.Textbox(visible="hidden", elem_id="session-address", interactive=False, label="session address")
 
-    def session_id(doc: dict[str, Any] | None) -> str:
-        return doc["id"] if doc and doc.get("turns") else ""  # a session not saved yet has no link
+    def session_id(doc: dict[str, Any] | None, v: LaneView) -> str:
+        if not doc or not doc.get("turns"):
+            return ""  # a session not saved yet has no link
+        turn = v.turn_of(doc)
+        return doc["id"] if turn is None else f"{doc['id']}:{turn + 1}"
 
-    page.session.change(session_id, page.session, address, api_visibility="private", queue=False).then(
+    page.session.change(session_id, [page.session, compare.view_state], address, api_visibility="private", queue=False).then(
         None, address, None, js=FOLLOW)
     copy.click(None, None, None, js=COPY)
 
@@ -98,8 +106,26 @@ def wire(ctx: Context, demo: gr.Blocks, compare: CompareView, copy: Any) -> None
             doc = ctx.store.get_session(link.session)
         except Exception:  # noqa: BLE001 - NotFound, or a row the store cannot read: the same to the reader
             return {page.notice: "⚠ no saved session has this link's id: it may have been deleted — see History"}
-        if link.turn is not None and link.turn >= len(doc["turns"]):
-            return {page.notice: f"⚠ this session has {len(doc['turns'])} turns: the link's turn is not one of them"}
-        return history_tab.opened(ctx, compare, doc, v)
+        return opened_at(ctx, compare, doc, v, link.turn)
 
     demo.load(on_load, compare.view_state, outputs, api_visibility="private")
+
+
+def opened_at(ctx: Context, compare: CompareView, doc: dict[str, Any], v: LaneView, turn: int | None) -> dict[Any, Any]:
+    """The session opened on Compare at ``turn`` (from 1; None: the last), or at its last turn with a
+    notice when it has no such turn."""
+    out = history_tab.opened(ctx, compare, doc, v)
+    count = len(doc.get("turns") or [])
+    if turn is None or turn == count or not count:
+        return out
+    if not 1 <= turn <= count:
+        return out | {compare.page.notice: f"⚠ this session has {count} turn{'s' if count != 1 else ''}: "
+                      f"the link's turn {turn} is not one of them — the last is shown"}
+    shown = out[compare.view_state].but(turn=turn - 1)
+    upto = Session.of(shown.shown_doc())
+    if shown.models and not blind_runs.is_hidden(ctx, doc):  # the lanes of the turns up to it, not later ones
+        shown = shown.but(models=upto.models())
+        out[compare.models] = gr.update(value=upto.models(), visible=True)
+    outputs = upto.turns[-1].outputs
+    return out | {compare.view_state: shown, compare.page.race: lane_view.race_frame(outputs),
+                  compare.page.notice: f"{out[compare.page.notice]}, turn {turn} of {count}"}

@@ -6,6 +6,7 @@ being shown (its last turn, earlier turns collapsed), so an opened session looks
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
@@ -51,8 +52,11 @@ def render_lanes(ctx: Context, v: LaneView, view: CompareView) -> None:
     """One column per model (rows by width); the vote bar; then the events that stream into them.
     A blind view (``names``) shows "Model A", … in the headers and nothing that names a model."""
     chosen, names = blind_runs.lane_setup(ctx, v)
-    doc = v.doc
+    doc = v.shown_doc()
     n = len(chosen)
+    # a new mark each time the lanes are drawn: the page script holds a click on Run (or a lane's
+    # button) until it changes, since the events of the lanes drawn before are gone (theme.JS)
+    gr.HTML(f'<span data-drawn="{uuid.uuid4().hex}"></span>', elem_id="lanes-drawn", js_on_load=None)
     if not n:
         gr.Markdown("Choose at least one model above." if not blind_runs.arena_on(v)
                     else "Choose the models (or the battle pool) above.")
@@ -214,6 +218,8 @@ def _wire(ctx: Context, v: LaneView, chosen: list[str], names: list[str] | None,
     async def on_replay(doc: Any, speed: str, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         if (models := named(doc, "replay")) is None:
             return
+        if (turn := v.turn_of(doc)) is not None:  # a link's turn is shown: that turn is replayed
+            doc = {**doc, "turns": doc["turns"][:turn + 1]}
         frames = actions.replay(ctx, request.session_hash, models, doc, speed)
         async with aclosing(_updates(frames, other_lanes, view)) as updates:
             async for update in updates:

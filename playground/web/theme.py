@@ -65,7 +65,12 @@ CSS = """
 .answer-md code { font-size: 0.92em; padding: 0 3px; border-radius: 4px; background: var(--background-fill-secondary); }
 .answer-md blockquote { border-left: 3px solid var(--border-color-primary); padding-left: 10px;
                         color: var(--body-text-color-subdued); }
-.answer-md table { border-collapse: collapse; display: block; overflow-x: auto; font-size: 13px; }
+.answer-md table { border-collapse: collapse; display: block; overflow-x: auto; font-size: 13px;
+                  width: max-content; max-width: 100%; }
+/* Gradio's .prose draws a dark 1px box around a table and each row (var(--body-text-color)): the
+   cells' light lines are enough, and the table is as wide as its columns, not the lane */
+.answer-md table, .answer-md tr { border: none !important; }
+.answer-md table { padding: 0 !important; }  /* Gradio pads a table like a cell */
 .answer-md th, .answer-md td { border: 1px solid var(--border-color-primary); padding: 3px 8px; }
 .answer-md th { font-weight: 600; background: var(--background-fill-secondary); }
 .answer-md a { color: var(--link-text-color); text-decoration: underline; }
@@ -136,6 +141,9 @@ body.mac #run::after { content: "⌘↵"; }
 .fig.cut { color: #92400e; font-weight: 600; }
 .fig-legend { font-size: 12.5px; color: var(--body-text-color-subdued); }
 .fig-legend ul { margin: 4px 0 0 18px; }
+#lanes-drawn { display: none !important; }
+#lanes-wait { position: fixed; left: 50%; bottom: 16px; transform: translateX(-50%); z-index: 100;
+              background: #1e3a8a; color: #fff; padding: 6px 14px; border-radius: 8px; font-size: 13.5px; }
 """ + highlight_css(".answer-md pre")
 # A lane's "raw" toggle and copy button (lane_view.header_html) act on the answer of their lane:
 # copy takes the text as written from the answer's raw view (markdown_view.answer_body);
@@ -188,22 +196,47 @@ JS = """
     }
   }, true);
   document.body.classList.add('same-params');
-  // Run's events are wired with the lanes (@gr.render): a click before they are drawn had no
-  // handler and was lost. Such a click is held, and given again once the lanes are there.
-  let held = false;
+  // Run's events (and the lanes' buttons) are wired with the lanes, which @gr.render draws again
+  // after a change of mode, models or session: until the new lanes are on the page, the server
+  // has dropped the events of those on screen, and a click on them was lost. Such a click is
+  // held, said, and given again once the lanes are drawn anew (render.py's #lanes-drawn mark
+  // changes). A touch on a control that redraws the lanes holds clicks a moment (its handler
+  // is on its way); the view's change (compare_tab.py: LANES_PENDING) until the lanes are drawn.
+  const drawn = () => document.querySelector('#lanes-drawn [data-drawn]')?.dataset.drawn || '';
+  let pending = {from: '', until: Date.now() + 30000};  // the first drawing of the lanes
+  window.__lanesPending = (ms, fresh) => {
+    pending = {from: fresh || !pending ? drawn() : pending.from, until: Date.now() + ms};
+  };
+  const settled = () => {
+    if (pending && ((drawn() && drawn() !== pending.from) || Date.now() > pending.until)) pending = null;
+    return !pending;
+  };
+  // the guard first: a click it lets through (or gives again) may then start a redraw below
+  const guarded = '#run, #stop, #replay, #rerun, #new-round, .lane-actions button, .vote-bar button';
+  let held = null;
   document.addEventListener('click', (e) => {
-    const run = e.target.closest && e.target.closest('#run');
-    if (!run || held || document.querySelector('#lane-0')) return;
+    const button = e.target.closest && e.target.closest(guarded);
+    if (!button || settled()) return;
     e.preventDefault(); e.stopImmediatePropagation();
-    held = true; run.setAttribute('aria-busy', 'true');
-    const start = Date.now();
+    if (held) return;  // one held click at a time
+    held = button.id;
+    const note = document.createElement('div');
+    note.id = 'lanes-wait'; note.setAttribute('role', 'status');
+    note.textContent = 'The lanes are being redrawn: your click goes through once they are ready…';
+    document.body.appendChild(note);
     const wait = setInterval(() => {
-      if (!document.querySelector('#lane-0') && Date.now() - start < 30000) return;
-      clearInterval(wait); run.removeAttribute('aria-busy');
-      if (document.querySelector('#lane-0')) run.click();
-      held = false;
+      if (!settled()) return;
+      clearInterval(wait); note.remove();
+      const again = held && document.getElementById(held);
+      held = null;
+      if (again && !again.disabled) again.click();
     }, 50);
   }, true);
+  const redraws = '#blind, #battle, #hide-figures, #battle-lanes, #models, #join-from, #new-session, #new-round,'
+    + ' .vote-bar, #history';
+  ['input', 'change', 'click'].forEach((type) => document.addEventListener(type, (e) => {
+    if (e.target.closest && e.target.closest(redraws)) window.__lanesPending(1500, false);
+  }, true));
   let queued = false;
   const label = () => {
     queued = false;

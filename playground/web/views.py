@@ -24,6 +24,7 @@ class LaneView:
     lanes: int = 2
     hide: bool = True  # a blind run's figures stay hidden until the vote
     join_from: str | None = None  # whose earlier answers a model new to the session gets (None: prompts only)
+    turn: int | None = None  # the turn of ``doc`` shown (from 0; None: its last), as a link asked
     # each model's per-lane boxes as last typed (lane_params.FIELDS), so a re-render (New session,
     # a vote, a changed model list) rebuilds them as they were, not from the defaults
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -34,8 +35,26 @@ class LaneView:
         # ``params`` is left out: typing in a lane's box must not rebuild the lanes under the cursor
         return hash(json.dumps({k: v for k, v in asdict(self).items() if k != "params"}, sort_keys=True, default=str))
 
+    def shown_doc(self) -> dict[str, Any] | None:
+        """The session as the lanes show it: cut after the turn shown (a link's ``&turn=N``)."""
+        turns = (self.doc or {}).get("turns") or []
+        if self.turn is None or self.turn >= len(turns) - 1:
+            return self.doc
+        return {**self.doc, "turns": turns[:self.turn + 1]}  # type: ignore[dict-item]
+
+    def turn_of(self, doc: dict[str, Any] | None) -> int | None:
+        """The turn shown of ``doc`` when it is the session these lanes show, as they show it (no
+        turn added since, as a run does): a replay replays that turn, the address names it."""
+        if self.turn is None or not doc or not self.doc or doc.get("id") != self.doc.get("id"):
+            return None
+        count = len(doc.get("turns") or [])
+        return self.turn if count == len(self.doc.get("turns") or []) and self.turn < count - 1 else None
+
     def but(self, **changes: Any) -> LaneView:
-        """A copy with ``changes`` (the state is replaced, never changed in place)."""
+        """A copy with ``changes`` (the state is replaced, never changed in place). A new ``doc``
+        keeps the turn shown only when it is the same session, no turn added (a vote, a re-render)."""
+        if "doc" in changes and "turn" not in changes:
+            changes["turn"] = self.turn_of(changes["doc"])
         return replace(self, **changes)
 
 
