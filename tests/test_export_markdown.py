@@ -55,7 +55,8 @@ def test_the_file_shows_rendered_answers_and_nothing_planted_runs(browser: Any, 
         page.goto(path.as_uri())
         lane = page.locator("#turn-0 article.lane[data-lane='0']")
         code = lane.locator(".answer-md pre code")
-        assert code.is_visible() and "return x < 2" in code.text_content()
+        code.wait_for(state="visible", timeout=10_000)  # the file's script moves it into its lane
+        assert "return x < 2" in code.text_content()
         assert code.evaluate("e => getComputedStyle(e).fontFamily").startswith("ui-monospace")
         assert lane.locator(".answer-md h1").text_content() == "Steps"
         assert lane.locator(".answer-md strong").text_content() == "bold"
@@ -64,7 +65,7 @@ def test_the_file_shows_rendered_answers_and_nothing_planted_runs(browser: Any, 
         assert page.locator("#turn-0 article.lane[data-lane='1'] .answer-raw").text_content() == PLAIN
         page.locator("#turn-0 button.replay").click()  # a replay streams the text, then renders it again
         page.wait_for_function("document.querySelector('#turn-0 button.replay').textContent.includes('Replay')")
-        assert code.is_visible()
+        code.wait_for(state="visible", timeout=10_000)
         assert lane.locator(".answer-md a").count() == 0  # the javascript: link stays text
         page.wait_for_timeout(200)
         assert page.evaluate("window.__pwned") == [] and page.locator("img").count() == 0 and problems == []
